@@ -1,0 +1,91 @@
+"""Builds the Application. Resources open in post_init and close in post_shutdown."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot import i18n
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
+from bot.menus import publish_default_menus, publish_user_menu
+from bot.services import admins
+from bot.services.people import TelegramIdentity, identify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    """What handlers and jobs need, built once per application."""
+
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine | None = None
+    sessionmaker: Sessionmaker | None = None
+
+    def sessions(self) -> Sessionmaker:
+        if self.sessionmaker is None:
+            raise RuntimeError("the database is not open: post_init has not run")
+        return self.sessionmaker
+
+
+def deps_of(context: ContextTypes.DEFAULT_TYPE) -> Deps:
+    deps = context.bot_data["deps"]
+    assert isinstance(deps, Deps)
+    return deps
+
+
+def build_application(settings: Settings, clock: Clock | None = None) -> Application:
+    """The bot, ready to run; nothing is opened until post_init."""
+    import handlers  # here, not at import time: handlers import this module
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    application.bot_data["deps"] = Deps(settings=settings, clock=clock or SystemClock())
+    handlers.register(application)
+    return application
+
+
+async def on_startup(application: Application) -> None:
+    """Open the database, make the configured admins, publish the command menus."""
+    deps: Deps = application.bot_data["deps"]
+    settings = deps.settings
+    i18n.load_catalogs()
+    deps.engine = make_engine(settings.database_url)
+    deps.sessionmaker = make_sessionmaker(deps.engine)
+    async with transaction(deps.sessionmaker) as session:
+        added = await admins.ensure_admins(session, deps.clock.now(), settings.admin_telegram_ids)
+        admin_ids = await admins.admin_ids(session)
+        locales = {}
+        for admin_id in admin_ids:
+            who = await identify(session, TelegramIdentity(admin_id), settings.default_locale)
+            locales[admin_id] = who.locale
+    if added:
+        log.info("admins from ADMIN_TELEGRAM_IDS added: %s", added)
+    await publish_default_menus(application.bot, settings.default_locale)
+    for admin_id, locale in locales.items():
+        await publish_user_menu(application.bot, admin_id, locale, admin=True)
+    log.info("dieuphoi started as @%s", application.bot.username)
+
+
+async def on_shutdown(application: Application) -> None:
+    deps: Deps = application.bot_data["deps"]
+    if deps.engine is not None:
+        await deps.engine.dispose()
+        deps.engine = deps.sessionmaker = None
+
+
+ALLOWED_UPDATES = Update.ALL_TYPES

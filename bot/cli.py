@@ -1,0 +1,310 @@
+"""The `dieuphoi` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot import i18n, migrate
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.db import make_engine, make_sessionmaker, transaction
+from bot.i18n import _, use_locale
+from bot.logs import setup_logging
+from bot.services import admins, audit, invites, people, reference, roster
+from bot.services.errors import ServiceError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr."""
+
+    def __init__(self, line: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(line)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dieuphoi", description="Telegram assistant for the regional coordination councils."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="apply migrations, then run the bot until SIGINT/SIGTERM")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply pending migrations and exit")
+
+    commands.add_parser("seed", help="load the councils and the usual agencies (idempotent)")
+
+    admin = commands.add_parser("admin", help="secretariat admins")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    add = admin_commands.add_parser("add", help="make a Telegram user an admin")
+    add.add_argument("telegram_user_id", type=int, metavar="TELEGRAM_USER_ID")
+    add.add_argument("--name", help="the admin's name, for the audit log")
+
+    members = commands.add_parser("members", help="council members")
+    member_commands = members.add_subparsers(
+        dest="members_command", required=True, metavar="ACTION"
+    )
+    imp = member_commands.add_parser("import", help="import a roster (CSV or XLSX)")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    lst = member_commands.add_parser("list", help="list members and whether they registered")
+    lst.add_argument("--council", metavar="CODE")
+
+    invite = commands.add_parser("invite", help="print a fresh invite link (revokes the previous)")
+    invite.add_argument("member_id", type=int, metavar="MEMBER_ID")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level, _secrets(settings))
+        i18n.load_catalogs()
+        with use_locale(settings.default_locale):
+            return _dispatch(args, settings)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    except CliError as error:
+        print(error, file=sys.stderr)
+        return error.code
+
+
+def _secrets(settings: Settings) -> list[str]:
+    secrets = []
+    if settings.telegram_bot_token is not None:
+        secrets.append(settings.telegram_bot_token.get_secret_value())
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    return secrets
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        return run_bot(settings)
+    if args.command == "db":
+        _upgrade(settings)
+        print("database is up to date")
+        return EXIT_OK
+    _require_schema(settings)
+    if args.command == "seed":
+        return _run(settings, seed)
+    if args.command == "admin":
+        return _run(settings, lambda s: add_admin(s, args.telegram_user_id, args.name))
+    if args.command == "members" and args.members_command == "import":
+        data = _read_file(args.file)
+        return _run(settings, lambda s: import_members(s, args.file, data))
+    if args.command == "members":
+        return _run(settings, lambda s: list_members(s, args.council))
+    if args.command == "invite":
+        return _run(settings, lambda s: reissue_invite(s, args.member_id))
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _run(settings: Settings, command: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
+    try:
+        return asyncio.run(command(settings))
+    except ServiceError as error:
+        raise CliError(f"error: {error.message.render()}") from None
+    except (OperationalError, DBAPIError, OSError) as error:
+        raise _database_error(settings, error) from None
+
+
+def _database_error(settings: Settings, error: Exception) -> ConfigError:
+    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return ConfigError("DATABASE_URL", f"cannot use the database {url}: {reason}")
+
+
+def _upgrade(settings: Settings) -> None:
+    try:
+        migrate.upgrade(settings.database_url)
+    except (OperationalError, DBAPIError, OSError) as error:
+        raise _database_error(settings, error) from None
+
+
+def _require_schema(settings: Settings) -> None:
+    try:
+        pending = asyncio.run(migrate.pending(settings.database_url))
+    except (OperationalError, DBAPIError, OSError) as error:
+        raise _database_error(settings, error) from None
+    if pending:
+        raise CliError("error: the database schema is not up to date; run `dieuphoi db upgrade`")
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def run_bot(settings: Settings) -> int:
+    from bot.app import ALLOWED_UPDATES, build_application
+
+    settings.token  # noqa: B018 - fail now, with exit code 2, when the token is missing
+    _upgrade(settings)
+    application = build_application(settings)
+    log = logging.getLogger("dieuphoi")
+    if settings.webhook_url:
+        log.info(
+            "starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port
+        )
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=_webhook_path(settings.webhook_url),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        log.info("starting in polling mode")
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return EXIT_OK
+
+
+def _webhook_path(url: str) -> str:
+    from urllib.parse import urlparse
+
+    return urlparse(url).path.lstrip("/")
+
+
+async def seed(settings: Settings) -> int:
+    async with _session(settings) as session:
+        report = await reference.seed_reference_data(session, SystemClock().now(), audit.CLI_ACTOR)
+    print(
+        f"councils: {report.councils_added} added, {report.councils_updated} updated; "
+        f"agencies: {report.agencies_added} added, {report.agencies_updated} updated"
+    )
+    return EXIT_OK
+
+
+async def add_admin(settings: Settings, telegram_user_id: int, name: str | None) -> int:
+    async with _session(settings) as session:
+        added = await admins.add_admin(
+            session, SystemClock().now(), telegram_user_id, name, audit.CLI_ACTOR
+        )
+    print(
+        (
+            _("{id} is now a secretariat admin.") if added else _("{id} was already an admin.")
+        ).format(id=telegram_user_id)
+    )
+    return EXIT_OK
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise CliError(f"error: {path}: {error.strerror or error}") from None
+
+
+async def import_members(settings: Settings, path: Path, data: bytes) -> int:
+    # Learn the username before writing anything: the tokens are only shown once.
+    username = await bot_username(settings)
+    rows = roster.read_roster(path.name, data)
+    async with _session(settings) as session:
+        report = await roster.import_roster(
+            session, SystemClock().now(), rows, by=None, ttl_days=settings.invite_ttl_days
+        )
+    for member, token in report.new_members:
+        print(f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}")
+    for error in report.errors:
+        print(
+            _("row {row}: {reason}").format(row=error.number, reason=error.reason.render()),
+            file=sys.stderr,
+        )
+    print(
+        _("{new} new, {updated} updated, {unchanged} unchanged, {errors} rows refused").format(
+            new=len(report.new_members),
+            updated=report.updated,
+            unchanged=report.unchanged,
+            errors=len(report.errors),
+        ),
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if report.errors else EXIT_OK
+
+
+async def list_members(settings: Settings, council: str | None) -> int:
+    async with _session(settings) as session:
+        if council:
+            from bot.services.groups import council_by_code
+
+            await council_by_code(session, council)
+        rows = await people.list_members(session, council)
+    for row in rows:
+        councils = ",".join(f"{code}:{role}" for code, role in row.councils)
+        status = _("registered") if row.registered else _("not registered")
+        print(f"{row.id}\t{row.full_name}\t{row.agency_code}\t{councils}\t{status}")
+    return EXIT_OK
+
+
+async def reissue_invite(settings: Settings, member_id: int) -> int:
+    username = await bot_username(settings)
+    async with _session(settings) as session:
+        member, token = await invites.reissue_invite(
+            session,
+            SystemClock().now(),
+            member_id,
+            audit.CLI_ACTOR,
+            ttl=timedelta(days=settings.invite_ttl_days),
+        )
+    print(f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}")
+    return EXIT_OK
+
+
+async def bot_username(settings: Settings) -> str:
+    """The bot's @username for invite links: from the settings, else from Telegram's getMe."""
+    if settings.telegram_bot_username:
+        return settings.telegram_bot_username.lstrip("@")
+    if settings.telegram_bot_token is None:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN",
+            "not set; it is needed to learn the bot's username for invite links "
+            "(or set TELEGRAM_BOT_USERNAME)",
+        )
+    bot = Bot(
+        settings.token,
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_file_base_url,
+    )
+    try:
+        async with bot:
+            return bot.username
+    except InvalidToken:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN", "Telegram refused this token (getMe: Unauthorized)"
+        ) from None
+    except NetworkError as error:
+        raise ConfigError(
+            "TELEGRAM_API_BASE_URL", f"cannot reach the Bot API to ask getMe: {error.message}"
+        ) from None
+    except TelegramError as error:
+        raise ConfigError("TELEGRAM_BOT_TOKEN", f"getMe failed: {error.message}") from None
+
+
+@asynccontextmanager
+async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """An engine and one transaction for one CLI command."""
+    engine = make_engine(settings.database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        await engine.dispose()

@@ -1,0 +1,180 @@
+"""Settings, read once from the environment or `.env`, validated, then passed down.
+
+No other module reads `os.environ`: whatever needs a setting receives `Settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("vi", "en")
+
+# Environment variable names, by field, so error lines name what the user set.
+_ENV_NAMES = {
+    "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "telegram_api_base_url": "TELEGRAM_API_BASE_URL",
+    "telegram_bot_username": "TELEGRAM_BOT_USERNAME",
+    "database_url": "DATABASE_URL",
+    "timezone": "TIMEZONE",
+    "default_locale": "DEFAULT_LOCALE",
+    "admin_telegram_ids": "ADMIN_TELEGRAM_IDS",
+    "webhook_url": "WEBHOOK_URL",
+    "webhook_secret": "WEBHOOK_SECRET",
+    "webhook_listen": "WEBHOOK_LISTEN",
+    "webhook_port": "WEBHOOK_PORT",
+    "log_level": "LOG_LEVEL",
+    "invite_ttl_days": "INVITE_TTL_DAYS",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; `str()` is the one line printed on stderr."""
+
+    def __init__(self, variable: str, reason: str) -> None:
+        super().__init__(f"error: {variable}: {reason}")
+        self.variable = variable
+        self.reason = reason
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # Optional: lets the CLI print invite links without asking Telegram (getMe).
+    telegram_bot_username: str | None = None
+    database_url: str = "sqlite+aiosqlite:///data/dieuphoi.db"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_locale: Literal["vi", "en"] = "vi"
+    admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"  # noqa: S104 - a webhook must listen beyond localhost
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
+    invite_ttl_days: int = Field(default=14, ge=1, le=365)
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            ids = []
+            for part in parts:
+                if not part:
+                    continue
+                if not part.lstrip("-").isdigit():
+                    raise ValueError(f"{part!r} is not a Telegram user id (digits only)")
+                ids.append(int(part))
+            return ids
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("default_locale", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("not a database URL (e.g. sqlite+aiosqlite:///data/dieuphoi.db)")
+        scheme = value.split("://", 1)[0]
+        if scheme in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"use an async driver: {scheme}+aiosqlite://… or postgresql+asyncpg://…"
+            )
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        secret = value.get_secret_value().strip()
+        bot_id, _, rest = secret.partition(":")
+        if not bot_id.isdigit() or not rest:
+            # Never echo the value: it is a secret even when malformed.
+            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
+        return SecretStr(secret)
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and not self.webhook_url.startswith("https://"):
+            raise ValueError("WEBHOOK_URL: Telegram only calls https:// webhooks")
+        return self
+
+    # --- derived values -------------------------------------------------------------
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        """Where files are downloaded: Telegram serves them under /file/bot<token>/."""
+        base = self.telegram_api_base_url
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base.rstrip("/") + "/file/bot"
+
+    @property
+    def token(self) -> str:
+        """The bot token; raises ConfigError when `run` or getMe needs it and it is unset."""
+        if self.telegram_bot_token is None:
+            raise ConfigError("TELEGRAM_BOT_TOKEN", "not set (get one from @BotFather)")
+        return self.telegram_bot_token.get_secret_value()
+
+    def sqlite_path(self) -> Path | None:
+        """The database file for SQLite URLs, so its folder can be created."""
+        if not self.database_url.startswith("sqlite"):
+            return None
+        _, _, path = self.database_url.partition(":///")
+        if not path or path.startswith(":memory:"):
+            return None
+        return Path(path)
+
+
+def load_settings(env_file: str | None = ".env", **overrides: object) -> Settings:
+    """Read and validate settings; a bad value raises ConfigError naming the variable.
+
+    `overrides` (by field name) win over the environment; tests pass `env_file=None`.
+    """
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        variable = _ENV_NAMES.get(field, field.upper() or "settings")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if message.startswith("WEBHOOK_URL: "):
+            variable, message = "WEBHOOK_URL", message.removeprefix("WEBHOOK_URL: ")
+        raise ConfigError(variable, message) from None

@@ -1,0 +1,154 @@
+"""Translations (gettext catalogs under `locale/`) and Babel formatting of dates and times.
+
+The locale is decided once per update (or per job recipient) with `use_locale`, and every
+text goes through `_()` at the moment it is used. Catalogs are loaded from the compiled
+`.mo` when it is up to date, else compiled in memory from the `.po`, so a fresh clone works
+without a manual `pybabel compile`.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.config import SUPPORTED_LOCALES
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "messages"
+
+_locale: ContextVar[str] = ContextVar("dieuphoi_locale", default="vi")
+
+
+class CatalogMissingError(RuntimeError):
+    """A language has no catalog: an install problem, never silently English."""
+
+
+@cache
+def _catalog(locale: str, locale_dir: Path = LOCALE_DIR) -> gettext.NullTranslations:
+    folder = locale_dir / locale / "LC_MESSAGES"
+    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    if not po.exists():
+        raise CatalogMissingError(f"no catalog for {locale!r} in {folder}")
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def load_catalogs() -> None:
+    """Load every catalog now, so a broken install fails at start-up, not mid-conversation."""
+    for locale in SUPPORTED_LOCALES:
+        _catalog(locale)
+
+
+def current_locale() -> str:
+    return _locale.get()
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    token = _locale.set(locale if locale in SUPPORTED_LOCALES else "vi")
+    try:
+        yield
+    finally:
+        _locale.reset(token)
+
+
+def set_locale(locale: str) -> None:
+    """Set the locale for the rest of this task (one update is handled in one task)."""
+    _locale.set(locale if locale in SUPPORTED_LOCALES else "vi")
+
+
+def _(message: str) -> str:
+    """Translate into the current locale."""
+    return _catalog(_locale.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalog(_locale.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark a text for extraction without translating it yet."""
+    return message
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A text to translate later, in the reader's locale, with its parameters.
+
+    Services return these (they do not know who reads); handlers and the CLI render them.
+    """
+
+    msgid: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    def render(self) -> str:
+        return _(self.msgid).format(**self.params)
+
+
+def msg(msgid: str, **params: object) -> Msg:
+    return Msg(msgid, params)
+
+
+def pick_locale(
+    chosen: str | None, roster: str | None, telegram_code: str | None, default: str
+) -> str:
+    """The reader's language: /lang, else the roster's, else Telegram's, else the default."""
+    for candidate in (chosen, roster, _base_language(telegram_code)):
+        if candidate in SUPPORTED_LOCALES:
+            return candidate
+    return default
+
+
+def _base_language(code: str | None) -> str | None:
+    # Telegram sends IETF tags such as "en-US" or "vi".
+    if not code:
+        return None
+    return code.replace("_", "-").split("-")[0].lower()
+
+
+# --- dates and times (Babel, in the councils' time zone) -------------------------------
+
+
+def format_day(value: date | datetime, tz: ZoneInfo, locale: str | None = None) -> str:
+    """'Thứ Hai, 2 tháng 10, 2023' / 'Monday, October 2, 2023'."""
+    loc = locale or current_locale()
+    if isinstance(value, datetime):
+        value = value.astimezone(tz).date()
+    return format_date(value, "full", locale=loc)
+
+
+def format_moment(value: datetime, tz: ZoneInfo, locale: str | None = None) -> str:
+    """'Thứ Hai, 2 tháng 10, 2023 lúc 09:00' / 'Monday, October 2, 2023 at 09:00'."""
+    loc = locale or current_locale()
+    local = value.astimezone(tz)
+    with use_locale(loc):
+        template = _("{date} at {time}")
+    return template.format(
+        date=format_date(local.date(), "full", locale=loc),
+        time=format_time(local, "HH:mm", tzinfo=tz, locale=loc),
+    )
+
+
+def format_relative(delta: timedelta, locale: str | None = None) -> str:
+    """'còn 3 ngày nữa' style wording for a time ahead or past."""
+    loc = locale or current_locale()
+    return format_timedelta(delta, add_direction=True, locale=loc, threshold=1.0)

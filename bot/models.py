@@ -1,0 +1,241 @@
+"""The database schema (SQLAlchemy 2, typed). Times are stored in UTC.
+
+Meetings, tasks, status reports and the outbox join this file in later migrations;
+the tables here are the people and places they refer to.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zones, so values are stored there as naive UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class AgencyKind(enum.StrEnum):
+    MINISTRY = "ministry"
+    PROVINCE = "province"
+    OTHER = "other"
+
+
+class Role(enum.StrEnum):
+    CHAIR = "chair"
+    VICE_CHAIR = "vice_chair"
+    MEMBER = "member"
+    CONTACT = "contact"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as text with a CHECK constraint: portable, and readable in SQL.
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        name=cls.__name__.lower(),
+    )
+
+
+class Council(Base):
+    __tablename__ = "councils"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+    memberships: Mapped[list[CouncilMembership]] = relationship(back_populates="council")
+    groups: Mapped[list[GroupChat]] = relationship(back_populates="council")
+
+    def name(self, locale: str) -> str:
+        return self.name_vi if locale == "vi" else self.name_en
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[AgencyKind] = mapped_column(_enum(AgencyKind), default=AgencyKind.OTHER)
+
+    def name(self, locale: str) -> str:
+        return self.name_vi if locale == "vi" else self.name_en
+
+
+class TelegramUser(Base):
+    """A Telegram account the bot has seen, whether or not it is a member."""
+
+    __tablename__ = "telegram_users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(64))
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
+    # Chosen with /lang; wins over everything else.
+    language: Mapped[str | None] = mapped_column(String(8))
+    # True once the user has written to the bot in private; False after a 403.
+    private_chat_ok: Mapped[bool] = mapped_column(default=False)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class Member(Base):
+    """A person on a council roster: one per (agency, full name)."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("agency_id", "name_key", name="uq_members_agency_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    # Case- and spacing-insensitive form of full_name used to match roster rows.
+    name_key: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str] = mapped_column(String(200), default="")
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    telegram_user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("telegram_users.id", ondelete="SET NULL"), unique=True
+    )
+    registered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    telegram_user: Mapped[TelegramUser | None] = relationship()
+    memberships: Mapped[list[CouncilMembership]] = relationship(
+        back_populates="member", cascade="all, delete-orphan"
+    )
+
+
+class CouncilMembership(Base):
+    __tablename__ = "council_memberships"
+    __table_args__ = (UniqueConstraint("council_id", "member_id", name="uq_membership"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+
+    council: Mapped[Council] = relationship(back_populates="memberships", lazy="joined")
+    member: Mapped[Member] = relationship(back_populates="memberships")
+
+
+class Admin(Base):
+    """A secretariat admin, known by Telegram user id (not necessarily a member)."""
+
+    __tablename__ = "admins"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    added_at: Mapped[datetime]
+    added_by: Mapped[str] = mapped_column(String(64))
+
+
+class GroupChat(Base):
+    """A Telegram group linked to a council: digests and group reminders go there."""
+
+    __tablename__ = "group_chats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(255), default="")
+    linked_at: Mapped[datetime]
+    linked_by: Mapped[int] = mapped_column(BigInteger)
+
+    council: Mapped[Council] = relationship(back_populates="groups", lazy="joined")
+
+
+class InviteToken(Base):
+    """A single-use invite; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "invite_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    revoked_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship()
+
+
+class AuditLog(Base):
+    """Who changed what, for every admin action (CLI or chat)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    # "tg:<user id>" for chat actions, "cli" for the command line.
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str | None] = mapped_column(Text)

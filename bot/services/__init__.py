@@ -1,0 +1,1 @@
+"""Business rules. No Telegram objects in or out; callers own the session and commit."""

@@ -1,0 +1,23 @@
+"""Expected failures. Each carries a message rendered later in the reader's language."""
+
+from __future__ import annotations
+
+from bot.i18n import Msg
+
+
+class ServiceError(Exception):
+    def __init__(self, message: Msg) -> None:
+        super().__init__(message.msgid)
+        self.message = message
+
+
+class BadInputError(ServiceError):
+    """The request is malformed; nothing was changed."""
+
+
+class NotAllowedError(ServiceError):
+    """The requester may not do this; nothing was changed."""
+
+
+class NotFoundError(ServiceError):
+    """What the request names does not exist; nothing was changed."""

@@ -1,0 +1,160 @@
+"""Who is asking, and what the bot knows about people."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.config import SUPPORTED_LOCALES
+from bot.i18n import msg, pick_locale
+from bot.models import Council, CouncilMembership, Member, TelegramUser
+from bot.services.admins import is_admin
+from bot.services.errors import BadInputError
+
+
+@dataclass(frozen=True)
+class TelegramIdentity:
+    """The parts of a Telegram user the services need (no Telegram objects in services)."""
+
+    id: int
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass
+class Requester:
+    """The person behind an update, resolved once per update."""
+
+    telegram_user_id: int
+    locale: str
+    user: TelegramUser | None = None
+    member: Member | None = None
+    is_admin: bool = False
+    council_codes: list[str] = field(default_factory=list)
+
+    @property
+    def is_member(self) -> bool:
+        return self.member is not None
+
+    @property
+    def may_see_councils(self) -> bool:
+        """Only registered members and admins see council data."""
+        return self.is_member or self.is_admin
+
+
+def name_key(full_name: str) -> str:
+    """The form used to match names: NFC, single spaces, case-folded."""
+    return " ".join(unicodedata.normalize("NFC", full_name).split()).casefold()
+
+
+def clean_name(full_name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", full_name).split())
+
+
+async def identify(
+    session: AsyncSession, identity: TelegramIdentity | None, default_locale: str
+) -> Requester:
+    """Resolve who is asking. Reads only; nothing is written here."""
+    if identity is None:
+        return Requester(telegram_user_id=0, locale=default_locale)
+    user = await session.get(TelegramUser, identity.id)
+    member = await member_of_user(session, identity.id)
+    locale = pick_locale(
+        user.language if user else None,
+        member.language if member else None,
+        identity.language_code,
+        default_locale,
+    )
+    return Requester(
+        telegram_user_id=identity.id,
+        locale=locale,
+        user=user,
+        member=member,
+        is_admin=await is_admin(session, identity.id),
+        council_codes=sorted(m.council.code for m in member.memberships) if member else [],
+    )
+
+
+async def member_of_user(session: AsyncSession, telegram_user_id: int) -> Member | None:
+    return await session.scalar(
+        select(Member)
+        .where(Member.telegram_user_id == telegram_user_id)
+        .options(selectinload(Member.memberships).joinedload(CouncilMembership.council))
+    )
+
+
+async def remember_user(
+    session: AsyncSession, now: datetime, identity: TelegramIdentity, *, private_chat: bool
+) -> TelegramUser:
+    """Create or refresh the Telegram user; writing in private makes them reachable there."""
+    user = await session.get(TelegramUser, identity.id)
+    if user is None:
+        user = TelegramUser(id=identity.id, first_seen_at=now, private_chat_ok=False)
+        session.add(user)
+    user.first_name = identity.first_name[:200]
+    user.last_name = identity.last_name[:200] if identity.last_name else None
+    user.username = identity.username
+    user.telegram_language = identity.language_code
+    user.last_seen_at = now
+    if private_chat:
+        user.private_chat_ok = True
+    return user
+
+
+async def set_language(
+    session: AsyncSession, now: datetime, identity: TelegramIdentity, language: str
+) -> str:
+    """Store the language chosen with /lang."""
+    language = language.strip().lower()
+    if language not in SUPPORTED_LOCALES:
+        raise BadInputError(
+            msg("Unknown language {language}. Choose vi or en, e.g. /lang en", language=language)
+        )
+    user = await remember_user(session, now, identity, private_chat=False)
+    user.language = language
+    return language
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    id: int
+    full_name: str
+    position: str
+    agency_code: str
+    councils: list[tuple[str, str]]  # (council code, role)
+    registered: bool
+    telegram_user_id: int | None
+
+
+async def list_members(session: AsyncSession, council_code: str | None = None) -> list[MemberRow]:
+    query = (
+        select(Member)
+        .options(selectinload(Member.memberships).joinedload(CouncilMembership.council))
+        .order_by(Member.id)
+    )
+    if council_code:
+        query = query.where(
+            Member.memberships.any(
+                CouncilMembership.council.has(Council.code == council_code.upper())
+            )
+        )
+    members = (await session.scalars(query)).unique().all()
+    return [
+        MemberRow(
+            id=m.id,
+            full_name=m.full_name,
+            position=m.position,
+            agency_code=m.agency.code,
+            councils=sorted((ms.council.code, ms.role.value) for ms in m.memberships),
+            registered=m.telegram_user_id is not None,
+            telegram_user_id=m.telegram_user_id,
+        )
+        for m in members
+    ]

@@ -1,0 +1,19 @@
+"""Telegram update handlers, one module per feature, joined here in order.
+
+Order matters: PTB runs the first matching handler of a group, so specific handlers come
+before the fallback that answers everything else with a hint.
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers import fallback, groups, registration, roster_import
+from handlers.errors import on_error
+
+
+def register(application: Application) -> None:
+    for module in (registration, groups, roster_import):
+        application.add_handlers(module.handlers())
+    application.add_handlers(fallback.handlers())  # last: whatever nobody else took
+    application.add_error_handler(on_error)

@@ -1,0 +1,183 @@
+"""The one shape every handler has.
+
+A handler is `async def verb(turn: Turn) -> Reply | list[Reply] | None`, wrapped by
+`@handler`. The wrapper opens one transaction, works out who is asking and in which
+language, runs the handler, commits, and only then sends the replies. Expected errors
+(ServiceError) roll the transaction back and become a message in the user's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ChatType, ParseMode
+from telegram.error import RetryAfter
+from telegram.ext import ContextTypes
+
+from bot.app import Deps, deps_of
+from bot.db import transaction
+from bot.i18n import set_locale
+from bot.services.errors import ServiceError
+from bot.services.people import Requester, TelegramIdentity, identify
+from bot.text import Html, escape, split_message
+
+
+@dataclass
+class Reply:
+    text: Html
+    markup: InlineKeyboardMarkup | None = None
+    document: tuple[str, bytes] | None = None  # (file name, content); text is its caption
+
+
+@dataclass
+class Turn:
+    """One update being handled: who asks, where, with one open session."""
+
+    update: Update
+    context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession
+    who: Requester
+    deps: Deps
+    after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        return self.deps.clock.now()
+
+    @property
+    def args(self) -> list[str]:
+        return list(self.context.args or [])
+
+    @property
+    def identity(self) -> TelegramIdentity:
+        identity = identity_of(self.update.effective_user)
+        assert identity is not None
+        return identity
+
+    @property
+    def in_private(self) -> bool:
+        chat = self.update.effective_chat
+        return chat is not None and chat.type == ChatType.PRIVATE
+
+    @property
+    def chat_id(self) -> int:
+        chat = self.update.effective_chat
+        assert chat is not None
+        return chat.id
+
+    @property
+    def message(self) -> Message:
+        message = self.update.effective_message
+        assert message is not None
+        return message
+
+
+HandlerFn = Callable[[Turn], Awaitable["Reply | list[Reply] | None"]]
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def identity_of(user: User | None) -> TelegramIdentity | None:
+    if user is None:
+        return None
+    return TelegramIdentity(
+        id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def handler(fn: HandlerFn) -> Callback:
+    @functools.wraps(fn)
+    async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        deps = deps_of(context)
+        default = deps.settings.default_locale
+        chat = update.effective_chat
+        in_group = chat is not None and chat.type != ChatType.PRIVATE
+        turn: Turn | None = None
+        try:
+            async with transaction(deps.sessions()) as session:
+                who = await identify(session, identity_of(update.effective_user), default)
+                # Groups are read by many people: they get the councils' default language.
+                set_locale(default if in_group else who.locale)
+                turn = Turn(update, context, session, who, deps)
+                replies = await fn(turn)
+        except ServiceError as error:
+            replies = Reply(escape(error.message.render()))
+        else:
+            for action in turn.after_commit:
+                await action()
+        await send_replies(update, replies)
+
+    return callback
+
+
+MAX_FLOOD_RETRIES = 3
+
+
+async def _patiently(send: Callable[[], Awaitable[object]]) -> None:
+    """Send; when Telegram answers 429, wait the time it asks for and try again.
+
+    A person typing quickly can outpace the per-chat limit; the answer then comes a
+    moment later instead of not at all.
+    """
+    for attempt in range(MAX_FLOOD_RETRIES + 1):
+        try:
+            await send()
+            return
+        except RetryAfter as error:
+            if attempt == MAX_FLOOD_RETRIES:
+                raise
+            await asyncio.sleep(_seconds(error.retry_after))
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def send_replies(update: Update, replies: Reply | list[Reply] | None) -> None:
+    if replies is None:
+        return
+    message = update.effective_message
+    chat = update.effective_chat
+    if chat is None:
+        return
+    quote = chat.type != ChatType.PRIVATE and message is not None
+    for reply in replies if isinstance(replies, list) else [replies]:
+        if reply.document is not None:
+            name, content = reply.document
+            await _patiently(
+                functools.partial(
+                    chat.send_document,
+                    document=content,
+                    filename=name,
+                    caption=reply.text,
+                    parse_mode=ParseMode.HTML,
+                )
+            )
+            continue
+        parts = split_message(reply.text)
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            markup = reply.markup if last else None
+            if quote and message is not None and index == 0:
+                send = functools.partial(
+                    message.reply_text,
+                    part,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    do_quote=True,
+                )
+            else:
+                send = functools.partial(
+                    chat.send_message, part, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+            await _patiently(send)

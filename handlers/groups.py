@@ -1,0 +1,129 @@
+"""Council group chats: joining, /link, /unlink, and supergroup migration."""
+
+from __future__ import annotations
+
+from telegram import ChatMember, ChatMemberUpdated
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import _, current_locale
+from bot.services import groups
+from bot.text import escape, html_format, join_lines
+from handlers.common import Reply, Turn, handler
+
+_PRESENT = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMember.RESTRICTED}
+
+
+@handler
+async def link(turn: Turn) -> Reply:
+    if turn.in_private:
+        return Reply(escape(_("Use /link inside the council's group chat, e.g. /link DBSH")))
+    if len(turn.args) != 1:
+        codes = ", ".join(await groups.council_codes(turn.session))
+        return Reply(
+            html_format(
+                _("Usage: /link COUNCIL — for example: /link DBSH\nCouncils: {codes}"),
+                codes=codes,
+            )
+        )
+    chat = turn.update.effective_chat
+    title = chat.title if chat and chat.title else ""
+    result = await groups.link_group(
+        turn.session, turn.now, turn.who, turn.chat_id, title, turn.args[0]
+    )
+    name = result.council.name(current_locale())
+    if result.already:
+        return Reply(html_format(_("This group is already linked to {council}."), council=name))
+    lines = [
+        html_format(_("This group is now linked to {council}."), council=name),
+        escape(_("Digests and group reminders of the council will be posted here.")),
+    ]
+    if result.previous is not None:
+        lines.append(
+            html_format(
+                _("It is no longer linked to {council}."),
+                council=result.previous.name(current_locale()),
+            )
+        )
+    return Reply(join_lines(lines))
+
+
+@handler
+async def unlink(turn: Turn) -> Reply:
+    if turn.in_private:
+        return Reply(escape(_("Use /unlink inside the group chat you want to unlink.")))
+    council = await groups.unlink_group(turn.session, turn.now, turn.who, turn.chat_id)
+    return Reply(
+        html_format(
+            _("This group is no longer linked to {council}."),
+            council=council.name(current_locale()),
+        )
+    )
+
+
+@handler
+async def bot_membership_changed(turn: Turn) -> Reply | None:
+    """The bot was added to or removed from a group."""
+    change = turn.update.my_chat_member
+    if change is None or change.chat.type == ChatType.PRIVATE:
+        return None
+    was_in, is_in = _presence(change)
+    if was_in and not is_in:
+        await groups.bot_removed(turn.session, turn.now, change.chat.id, change.from_user.id)
+        return None
+    if was_in or not is_in:
+        return None
+    if turn.who.is_admin:
+        codes = ", ".join(await groups.council_codes(turn.session))
+        return Reply(
+            join_lines(
+                [
+                    escape(_("Hello! I am the assistant of the regional coordination councils.")),
+                    html_format(
+                        _(
+                            "A secretariat admin can link this group to its council with "
+                            "/link COUNCIL, e.g. /link DBSH. Councils: {codes}"
+                        ),
+                        codes=codes,
+                    ),
+                ]
+            )
+        )
+    return Reply(
+        join_lines(
+            [
+                escape(_("Hello! I am the assistant of the regional coordination councils.")),
+                escape(
+                    _(
+                        "Only a secretariat admin can link this group to a council. "
+                        "Please ask the secretariat to send /link here."
+                    )
+                ),
+            ]
+        )
+    )
+
+
+def _presence(change: ChatMemberUpdated) -> tuple[bool, bool]:
+    return (
+        change.old_chat_member.status in _PRESENT,
+        change.new_chat_member.status in _PRESENT,
+    )
+
+
+@handler
+async def group_migrated(turn: Turn) -> None:
+    message = turn.message
+    if message.migrate_to_chat_id:
+        await groups.group_migrated(
+            turn.session, turn.now, message.chat.id, message.migrate_to_chat_id
+        )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("link", link),
+        CommandHandler("unlink", unlink),
+        ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, group_migrated),
+    ]

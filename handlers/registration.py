@@ -1,0 +1,112 @@
+"""/start, /help, /whoami, /lang: registration and the user's own settings."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.i18n import _, set_locale
+from bot.menus import publish_user_menu
+from bot.services import invites, people
+from bot.services.permissions import require_member
+from bot.text import escape, html_format, join_lines
+from handlers.common import Reply, Turn, handler
+from handlers.views import help_text, member_card, not_registered_text
+
+
+@handler
+async def start(turn: Turn) -> Reply:
+    if not turn.in_private:
+        return Reply(escape(_("Please write to me in a private chat to register.")))
+    token = turn.args[0] if turn.args else None
+    if token is None:
+        await people.remember_user(turn.session, turn.now, turn.identity, private_chat=True)
+        who = turn.who
+        _refresh_menu_after_commit(turn, who.locale)
+        if who.member is not None:
+            return Reply(
+                join_lines(
+                    [
+                        html_format(_("Welcome back, {name}."), name=who.member.full_name),
+                        escape(_("Send /help to see what you can do.")),
+                    ]
+                )
+            )
+        if who.is_admin:
+            return Reply(escape(_("Welcome. You are a secretariat admin. Send /help to begin.")))
+        return Reply(not_registered_text(who.telegram_user_id))
+
+    registration = await invites.redeem_invite(turn.session, turn.now, turn.identity, token)
+    member = registration.member
+    # The member's roster language applies from this very answer on.
+    who = await people.identify(turn.session, turn.identity, turn.deps.settings.default_locale)
+    set_locale(who.locale)
+    _refresh_menu_after_commit(turn, who.locale)
+    if registration.already_registered:
+        greeting = html_format(_("You are already registered as {name}."), name=member.full_name)
+    else:
+        greeting = html_format(_("Welcome, {name}. You are now registered."), name=member.full_name)
+    return Reply(
+        join_lines(
+            [
+                greeting,
+                "",
+                member_card(member),
+                "",
+                escape(
+                    _(
+                        "I will remind you here of meetings and report deadlines. "
+                        "Send /help to see what you can do."
+                    )
+                ),
+            ]
+        )
+    )
+
+
+def _refresh_menu_after_commit(turn: Turn, locale: str) -> None:
+    """Admins get their admin menu (and anyone their language) once the change is saved."""
+    bot, user_id, admin = turn.context.bot, turn.who.telegram_user_id, turn.who.is_admin
+    if admin or (turn.who.user is not None and turn.who.user.language):
+        turn.after_commit.append(lambda: publish_user_menu(bot, user_id, locale, admin=admin))
+
+
+@handler
+async def help_command(turn: Turn) -> Reply:
+    if turn.in_private and turn.who.is_admin:
+        _refresh_menu_after_commit(turn, turn.who.locale)
+    return Reply(help_text(turn.who, in_group=not turn.in_private))
+
+
+@handler
+async def whoami(turn: Turn) -> Reply:
+    require_member(turn.who)
+    lines = []
+    if turn.who.member is not None:
+        lines.append(member_card(turn.who.member))
+    if turn.who.is_admin:
+        lines.append(escape(_("You are a secretariat admin.")))
+    lines.append(html_format(_("Telegram id: {id}"), id=turn.who.telegram_user_id))
+    return Reply(join_lines(lines))
+
+
+@handler
+async def lang(turn: Turn) -> Reply:
+    if not turn.in_private:
+        return Reply(escape(_("Please use this command in a private chat with me.")))
+    if len(turn.args) != 1:
+        return Reply(escape(_("Usage: /lang vi|en — for example: /lang en")))
+    language = await people.set_language(turn.session, turn.now, turn.identity, turn.args[0])
+    set_locale(language)
+    # Translated in the new language: "Language set to English." / "Đã chuyển sang tiếng Việt."
+    bot, user_id, admin = turn.context.bot, turn.who.telegram_user_id, turn.who.is_admin
+    turn.after_commit.append(lambda: publish_user_menu(bot, user_id, language, admin=admin))
+    return Reply(escape(_("Language set to English.")))
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("start", start),
+        CommandHandler("help", help_command),
+        CommandHandler("whoami", whoami),
+        CommandHandler("lang", lang),
+    ]

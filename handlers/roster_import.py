@@ -1,0 +1,98 @@
+"""/import: an admin sends a roster file with the caption /import."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import _, ngettext
+from bot.services import roster
+from bot.services.invites import invite_link
+from bot.services.permissions import require_admin
+from bot.text import Html, bold, escape, html_format, join_lines
+from handlers.common import Reply, Turn, handler
+
+IMPORT_CAPTION = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
+
+
+@handler
+async def import_roster(turn: Turn) -> Reply:
+    require_admin(turn.who)  # before downloading anything
+    document = turn.message.document
+    assert document is not None
+    if document.file_size and document.file_size > roster.MAX_FILE_BYTES:
+        return Reply(escape(_("The file is larger than 5 MB. Please split the roster.")))
+    telegram_file = await document.get_file()
+    data = bytes(await telegram_file.download_as_bytearray())
+    rows = roster.read_roster(document.file_name or "roster", data)
+    report = await roster.import_roster(
+        turn.session, turn.now, rows, by=turn.who, ttl_days=turn.deps.settings.invite_ttl_days
+    )
+    return Reply(render_report(report, turn.context.bot.username))
+
+
+def render_report(report: roster.ImportReport, bot_username: str) -> Html:
+    lines: list[str] = [
+        bold(_("Roster imported.")),
+        escape(
+            _(
+                "New members: {new} · updated: {updated} · unchanged: {unchanged} · "
+                "refused rows: {errors}"
+            ).format(
+                new=len(report.new_members),
+                updated=report.updated,
+                unchanged=report.unchanged,
+                errors=len(report.errors),
+            )
+        ),
+    ]
+    if report.errors:
+        lines.append("")
+        lines.append(bold(_("Rows not imported:")))
+        for error in report.errors:
+            lines.append(
+                html_format(
+                    _("Row {row}: {reason}"), row=error.number, reason=error.reason.render()
+                )
+            )
+    if report.new_members:
+        lines.append("")
+        lines.append(
+            bold(
+                ngettext(
+                    "Invitation link (send it to the member personally; valid once):",
+                    "Invitation links (send each to its member personally; each valid once):",
+                    len(report.new_members),
+                )
+            )
+        )
+        for member, token in report.new_members:
+            lines.append(
+                html_format(
+                    "{id}. {name} — {link}",
+                    id=member.id,
+                    name=member.full_name,
+                    link=invite_link(bot_username, token),
+                )
+            )
+    return join_lines(lines)
+
+
+@handler
+async def import_usage(turn: Turn) -> Reply:
+    require_admin(turn.who)
+    return Reply(
+        escape(
+            _(
+                "To import a roster, send the CSV or XLSX file as a document with the caption "
+                "/import. Columns: council, full_name, position, agency, role, and optionally "
+                "agency_name, language, phone, email."
+            )
+        )
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        MessageHandler(filters.Document.ALL & IMPORT_CAPTION, import_roster),
+        CommandHandler("import", import_usage),
+    ]

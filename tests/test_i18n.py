@@ -1,0 +1,73 @@
+"""Catalogs and Babel formatting (vi first, en second)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.i18n import (
+    LOCALE_DIR,
+    CatalogMissingError,
+    _catalog,
+    format_moment,
+    format_relative,
+    pick_locale,
+)
+from bot.i18n_check import code_msgids, problems
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def test_every_text_in_the_code_has_a_vietnamese_translation():
+    assert len(code_msgids()) > 50
+    assert problems("vi") == []
+
+
+def test_a_fresh_clone_needs_no_compile_step(tmp_path):
+    # Only the .po files are in the repository; the .mo is built in memory.
+    for locale in ("vi", "en"):
+        target = tmp_path / locale / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        shutil.copy(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", target)
+    vi = _catalog("vi", tmp_path)
+    assert vi.gettext("Language set to English.") == "Đã chuyển sang tiếng Việt."
+    assert _catalog("en", tmp_path).gettext("Councils:") == "Councils:"
+    assert not list(tmp_path.rglob("*.mo"))
+
+
+def test_a_missing_catalog_is_an_error_not_silent_english(tmp_path):
+    with pytest.raises(CatalogMissingError):
+        _catalog("vi", tmp_path)
+
+
+def test_dates_and_times_in_hanoi_time_in_both_languages():
+    moment = datetime(2023, 10, 2, 2, 0, tzinfo=UTC)  # 09:00 in Hanoi
+    assert format_moment(moment, HANOI, "vi") == "Thứ Hai, 2 tháng 10, 2023 lúc 09:00"
+    assert format_moment(moment, HANOI, "en") == "Monday, October 2, 2023 at 09:00"
+    # 23:30 UTC is already the next day in Hanoi.
+    late = datetime(2023, 10, 1, 23, 30, tzinfo=UTC)
+    assert format_moment(late, HANOI, "vi").startswith("Thứ Hai, 2 tháng 10")
+
+
+def test_relative_times():
+    assert "3 ngày" in format_relative(timedelta(days=3), "vi")
+    assert format_relative(timedelta(days=3), "en") == "in 3 days"
+    assert format_relative(timedelta(days=-2), "en") == "2 days ago"
+
+
+@pytest.mark.parametrize(
+    ("chosen", "roster", "telegram", "expected"),
+    [
+        (None, None, "en-US", "en"),
+        (None, None, "vi", "vi"),
+        (None, None, "fr", "vi"),
+        (None, None, None, "vi"),
+        (None, "en", "vi", "en"),
+        ("vi", "en", "en-GB", "vi"),
+    ],
+)
+def test_language_choice_order(chosen, roster, telegram, expected):
+    assert pick_locale(chosen, roster, telegram, "vi") == expected
