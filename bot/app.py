@@ -14,8 +14,10 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
 from bot.menus import publish_default_menus, publish_user_menu
+from bot.schedule import Timing
 from bot.services import admins
 from bot.services.people import TelegramIdentity, identify
+from bot.worktime import WorkCalendar, load_adjustments
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,9 @@ class Deps:
 
     settings: Settings
     clock: Clock
+    timing: Timing
+    # False in tests that drive the planner and the sender themselves.
+    run_jobs: bool = True
     engine: AsyncEngine | None = None
     sessionmaker: Sessionmaker | None = None
 
@@ -41,7 +46,19 @@ def deps_of(context: ContextTypes.DEFAULT_TYPE) -> Deps:
     return deps
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> Application:
+def timing_from(settings: Settings) -> Timing:
+    """The timing rules as configured (working calendar, reminder offsets)."""
+    adjustments = load_adjustments(settings.workdays_file)
+    return Timing(
+        calendar=WorkCalendar(settings.tz, adjustments),
+        meeting_offsets=settings.meeting_reminders,
+        task_days=settings.task_reminder_days,
+    )
+
+
+def build_application(
+    settings: Settings, clock: Clock | None = None, *, run_jobs: bool = True
+) -> Application:
     """The bot, ready to run; nothing is opened until post_init."""
     import handlers  # here, not at import time: handlers import this module
 
@@ -54,7 +71,12 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         .post_shutdown(on_shutdown)
         .build()
     )
-    application.bot_data["deps"] = Deps(settings=settings, clock=clock or SystemClock())
+    application.bot_data["deps"] = Deps(
+        settings=settings,
+        clock=clock or SystemClock(),
+        timing=timing_from(settings),
+        run_jobs=run_jobs,
+    )
     handlers.register(application)
     return application
 
@@ -78,6 +100,10 @@ async def on_startup(application: Application) -> None:
     await publish_default_menus(application.bot, settings.default_locale)
     for admin_id, locale in locales.items():
         await publish_user_menu(application.bot, admin_id, locale, admin=True)
+    if deps.run_jobs:
+        import jobs  # here: jobs import this module
+
+        jobs.start(application)
     log.info("dieuphoi started as @%s", application.bot.username)
 
 

@@ -122,7 +122,7 @@ def _run(settings: Settings, command: Callable[[Settings], Coroutine[Any, Any, i
     try:
         return asyncio.run(command(settings))
     except ServiceError as error:
-        raise CliError(f"error: {error.message.render()}") from None
+        raise CliError(f"error: {error.render()}") from None
     except (OperationalError, DBAPIError, OSError) as error:
         raise _database_error(settings, error) from None
 

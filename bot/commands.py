@@ -29,9 +29,43 @@ MEMBER_COMMANDS = (
         N_("Change language: vi or en"),
         N_("/lang vi|en — change the language, e.g. /lang en"),
     ),
+    Command(
+        "tasks",
+        N_("Open tasks and each agency's status"),
+        N_("/tasks [COUNCIL] — open tasks with deadlines and each agency's status"),
+    ),
+    Command(
+        "meetings",
+        N_("Upcoming meetings"),
+        N_("/meetings [COUNCIL] — upcoming meetings, with buttons to answer"),
+    ),
 )
 
 ADMIN_COMMANDS = (
+    Command(
+        "newmeeting",
+        N_("Schedule a meeting"),
+        N_("/newmeeting COUNCIL YYYY-MM-DD HH:MM | TITLE [| PLACE] — schedule a meeting"),
+    ),
+    Command(
+        "movemeeting",
+        N_("Move a meeting to a new time"),
+        N_("/movemeeting ID YYYY-MM-DD HH:MM — move a meeting (members are told)"),
+    ),
+    Command(
+        "cancelmeeting",
+        N_("Cancel a meeting"),
+        N_("/cancelmeeting ID — cancel a meeting (members are told)"),
+    ),
+    Command(
+        "newtask",
+        N_("Create a task with a deadline"),
+        N_(
+            "/newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE [| every=quarter|half|year] "
+            "[| ref=DOCUMENT] — create a task; DUE is a date or Q4/2026, H1/2027, 2027"
+        ),
+    ),
+    Command("canceltask", N_("Cancel a task"), N_("/canceltask ID — cancel a task")),
     Command(
         "import",
         N_("Import a roster (CSV/XLSX as a document)"),

@@ -5,6 +5,7 @@ No other module reads `os.environ`: whatever needs a setting receives `Settings`
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,7 +30,14 @@ _ENV_NAMES = {
     "webhook_port": "WEBHOOK_PORT",
     "log_level": "LOG_LEVEL",
     "invite_ttl_days": "INVITE_TTL_DAYS",
+    "meeting_reminders": "MEETING_REMINDERS",
+    "task_reminder_days": "TASK_REMINDER_DAYS",
+    "workdays_file": "WORKDAYS_FILE",
+    "outbox_poll_seconds": "OUTBOX_POLL_SECONDS",
 }
+
+DEFAULT_WORKDAYS_FILE = Path(__file__).resolve().parent / "data" / "workdays.csv"
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
 class ConfigError(Exception):
@@ -60,6 +68,18 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
     invite_ttl_days: int = Field(default=14, ge=1, le=365)
+    # How long before a meeting its reminders go out: "7d,1d,2h".
+    meeting_reminders: Annotated[tuple[timedelta, ...], NoDecode] = (
+        timedelta(days=7),
+        timedelta(days=1),
+        timedelta(hours=2),
+    )
+    # Days before the due day on which task reminders go out (0 = the due day itself).
+    task_reminder_days: Annotated[tuple[int, ...], NoDecode] = (14, 7, 3, 1, 0)
+    # Extra days off and make-up working days announced by the government each year.
+    workdays_file: Path = DEFAULT_WORKDAYS_FILE
+    # How often a sender looks for due outbox rows when it has nothing to do.
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -74,6 +94,36 @@ class Settings(BaseSettings):
                     raise ValueError(f"{part!r} is not a Telegram user id (digits only)")
                 ids.append(int(part))
             return ids
+        return value
+
+    @field_validator("meeting_reminders", mode="before")
+    @classmethod
+    def _offsets(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        offsets = []
+        for part in (p.strip().lower() for p in value.split(",")):
+            number, unit = part[:-1], part[-1:]
+            if unit not in _UNITS or not number.isdigit() or int(number) == 0:
+                raise ValueError(f"{part!r} is not a duration like 7d, 1d or 2h")
+            offsets.append(timedelta(**{_UNITS[unit]: int(number)}))
+        return tuple(sorted(set(offsets), reverse=True))
+
+    @field_validator("task_reminder_days", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not parts or not all(p.isdigit() and int(p) <= 366 for p in parts):
+            raise ValueError("must be whole numbers of days, e.g. 14,7,3,1,0")
+        return tuple(sorted({int(p) for p in parts}, reverse=True))
+
+    @field_validator("workdays_file")
+    @classmethod
+    def _readable(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no such file: {value}")
         return value
 
     @field_validator("log_level", mode="before")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, format_timedelta
@@ -152,3 +153,28 @@ def format_relative(delta: timedelta, locale: str | None = None) -> str:
     """'còn 3 ngày nữa' style wording for a time ahead or past."""
     loc = locale or current_locale()
     return format_timedelta(delta, add_direction=True, locale=loc, threshold=1.0)
+
+
+def format_days_left(days: int) -> str:
+    """How far a deadline is, in calendar days: 'còn 3 ngày', 'hôm nay', 'quá hạn 2 ngày'."""
+    if days == 0:
+        return _("due today")
+    if days > 0:
+        return ngettext("{n} day left", "{n} days left", days).format(n=days)
+    return ngettext("{n} day overdue", "{n} days overdue", -days).format(n=-days)
+
+
+def format_time_left(delta: timedelta, locale: str | None = None) -> str:
+    """How long until a moment: 'còn 2 giờ', 'còn 7 ngày' (never 'weeks': officials count days)."""
+    loc = locale or current_locale()
+    if delta.total_seconds() <= 0:
+        with use_locale(loc):
+            return _("now")
+    unit: Literal["day", "hour", "minute"] = "minute"
+    if delta >= timedelta(days=1):
+        unit = "day"
+    elif delta >= timedelta(hours=1):
+        unit = "hour"
+    duration = format_timedelta(delta, granularity=unit, threshold=1000, locale=loc)
+    with use_locale(loc):
+        return _("{duration} left").format(duration=duration)

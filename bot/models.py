@@ -1,18 +1,19 @@
 """The database schema (SQLAlchemy 2, typed). Times are stored in UTC.
 
-Meetings, tasks, status reports and the outbox join this file in later migrations;
-the tables here are the people and places they refer to.
+People and places (councils, agencies, members, groups), the work (meetings, tasks and
+each agency's part of a task), and the outbox every scheduled send goes through.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Dialect,
     Enum,
@@ -26,6 +27,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.periods import Recurrence
 
 # Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -239,3 +242,130 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Meeting(Base):
+    """A council meeting. Moving or cancelling it bumps `revision`, which is part of the
+    outbox keys of its reminders, so the old ones are withdrawn and new ones planned."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(300))
+    place: Mapped[str | None] = mapped_column(String(300))
+    starts_at: Mapped[datetime]
+    revision: Mapped[int] = mapped_column(default=1)
+    # When the current revision was set (created or moved): reminders whose moment
+    # had already passed then are skipped.
+    planned_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    cancelled_at: Mapped[datetime | None]
+
+    council: Mapped[Council] = relationship(lazy="joined")
+
+
+class Task(Base):
+    """A piece of work with a deadline, assigned to one or more agencies of a council."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_due_on", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(300))
+    # The deadline is a local calendar day; `period` keeps how it was written ("Q4/2023").
+    due_on: Mapped[date] = mapped_column(Date)
+    period: Mapped[str | None] = mapped_column(String(20))
+    recurrence: Mapped[Recurrence | None] = mapped_column(_enum(Recurrence))
+    ref: Mapped[str | None] = mapped_column(String(100))
+    # The task this one follows in a recurring series; unique so a series never forks.
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL"), unique=True
+    )
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    cancelled_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+
+    council: Mapped[Council] = relationship(lazy="joined")
+    # Always wanted with the task (a handful of rows), and async sessions cannot lazy-load.
+    assignments: Mapped[list[TaskAgency]] = relationship(
+        back_populates="task",
+        cascade="all, delete-orphan",
+        order_by="TaskAgency.id",
+        lazy="selectin",
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.cancelled_at is None and self.done_at is None
+
+
+class TaskAgency(Base):
+    """One agency's part of a task; `done_at` is set by the first `✅` from its members."""
+
+    __tablename__ = "task_agencies"
+    __table_args__ = (UniqueConstraint("task_id", "agency_id", name="uq_task_agency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
+    done_at: Mapped[datetime | None]
+
+    task: Mapped[Task] = relationship(back_populates="assignments")
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"  # waiting for its moment
+    SENDING = "sending"  # claimed by a sender; back to pending if its lease runs out
+    SENT = "sent"
+    FAILED = "failed"  # gave up after retries, or Telegram refused it for good
+    DROPPED = "dropped"  # its moment is entirely past (e.g. the meeting is over)
+    SKIPPED = "skipped"  # nothing to say any more (task done, member unreachable…)
+    CANCELLED = "cancelled"  # withdrawn (meeting moved or cancelled, task cancelled)
+
+
+class Outbox(Base):
+    """Every message the bot sends on its own initiative is first a row here.
+
+    `dedupe_key` is unique: planning the same reminder twice, from two instances or
+    after a restart, inserts it once. The text is rendered when it is sent, in the
+    recipient's language at that moment, from the ids in `payload`.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The dispatcher's query: due pending rows, most urgent first.
+        Index("ix_outbox_due", "state", "due_at"),
+        Index("ix_outbox_subject", "subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # What the row is about ("meeting:5", "task:42"), to withdraw its rows together.
+    subject: Mapped[str] = mapped_column(String(60))
+    # Exactly one recipient: a member (private chat, else a mention in a group), a
+    # linked group, or a Telegram user (admins).
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("group_chats.id", ondelete="CASCADE"))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Lower is more urgent: meeting reminders go before broadcasts.
+    priority: Mapped[int] = mapped_column(default=50)
+    due_at: Mapped[datetime]
+    # After this moment the message means nothing any more and is dropped, not sent.
+    expires_at: Mapped[datetime | None]
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState), default=OutboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from telegram.ext import ContextTypes
 from bot.app import Deps, deps_of
 from bot.db import transaction
 from bot.i18n import set_locale
+from bot.services import audit
 from bot.services.errors import ServiceError
 from bot.services.people import Requester, TelegramIdentity, identify
 from bot.text import Html, escape, split_message
@@ -56,6 +58,17 @@ class Turn:
         return list(self.context.args or [])
 
     @property
+    def args_text(self) -> str:
+        """Everything after the command, as typed: keeps “|”, spacing and line breaks."""
+        text = self.message.text or self.message.caption or ""
+        return _COMMAND.sub("", text, count=1).strip()
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names whoever is acting."""
+        return audit.telegram_actor(self.who.telegram_user_id)
+
+    @property
     def identity(self) -> TelegramIdentity:
         identity = identity_of(self.update.effective_user)
         assert identity is not None
@@ -78,6 +91,8 @@ class Turn:
         assert message is not None
         return message
 
+
+_COMMAND = re.compile(r"^/\S+")
 
 HandlerFn = Callable[[Turn], Awaitable["Reply | list[Reply] | None"]]
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
@@ -111,7 +126,7 @@ def handler(fn: HandlerFn) -> Callback:
                 turn = Turn(update, context, session, who, deps)
                 replies = await fn(turn)
         except ServiceError as error:
-            replies = Reply(escape(error.message.render()))
+            replies = Reply(escape(error.render()))
         else:
             for action in turn.after_commit:
                 await action()

@@ -1,6 +1,18 @@
 """Scheduled work (APScheduler through PTB's JobQueue).
 
-Jobs only say *when* to look; the database says *what* is due. Each job is a small module
-(`jobs/<name>.py`, a coroutine ending in `_job` that takes only `context`). The reminder
-planner and the outbox dispatcher arrive here with meetings and tasks.
+Jobs only say *when* to look; the database says *what* is due. `start` is called once
+the database is open; it schedules the planner (every minute) and the sender (a chain
+of one-off passes: right away again while there is work, else after
+OUTBOX_POLL_SECONDS).
 """
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from jobs import dispatch, planning
+
+
+def start(application: Application) -> None:
+    planning.schedule(application)
+    dispatch.schedule(application)

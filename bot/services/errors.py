@@ -6,9 +6,14 @@ from bot.i18n import Msg
 
 
 class ServiceError(Exception):
-    def __init__(self, message: Msg) -> None:
+    def __init__(self, message: Msg, *more: Msg) -> None:
         super().__init__(message.msgid)
         self.message = message
+        # Further paragraphs, e.g. a command's usage with an example after the reason.
+        self.more = more
+
+    def render(self) -> str:
+        return "\n\n".join(part.render() for part in (self.message, *self.more))
 
 
 class BadInputError(ServiceError):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import msg
+from bot.i18n import Msg, msg
 from bot.models import Council, GroupChat
 from bot.services import audit
 from bot.services.errors import BadInputError, NotFoundError
@@ -23,7 +23,9 @@ class LinkResult:
     already: bool
 
 
-async def council_by_code(session: AsyncSession, code: str) -> Council:
+async def council_by_code(session: AsyncSession, code: str, *usage: Msg) -> Council:
+    """The council with this code; an unknown one is refused, listing the known codes
+    (and the command's usage when given)."""
     council = await session.scalar(select(Council).where(Council.code == code.strip().upper()))
     if council is None:
         known = (await session.scalars(select(Council.code).order_by(Council.id))).all()
@@ -32,7 +34,8 @@ async def council_by_code(session: AsyncSession, code: str) -> Council:
                 "Unknown council {code}. Known councils: {known}.",
                 code=code.strip(),
                 known=", ".join(known) or "—",
-            )
+            ),
+            *usage,
         )
     return council
 

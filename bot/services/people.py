@@ -108,6 +108,14 @@ async def remember_user(
     return user
 
 
+async def mark_unreachable(session: AsyncSession, telegram_user_id: int) -> None:
+    """Telegram refused a private message (blocked, or never started): stop trying there
+    until the person writes again (`remember_user` with private_chat=True)."""
+    user = await session.get(TelegramUser, telegram_user_id)
+    if user is not None:
+        user.private_chat_ok = False
+
+
 async def set_language(
     session: AsyncSession, now: datetime, identity: TelegramIdentity, language: str
 ) -> str:

@@ -1,0 +1,67 @@
+"""The inline keyboards of SPEC §3, as plain values (labels in the current language).
+
+Services and the outbox renderer build `Keyboard`s; the Telegram edge turns them
+into InlineKeyboardMarkup with `to_markup`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callbacks
+from bot.callbacks import MeetingPress, Rsvp, TaskPress, TaskStatus
+from bot.i18n import _
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+def _task_word(status: TaskStatus) -> str:
+    return {
+        TaskStatus.DONE: _("Done"),
+        TaskStatus.ON_TRACK: _("On track"),
+        TaskStatus.AT_RISK: _("At risk"),
+        TaskStatus.BLOCKED: _("Blocked"),
+    }[status]
+
+
+def _rsvp_word(answer: Rsvp) -> str:
+    return {
+        Rsvp.ATTEND: _("Attend"),
+        Rsvp.ABSENT: _("Absent"),
+        Rsvp.DELEGATE: _("Delegate"),
+    }[answer]
+
+
+def task_status_keyboard(task_id: int) -> Keyboard:
+    """✅ done · 🟢 on track / 🟠 at risk · 🔴 blocked, two to a row (phones are narrow)."""
+    buttons = [
+        Button(f"{s.emoji} {_task_word(s)}", callbacks.encode(TaskPress(task_id, s)))
+        for s in TaskStatus
+    ]
+    return (tuple(buttons[:2]), tuple(buttons[2:]))
+
+
+def rsvp_keyboard(meeting_id: int) -> Keyboard:
+    return (
+        tuple(
+            Button(f"{a.emoji} {_rsvp_word(a)}", callbacks.encode(MeetingPress(meeting_id, a)))
+            for a in Rsvp
+        ),
+    )
+
+
+def to_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in keyboard]
+    )

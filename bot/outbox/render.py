@@ -1,0 +1,272 @@
+"""Turn a claimed outbox row into the message its recipient gets, at the moment of sending.
+
+Rendering late, not at planning time, means the text is in the recipient's language
+of today, about the meeting or task as it is now, with "còn 3 ngày" counted from now;
+and a reminder that has lost its point (task done, meeting moved) is skipped here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import (
+    _,
+    format_day,
+    format_days_left,
+    format_moment,
+    format_time_left,
+    pick_locale,
+    use_locale,
+)
+from bot.keyboards import Keyboard, rsvp_keyboard, task_status_keyboard
+from bot.models import Agency, GroupChat, Meeting, Member, Outbox, Task, TaskAgency, TelegramUser
+from bot.schedule import Timing
+from bot.text import Html, bold, escape, html_format, join_lines
+
+TASK_KINDS = frozenset({"task_reminder", "task_nudge"})
+
+
+@dataclass(frozen=True)
+class Message:
+    chat_id: int
+    text: Html
+    keyboard: Keyboard | None
+    is_group: bool
+    # Set when the message goes to a person's private chat (for a 403: mark unreachable).
+    private_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Postpone:
+    until: datetime
+    reason: str
+
+
+Rendered = Message | Skip | Postpone
+
+
+@dataclass(frozen=True)
+class _Destination:
+    chat_id: int
+    locale: str
+    is_group: bool
+    mention: Html | None = None
+    private_user_id: int | None = None
+
+
+async def render(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    if row.kind in TASK_KINDS:
+        working = timing.calendar.next_working_moment(now)
+        if working > now:
+            # Late after downtime, outside working hours: wait for the next working morning.
+            return Postpone(working, "outside working hours")
+    renderer = _RENDERERS.get(row.kind)
+    if renderer is None:
+        return Skip(f"unknown kind {row.kind}")
+    return await renderer(session, row, timing, now, default_locale)
+
+
+async def _destination(
+    session: AsyncSession, row: Outbox, council_id: int, default_locale: str
+) -> _Destination | Skip:
+    """Where the row goes: a member's private chat, else a mention in the council's group."""
+    if row.group_id is not None:
+        group = await session.get(GroupChat, row.group_id)
+        if group is None:
+            return Skip("group no longer linked")
+        return _Destination(group.chat_id, default_locale, is_group=True)
+    if row.telegram_user_id is not None:
+        user = await session.get(TelegramUser, row.telegram_user_id)
+        locale = pick_locale(
+            user.language if user else None,
+            None,
+            user.telegram_language if user else None,
+            default_locale,
+        )
+        return _Destination(row.telegram_user_id, locale, False, None, row.telegram_user_id)
+    member = await session.get(Member, row.member_id) if row.member_id is not None else None
+    if member is None or member.telegram_user_id is None:
+        return Skip("member not registered")
+    user = await session.get(TelegramUser, member.telegram_user_id)
+    if user is not None and user.private_chat_ok:
+        locale = pick_locale(user.language, member.language, user.telegram_language, default_locale)
+        return _Destination(user.id, locale, False, None, user.id)
+    group_chat = await session.scalar(
+        select(GroupChat.chat_id).where(GroupChat.council_id == council_id).order_by(GroupChat.id)
+    )
+    if group_chat is None:
+        return Skip("unreachable: no private chat and no linked group")
+    mention = Html(
+        f'<a href="tg://user?id={member.telegram_user_id}">{escape(member.full_name)}</a>'
+    )
+    return _Destination(group_chat, default_locale, is_group=True, mention=mention)
+
+
+def _message(destination: _Destination, lines: list[str], keyboard: Keyboard | None) -> Message:
+    if destination.mention is not None:
+        lines = [destination.mention, *lines]
+    return Message(
+        chat_id=destination.chat_id,
+        text=join_lines(lines),
+        keyboard=keyboard,
+        is_group=destination.is_group,
+        private_user_id=destination.private_user_id,
+    )
+
+
+# --- meetings ---------------------------------------------------------------------------
+
+
+def meeting_lines(meeting: Meeting, timing: Timing, locale: str) -> list[str]:
+    lines: list[str] = [
+        bold(meeting.title),
+        html_format(_("🕘 {moment}"), moment=format_moment(meeting.starts_at, timing.tz, locale)),
+    ]
+    if meeting.place:
+        lines.append(html_format(_("📍 {place}"), place=meeting.place))
+    lines.append(escape(meeting.council.name(locale)))
+    return lines
+
+
+async def _meeting_reminder(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    meeting = await session.get(Meeting, row.payload["meeting_id"])
+    if meeting is None or meeting.cancelled_at is not None:
+        return Skip("meeting cancelled")
+    if meeting.revision != row.payload.get("revision"):
+        return Skip("meeting moved")
+    destination = await _destination(session, row, meeting.council_id, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    with use_locale(destination.locale):
+        header = html_format(
+            _("📅 <b>Meeting reminder</b> ({left})"),
+            left=format_time_left(meeting.starts_at - now, destination.locale),
+        )
+        lines = [header, *meeting_lines(meeting, timing, destination.locale)]
+        lines.append(escape(_("Will you attend? Please answer with a button below.")))
+        return _message(destination, lines, rsvp_keyboard(meeting.id))
+
+
+async def _meeting_change(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    meeting = await session.get(Meeting, row.payload["meeting_id"])
+    if meeting is None or meeting.revision != row.payload.get("revision"):
+        return Skip("superseded by a later change")
+    destination = await _destination(session, row, meeting.council_id, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    with use_locale(destination.locale):
+        if row.payload.get("change") == "cancelled":
+            header = escape(_("❌ A meeting has been cancelled:"))
+            keyboard = None
+        else:
+            header = escape(_("🔁 A meeting has been moved to a new time:"))
+            keyboard = rsvp_keyboard(meeting.id)
+        lines = [header, *meeting_lines(meeting, timing, destination.locale)]
+        return _message(destination, lines, keyboard)
+
+
+# --- tasks ------------------------------------------------------------------------------
+
+
+def task_lines(task: Task, agency: Agency, timing: Timing, now: datetime, locale: str) -> list[str]:
+    days_left = (task.due_on - timing.today(now)).days
+    due = format_day(task.due_on, timing.tz, locale)
+    if task.period:
+        due = f"{task.period} · {due}"
+    lines: list[str] = [
+        bold(task.title),
+        html_format(_("⏳ Due: {due} ({left})"), due=due, left=format_days_left(days_left)),
+        html_format(_("🏛 Agency: {agency}"), agency=agency.name(locale)),
+    ]
+    if task.ref:
+        lines.append(html_format(_("📄 Document: {ref}"), ref=task.ref))
+    lines.append(escape(task.council.name(locale)))
+    return lines
+
+
+async def _open_part(session: AsyncSession, row: Outbox) -> tuple[Task, TaskAgency] | Skip:
+    task = await session.get(Task, row.payload["task_id"])
+    if task is None or task.cancelled_at is not None:
+        return Skip("task cancelled")
+    part = await session.scalar(
+        select(TaskAgency).where(
+            TaskAgency.task_id == task.id, TaskAgency.agency_id == row.payload["agency_id"]
+        )
+    )
+    if part is None:
+        return Skip("agency no longer assigned")
+    if part.done_at is not None or task.done_at is not None:
+        return Skip("already done")
+    return task, part
+
+
+async def _task_message(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    found = await _open_part(session, row)
+    if isinstance(found, Skip):
+        return found
+    task, part = found
+    destination = await _destination(session, row, task.council_id, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    with use_locale(destination.locale):
+        if row.kind == "task_nudge":
+            header = escape(_("⏰ Overdue: your agency has not yet reported this task as done."))
+        else:
+            header = escape(_("📝 Reminder: a task of your agency is due."))
+        lines = [header, *task_lines(task, part.agency, timing, now, destination.locale)]
+        lines.append(escape(_("Please report its status with a button below.")))
+        return _message(destination, lines, task_status_keyboard(task.id))
+
+
+async def _task_escalation(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    task = await session.get(Task, row.payload["task_id"])
+    if task is None or not task.is_open:
+        return Skip("task closed")
+    late = [a for a in task.assignments if a.done_at is None]
+    if not late:
+        return Skip("every agency is done")
+    destination = await _destination(session, row, task.council_id, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    with use_locale(destination.locale):
+        days = (timing.today(now) - task.due_on).days
+        lines: list[str] = [
+            html_format(
+                _("🚨 <b>Escalation</b>: task #{id} is {overdue}, after five reminders."),
+                id=task.id,
+                overdue=format_days_left(-days),
+            ),
+            bold(task.title),
+            escape(task.council.name(destination.locale)),
+            escape(_("Agencies that have not reported it done:")),
+            *(html_format("• {agency}", agency=a.agency.name(destination.locale)) for a in late),
+        ]
+        return _message(destination, lines, None)
+
+
+_RENDERERS = {
+    "meeting_reminder": _meeting_reminder,
+    "meeting_change": _meeting_change,
+    "task_reminder": _task_message,
+    "task_nudge": _task_message,
+    "task_escalation": _task_escalation,
+}

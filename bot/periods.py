@@ -1,0 +1,222 @@
+"""Deadlines written the way Vietnamese officials write them.
+
+Council tasks are mostly periodic reports: "báo cáo quý IV/2023", "sơ kết 6 tháng đầu
+năm" (H1), "tổng kết năm 2024". Members type those labels, not dates, so the bot
+accepts them, keeps the label for display and uses the period's last day as the
+deadline. Plain dates are accepted too, in ISO and in the DD/MM/YYYY order used in
+Vietnam (never MM/DD).
+
+Pure functions only: no database, no Telegram.
+"""
+
+from __future__ import annotations
+
+import calendar
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+# Period separators: "Q4/2023", "Q4-2023", and the spelled-out "quý IV năm 2023".
+_SEP = r"(?:\s*[/-]\s*|\s+năm\s+)"
+_ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
+_DMY = re.compile(r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})")
+# The number is matched loosely ("Q5", "quý V") so that the error can say what is wrong.
+_QUARTER = re.compile(rf"(?:q|quý)\s*(?P<n>\d+|[ivxlcdm]+){_SEP}(?P<y>\d{{4}})")
+_HALF = re.compile(rf"h\s*(?P<n>\d+){_SEP}(?P<y>\d{{4}})")
+_YEAR = re.compile(r"(?P<y>\d{4})")
+_LABEL = re.compile(r"(?:Q(?P<q>[1-4])/|H(?P<h>[12])/)?(?P<y>\d{4})", re.IGNORECASE)
+
+
+class Recurrence(enum.StrEnum):
+    """How often a periodic task comes back. Values are stored in the database."""
+
+    QUARTER = "quarter"
+    HALF = "half"
+    YEAR = "year"
+
+    @property
+    def months(self) -> int:
+        return _STEP_MONTHS[self]
+
+
+_STEP_MONTHS = {Recurrence.QUARTER: 3, Recurrence.HALF: 6, Recurrence.YEAR: 12}
+
+# Months per period kind: the kind letter doubles as the label prefix ("" for a year).
+_KIND_MONTHS = {"Q": 3, "H": 6, "": 12}
+_KIND_OF_STEP = {Recurrence.QUARTER: "Q", Recurrence.HALF: "H", Recurrence.YEAR: ""}
+
+_RECURRENCE_WORDS = {
+    "quarter": Recurrence.QUARTER,
+    "quý": Recurrence.QUARTER,
+    "half": Recurrence.HALF,
+    "nửa năm": Recurrence.HALF,
+    "6 tháng": Recurrence.HALF,
+    "year": Recurrence.YEAR,
+    "năm": Recurrence.YEAR,
+}
+
+
+@dataclass(frozen=True)
+class Due:
+    """A deadline: the day, and the period label it was written as (if any)."""
+
+    day: date  # the deadline day (last day of the period for a period)
+    period: str | None  # canonical label "Q4/2023", "H1/2024", "2024"; None for a plain date
+
+
+class DueFormatError(ValueError):
+    """The text is not a deadline we understand; str() is a short English reason."""
+
+
+def _normalize(text: str) -> str:
+    # NFC: some keyboards and copy-pastes send "quý" decomposed (u + combining accents),
+    # which would not match the precomposed letters in the patterns.
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def _check_year(year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise DueFormatError(f"year {year} is outside {MIN_YEAR}-{MAX_YEAR}")
+    return year
+
+
+def _day(year: int, month: int, day: int) -> date:
+    _check_year(year)
+    if not 1 <= month <= 12:
+        raise DueFormatError(f"there is no month {month}")
+    length = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= length:
+        raise DueFormatError(f"{_MONTHS[month - 1]} {year} has no day {day}")
+    return date(year, month, day)
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _label(kind: str, year: int, end_month: int) -> str:
+    if kind == "":
+        return str(year)
+    return f"{kind}{end_month // _KIND_MONTHS[kind]}/{year}"
+
+
+def _period(kind: str, year: int, number: int) -> Due:
+    """The period `number` of `kind` in `year`, due on its last day."""
+    _check_year(year)
+    end_month = number * _KIND_MONTHS[kind]
+    return Due(_month_end(year, end_month), _label(kind, year, end_month))
+
+
+def parse_due(text: str) -> Due:
+    """Read a deadline typed by a member: a date, or a quarter, half or year.
+
+    Accepts 2024-03-31, 31/03/2024, 1/3/2024, Q1/2024, Q4-2023, quý IV/2023, Quý 4/2023,
+    quý IV năm 2023, H1/2024, H2/2024 and 2024, in any case. A period is due on its
+    last day. Raises DueFormatError with a short reason otherwise.
+    """
+    norm = _normalize(text)
+    if not norm:
+        raise DueFormatError("no deadline given")
+    if m := _ISO.fullmatch(norm) or _DMY.fullmatch(norm):
+        return Due(_day(int(m["y"]), int(m["m"]), int(m["d"])), None)
+    if m := _QUARTER.fullmatch(norm):
+        token = m["n"]
+        number = int(token) if token.isdigit() else _ROMAN.get(token, 0)
+        if not 1 <= number <= 4:
+            raise DueFormatError(f"there is no quarter {token.upper()}")
+        return _period("Q", int(m["y"]), number)
+    if m := _HALF.fullmatch(norm):
+        number = int(m["n"])
+        if not 1 <= number <= 2:
+            raise DueFormatError(f"there is no half {number} (only H1 and H2)")
+        return _period("H", int(m["y"]), number)
+    if m := _YEAR.fullmatch(norm):
+        return _period("", int(m["y"]), 1)
+    raise DueFormatError(
+        f"not a date or period: {text.strip()!r} (try 31/03/2024, Q1/2024, H1/2024 or 2024)"
+    )
+
+
+def parse_recurrence(text: str) -> Recurrence:
+    """Read how often a task repeats: quarter/quý, half/nửa năm/6 tháng, year/năm.
+
+    "hàng"/"hằng" ("every") in front is allowed, as in "hằng quý".
+    """
+    norm = _normalize(text)
+    for prefix in ("hàng ", "hằng "):
+        norm = norm.removeprefix(prefix)
+    try:
+        return _RECURRENCE_WORDS[norm]
+    except KeyError:
+        raise DueFormatError(
+            f"not a recurrence: {text.strip()!r} (use quarter, half or year)"
+        ) from None
+
+
+def _add_months(day: date, months: int) -> date:
+    """`day` moved by `months`, keeping "last day of the month" when it was one.
+
+    Deadlines set on a month's end (31 Jan, 29 Feb, 30 Nov) mean "end of the month",
+    so they stay at the end of the target month; other days are clamped to fit.
+    """
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    target_end = _month_end(year, month)
+    if day == _month_end(day.year, day.month):
+        return target_end
+    return target_end.replace(day=min(day.day, target_end.day))
+
+
+def _next_label(label: str, every: Recurrence) -> str:
+    """The period label one step of `every` after `label`.
+
+    The kind is kept when the moved period end is still the end of such a period
+    (Q+QUARTER, Q+HALF, Q+YEAR, H+HALF, H+YEAR, year+YEAR). Otherwise (H+QUARTER,
+    year+QUARTER, year+HALF) it becomes the step's own kind, so the label always
+    names a real period ending on the new deadline.
+    """
+    m = _LABEL.fullmatch(label)
+    if m is None:
+        raise DueFormatError(f"not a period label: {label!r}")
+    kind = "Q" if m["q"] else "H" if m["h"] else ""
+    number = int(m["q"] or m["h"] or 1)
+    index = int(m["y"]) * 12 + number * _KIND_MONTHS[kind] - 1 + every.months
+    year, month0 = divmod(index, 12)
+    end_month = month0 + 1
+    if end_month % _KIND_MONTHS[kind]:
+        kind = _KIND_OF_STEP[every]
+    return _label(kind, year, end_month)
+
+
+def next_due(due: Due, every: Recurrence) -> Due:
+    """The next occurrence of a recurring deadline, one step of `every` later.
+
+    Q4/2023 + QUARTER is Q1/2024 (31 March 2024); a plain date moves by 3, 6 or 12
+    months and stays a plain date. The day and the label are moved separately, so a
+    period report due some days after its period (Q4/2023 due 15/01/2024) keeps that
+    offset (Q1/2024 due 15/04/2024).
+    """
+    period = None if due.period is None else _next_label(due.period, every)
+    return Due(_add_months(due.day, every.months), period)

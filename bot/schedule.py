@@ -1,0 +1,125 @@
+"""The timing rules of SPEC §5, as pure functions: when each reminder, nudge and
+escalation is due, and until when it still means something.
+
+Nothing here touches the database or Telegram; `bot/outbox/plan.py` turns these
+moments into outbox rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.worktime import WorkCalendar
+
+NUDGE_EVERY_WORKING_DAYS = 2
+MAX_NUDGES = 5
+
+
+@dataclass(frozen=True)
+class Moment:
+    label: str  # part of the outbox key: "T-7d", "T-2h", "N3", "ESC"
+    due_at: datetime  # UTC
+    expires_at: datetime | None  # after this it is dropped, not sent
+
+
+def offset_label(offset: timedelta) -> str:
+    if offset % timedelta(days=1) == timedelta(0):
+        return f"T-{offset // timedelta(days=1)}d"
+    if offset % timedelta(hours=1) == timedelta(0):
+        return f"T-{offset // timedelta(hours=1)}h"
+    return f"T-{offset // timedelta(minutes=1)}m"
+
+
+def meeting_reminders(
+    starts_at: datetime, offsets: tuple[timedelta, ...], now: datetime, *, planned_at: datetime
+) -> list[Moment]:
+    """Reminders before a meeting, on time (not only in working hours).
+
+    Those whose moment had already passed when the meeting was planned (`planned_at`:
+    created or moved) are skipped. Each expires when the next one is due, the last
+    when the meeting starts.
+    """
+    if starts_at <= now:
+        return []
+    kept = [o for o in sorted(offsets, reverse=True) if starts_at - o >= planned_at]
+    moments = []
+    for index, offset in enumerate(kept):
+        # Superseded by the next reminder: after downtime only the latest one goes out.
+        expires = starts_at - kept[index + 1] if index + 1 < len(kept) else starts_at
+        moments.append(Moment(offset_label(offset), starts_at - offset, expires))
+    return moments
+
+
+def task_reminders(
+    due_on: date, days_before: tuple[int, ...], calendar: WorkCalendar, *, planned_at: datetime
+) -> list[Moment]:
+    """Reminders at 08:00 local on each of `days_before` the due day, in working time.
+
+    A reminder whose day had passed when the task was created is skipped, except the
+    due-day one. When the working-time rule pushes two reminders onto the same moment
+    (a due day on a Sunday and T-1d on the Saturday both land on Monday 08:00), only
+    the one closer to the deadline is kept. Each expires when the next one is due, so
+    after downtime a member gets the latest reminder, not a burst of stale ones.
+    """
+    planned_day = planned_at.astimezone(calendar.tz).date()
+    candidates: list[tuple[str, datetime]] = []
+    for days in sorted(days_before, reverse=True):
+        day = due_on - timedelta(days=days)
+        if day < planned_day:
+            continue
+        # Created on the reminder's own day after 08:00: it goes out now (in working time).
+        moment = max(calendar.morning(day), planned_at)
+        candidates.append((f"T-{days}d", calendar.next_working_moment(moment)))
+    kept: list[tuple[str, datetime]] = []
+    for label, moment in candidates:
+        while kept and kept[-1][1] >= moment:
+            kept.pop()
+        kept.append((label, moment))
+    # The last reminder means something until the first nudge takes over.
+    first_nudge = calendar.morning(calendar.add_working_days(due_on, NUDGE_EVERY_WORKING_DAYS))
+    moments = []
+    for index, (label, moment) in enumerate(kept):
+        expires = kept[index + 1][1] if index + 1 < len(kept) else first_nudge
+        moments.append(Moment(label, moment, expires))
+    return moments
+
+
+def nudges(due_on: date, calendar: WorkCalendar, *, planned_at: datetime) -> list[Moment]:
+    """After the due day with no `✅`: a nudge at 08:00 on the 2nd working day after it
+    and every 2 working days after that, at most 5; then one escalation to the admins
+    ("ESC") on the slot after the last nudge.
+
+    Each nudge expires when the next is due. Slots before `planned_at` are skipped: a
+    task entered after its deadline (demo data) is not nagged about its past.
+    """
+    slots: list[datetime] = []
+    day = due_on
+    for _ in range(MAX_NUDGES + 1):
+        day = calendar.add_working_days(day, NUDGE_EVERY_WORKING_DAYS)
+        slots.append(calendar.morning(day))
+    moments = []
+    for index, slot in enumerate(slots):
+        label = f"N{index + 1}" if index < MAX_NUDGES else "ESC"
+        expires = slots[index + 1] if index + 1 < len(slots) else None
+        if slot < planned_at:
+            continue
+        moments.append(Moment(label, slot, expires))
+    return moments
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The configurable parts of the rules, built once from the settings."""
+
+    calendar: WorkCalendar
+    meeting_offsets: tuple[timedelta, ...]
+    task_days: tuple[int, ...]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.calendar.tz
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self.tz).date()

@@ -1,0 +1,263 @@
+"""Council meetings: schedule, move, cancel, list. Reminders go through the outbox."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Msg, msg
+from bot.models import Meeting
+from bot.outbox import store
+from bot.outbox.plan import Directory, meeting_change_rows, meeting_subject, plan_meeting
+from bot.schedule import Timing
+from bot.services import audit
+from bot.services.errors import BadInputError, NotFoundError
+from bot.services.groups import council_by_code
+from bot.services.people import Requester
+from bot.services.permissions import require_admin
+from bot.services.visibility import visible_councils
+
+MAX_TITLE = 300
+MAX_PLACE = 300
+
+
+def newmeeting_usage() -> Msg:
+    return msg(
+        "Usage: /newmeeting COUNCIL YYYY-MM-DD HH:MM | TITLE [| PLACE]\n"
+        "Example: /newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng | Văn phòng Chính phủ"
+    )
+
+
+def movemeeting_usage() -> Msg:
+    return msg(
+        "Usage: /movemeeting MEETING_ID YYYY-MM-DD HH:MM — the id is shown by /meetings.\n"
+        "Example: /movemeeting 5 2026-12-04 14:00"
+    )
+
+
+def cancelmeeting_usage() -> Msg:
+    return msg(
+        "Usage: /cancelmeeting MEETING_ID — the id is shown by /meetings.\n"
+        "Example: /cancelmeeting 5"
+    )
+
+
+@dataclass(frozen=True)
+class NewMeeting:
+    council_code: str
+    starts_at: datetime
+    title: str
+    place: str | None
+
+
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DATE_VN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# 09:00, 9:00, and the way it is often written in Vietnamese: 9h, 9h30, 9g30.
+_TIME = re.compile(r"^(\d{1,2})(?::|h|g)(\d{2})?$", re.IGNORECASE)
+
+
+def parse_day(text: str) -> date | None:
+    if match := _DATE_ISO.match(text):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _DATE_VN.match(text):
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_time_of_day(text: str) -> time | None:
+    match = _TIME.match(text)
+    if match is None:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def parse_start(day_text: str, time_text: str, tz: ZoneInfo, now: datetime, usage: Msg) -> datetime:
+    """A local date and time, in the future, as UTC; a clear error otherwise."""
+    day = parse_day(day_text)
+    if day is None:
+        raise BadInputError(
+            msg("“{text}” is not a valid date (YYYY-MM-DD, e.g. 2026-12-03).", text=day_text), usage
+        )
+    moment = parse_time_of_day(time_text)
+    if moment is None:
+        raise BadInputError(
+            msg("“{text}” is not a valid time (HH:MM, e.g. 09:00).", text=time_text), usage
+        )
+    starts_at = datetime.combine(day, moment, tzinfo=tz).astimezone(now.tzinfo)
+    if starts_at <= now:
+        raise BadInputError(msg("That moment is already in the past."), usage)
+    return starts_at
+
+
+def parse_new_meeting(text: str, tz: ZoneInfo, now: datetime) -> NewMeeting:
+    usage = newmeeting_usage()
+    parts = [part.strip() for part in text.split("|")]
+    if len(parts) < 2 or len(parts) > 3:
+        raise BadInputError(
+            msg("Separate the date and time, the title and the place with “|”."), usage
+        )
+    head = parts[0].split()
+    if len(head) != 3:
+        raise BadInputError(
+            msg("Give the council, the date and the time before the first “|”."), usage
+        )
+    code, day_text, time_text = head
+    starts_at = parse_start(day_text, time_text, tz, now, usage)
+    title = " ".join(parts[1].split())
+    place = " ".join(parts[2].split()) if len(parts) == 3 else ""
+    _check_length(title, place, usage)
+    return NewMeeting(code.upper(), starts_at, title, place or None)
+
+
+def _check_length(title: str, place: str, usage: Msg) -> None:
+    if not title:
+        raise BadInputError(msg("The title is empty."), usage)
+    if len(title) > MAX_TITLE:
+        raise BadInputError(
+            msg(
+                "The title is {length} characters long; at most {limit} are allowed.",
+                length=len(title),
+                limit=MAX_TITLE,
+            ),
+            usage,
+        )
+    if len(place) > MAX_PLACE:
+        raise BadInputError(
+            msg(
+                "The place is {length} characters long; at most {limit} are allowed.",
+                length=len(place),
+                limit=MAX_PLACE,
+            ),
+            usage,
+        )
+
+
+async def create_meeting(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester | None,
+    timing: Timing,
+    text: str,
+    actor: str,
+) -> tuple[Meeting, int]:
+    """Schedule a meeting; returns it and how many reminders were planned."""
+    require_admin(who)
+    new = parse_new_meeting(text, timing.tz, now)
+    council = await council_by_code(session, new.council_code, newmeeting_usage())
+    meeting = Meeting(
+        council_id=council.id,
+        council=council,
+        title=new.title,
+        place=new.place,
+        starts_at=new.starts_at,
+        revision=1,
+        planned_at=now,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(meeting)
+    await session.flush()
+    planned = await plan_meeting(session, meeting, timing, now)
+    audit.record(session, now, actor, "meeting.create", meeting_id=meeting.id, council=council.code)
+    return meeting, planned
+
+
+async def _open_meeting(
+    session: AsyncSession, meeting_id_text: str, now: datetime, usage: Msg
+) -> Meeting:
+    if not meeting_id_text.isdigit() or not meeting_id_text.isascii():
+        raise BadInputError(msg("“{text}” is not a meeting id.", text=meeting_id_text), usage)
+    meeting = await session.get(Meeting, int(meeting_id_text))
+    if meeting is None or meeting.cancelled_at is not None:
+        raise NotFoundError(msg("There is no meeting #{id} to change.", id=meeting_id_text))
+    if meeting.starts_at <= now:
+        raise BadInputError(msg("Meeting #{id} has already started.", id=meeting.id))
+    return meeting
+
+
+async def move_meeting(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester | None,
+    timing: Timing,
+    args: list[str],
+    actor: str,
+) -> Meeting:
+    require_admin(who)
+    usage = movemeeting_usage()
+    if len(args) != 3:
+        raise BadInputError(msg("Give the meeting id, the new date and the new time."), usage)
+    meeting = await _open_meeting(session, args[0], now, usage)
+    starts_at = parse_start(args[1], args[2], timing.tz, now, usage)
+    if starts_at == meeting.starts_at:
+        raise BadInputError(msg("Meeting #{id} is already at that time.", id=meeting.id))
+    previous = meeting.starts_at
+    await store.withdraw(session, meeting_subject(meeting.id))
+    meeting.starts_at = starts_at
+    meeting.revision += 1
+    meeting.planned_at = now
+    await session.flush()
+    directory = await Directory.load(session)
+    await store.add_rows(session, meeting_change_rows(meeting, "moved", directory, now), now)
+    await plan_meeting(session, meeting, timing, now)
+    audit.record(
+        session,
+        now,
+        actor,
+        "meeting.move",
+        meeting_id=meeting.id,
+        previous=previous.isoformat(),
+        starts_at=starts_at.isoformat(),
+    )
+    return meeting
+
+
+async def cancel_meeting(
+    session: AsyncSession, now: datetime, who: Requester | None, args: list[str], actor: str
+) -> Meeting:
+    require_admin(who)
+    usage = cancelmeeting_usage()
+    if len(args) != 1:
+        raise BadInputError(msg("Give the id of the meeting to cancel."), usage)
+    meeting = await _open_meeting(session, args[0], now, usage)
+    await store.withdraw(session, meeting_subject(meeting.id))
+    meeting.cancelled_at = now
+    meeting.revision += 1
+    await session.flush()
+    directory = await Directory.load(session)
+    await store.add_rows(session, meeting_change_rows(meeting, "cancelled", directory, now), now)
+    audit.record(session, now, actor, "meeting.cancel", meeting_id=meeting.id)
+    return meeting
+
+
+async def upcoming_meetings(
+    session: AsyncSession, now: datetime, who: Requester, code: str | None, limit: int = 20
+) -> list[Meeting]:
+    councils = await visible_councils(session, who, code)
+    return list(
+        (
+            await session.scalars(
+                select(Meeting)
+                .where(
+                    Meeting.council_id.in_([c.id for c in councils]),
+                    Meeting.cancelled_at.is_(None),
+                    Meeting.starts_at > now,
+                )
+                .order_by(Meeting.starts_at, Meeting.id)
+                .limit(limit)
+            )
+        ).all()
+    )

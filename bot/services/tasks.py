@@ -1,0 +1,197 @@
+"""Tasks with deadlines, assigned to agencies of a council. Reminders, nudges and the
+escalation go through the outbox (see bot/schedule.py for when)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.i18n import Msg, msg
+from bot.models import Agency, Task, TaskAgency
+from bot.outbox import store
+from bot.outbox.plan import plan_task, task_subject
+from bot.periods import Due, DueFormatError, Recurrence, parse_due, parse_recurrence
+from bot.schedule import Timing
+from bot.services import audit
+from bot.services.errors import BadInputError, NotFoundError
+from bot.services.groups import council_by_code
+from bot.services.people import Requester
+from bot.services.permissions import require_admin
+from bot.services.visibility import visible_councils
+
+MAX_TITLE = 300
+MAX_REF = 100
+
+
+def newtask_usage() -> Msg:
+    return msg(
+        "Usage: /newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE [| every=quarter|half|year] "
+        "[| ref=DOCUMENT]\n"
+        "DUE is a date (2026-12-31 or 31/12/2026) or a period: Q4/2026, quý IV/2026, "
+        "H1/2027, 2027.\n"
+        "Example: /newtask DBSH BTC,HN Q4/2026 | Báo cáo tình hình thực hiện quy hoạch vùng "
+        "| every=quarter | ref=6411/VPCP-KTTH"
+    )
+
+
+def canceltask_usage() -> Msg:
+    return msg("Usage: /canceltask TASK_ID — the id is shown by /tasks.\nExample: /canceltask 42")
+
+
+@dataclass(frozen=True)
+class NewTask:
+    council_code: str
+    agency_codes: list[str]
+    due: Due
+    title: str
+    recurrence: Recurrence | None
+    ref: str | None
+
+
+def parse_new_task(text: str, today: date) -> NewTask:
+    usage = newtask_usage()
+    parts = [part.strip() for part in text.split("|")]
+    if len(parts) < 2:
+        raise BadInputError(msg("Separate the deadline and the title with “|”."), usage)
+    head = parts[0].split()
+    if len(head) < 3:
+        raise BadInputError(
+            msg("Give the council, the agencies and the deadline before the first “|”."), usage
+        )
+    code, agencies_text, due_text = head[0], head[1], " ".join(head[2:])
+    agency_codes = list(
+        dict.fromkeys(c.strip().upper() for c in agencies_text.split(",") if c.strip())
+    )
+    try:
+        due = parse_due(due_text)
+    except DueFormatError:
+        raise BadInputError(
+            msg("“{text}” is not a deadline this bot can read.", text=due_text), usage
+        ) from None
+    if due.day < today:
+        raise BadInputError(msg("That deadline is already in the past."), usage)
+    title = " ".join(parts[1].split())
+    if not title:
+        raise BadInputError(msg("The title is empty."), usage)
+    if len(title) > MAX_TITLE:
+        raise BadInputError(
+            msg(
+                "The title is {length} characters long; at most {limit} are allowed.",
+                length=len(title),
+                limit=MAX_TITLE,
+            ),
+            usage,
+        )
+    recurrence: Recurrence | None = None
+    ref: str | None = None
+    for option in parts[2:]:
+        name, sep, value = option.partition("=")
+        name, value = name.strip().lower(), " ".join(value.split())
+        if sep and name == "every" and recurrence is None:
+            try:
+                recurrence = parse_recurrence(value)
+            except DueFormatError:
+                raise BadInputError(
+                    msg(
+                        "“{text}” is not a repetition: use every=quarter, half or year.",
+                        text=option,
+                    ),
+                    usage,
+                ) from None
+        elif sep and name == "ref" and ref is None and value and len(value) <= MAX_REF:
+            ref = value
+        else:
+            raise BadInputError(msg("“{text}” is not an option of /newtask.", text=option), usage)
+    return NewTask(code.upper(), agency_codes, due, title, recurrence, ref)
+
+
+async def _agencies(session: AsyncSession, codes: list[str]) -> list[Agency]:
+    found = {
+        a.code: a for a in (await session.scalars(select(Agency).where(Agency.code.in_(codes))))
+    }
+    unknown = [code for code in codes if code not in found]
+    if unknown or not codes:
+        raise NotFoundError(
+            msg("Unknown agency code: {codes}.", codes=", ".join(unknown) or "—"), newtask_usage()
+        )
+    return [found[code] for code in codes]
+
+
+async def create_task(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester | None,
+    timing: Timing,
+    text: str,
+    actor: str,
+) -> tuple[Task, int]:
+    """Create a task; returns it and how many reminders were planned."""
+    require_admin(who)
+    new = parse_new_task(text, timing.today(now))
+    council = await council_by_code(session, new.council_code, newtask_usage())
+    agencies = await _agencies(session, new.agency_codes)
+    task = Task(
+        council_id=council.id,
+        council=council,
+        title=new.title,
+        due_on=new.due.day,
+        period=new.due.period,
+        recurrence=new.recurrence,
+        ref=new.ref,
+        created_at=now,
+        created_by=actor,
+        assignments=[TaskAgency(agency_id=a.id, agency=a) for a in agencies],
+    )
+    session.add(task)
+    await session.flush()
+    planned = await plan_task(session, task, timing, now)
+    audit.record(
+        session,
+        now,
+        actor,
+        "task.create",
+        task_id=task.id,
+        council=council.code,
+        agencies=new.agency_codes,
+        due_on=task.due_on.isoformat(),
+    )
+    return task, planned
+
+
+async def cancel_task(
+    session: AsyncSession, now: datetime, who: Requester | None, args: list[str], actor: str
+) -> Task:
+    require_admin(who)
+    usage = canceltask_usage()
+    if len(args) != 1 or not args[0].isascii() or not args[0].isdigit():
+        raise BadInputError(msg("Give the id of the task to cancel."), usage)
+    task = await session.get(Task, int(args[0]))
+    if task is None or task.cancelled_at is not None:
+        raise NotFoundError(msg("There is no task #{id} to cancel.", id=args[0]))
+    task.cancelled_at = now
+    await store.withdraw(session, task_subject(task.id))
+    audit.record(session, now, actor, "task.cancel", task_id=task.id)
+    return task
+
+
+async def open_tasks(session: AsyncSession, who: Requester, code: str | None) -> list[Task]:
+    """Open tasks of the councils `who` may see, soonest deadline first."""
+    councils = await visible_councils(session, who, code)
+    return list(
+        (
+            await session.scalars(
+                select(Task)
+                .where(
+                    Task.council_id.in_([c.id for c in councils]),
+                    Task.cancelled_at.is_(None),
+                    Task.done_at.is_(None),
+                )
+                .options(selectinload(Task.assignments))
+                .order_by(Task.due_on, Task.id)
+            )
+        ).all()
+    )

@@ -1,0 +1,104 @@
+"""/newmeeting, /movemeeting, /cancelmeeting and /meetings."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.i18n import _, current_locale, format_time_left, ngettext
+from bot.keyboards import rsvp_keyboard, to_markup
+from bot.outbox.render import meeting_lines
+from bot.services import meetings
+from bot.text import escape, html_format, join_lines
+from handlers.common import Reply, Turn, handler
+
+
+@handler
+async def new_meeting(turn: Turn) -> Reply:
+    meeting, planned = await meetings.create_meeting(
+        turn.session, turn.now, turn.who, turn.deps.timing, turn.args_text, turn.actor
+    )
+    lines = [
+        html_format(_("✅ Meeting #{id} is scheduled."), id=meeting.id),
+        *meeting_lines(meeting, turn.deps.timing, current_locale()),
+        "",
+        escape(
+            ngettext(
+                "{n} reminder is planned for the council's members and groups.",
+                "{n} reminders are planned for the council's members and groups.",
+                planned,
+            ).format(n=planned)
+        ),
+    ]
+    return Reply(join_lines(lines))
+
+
+@handler
+async def move_meeting(turn: Turn) -> Reply:
+    meeting = await meetings.move_meeting(
+        turn.session, turn.now, turn.who, turn.deps.timing, turn.args, turn.actor
+    )
+    return Reply(
+        join_lines(
+            [
+                html_format(_("🔁 Meeting #{id} is moved."), id=meeting.id),
+                *meeting_lines(meeting, turn.deps.timing, current_locale()),
+                "",
+                escape(_("The members are told, and the reminders follow the new time.")),
+            ]
+        )
+    )
+
+
+@handler
+async def cancel_meeting(turn: Turn) -> Reply:
+    meeting = await meetings.cancel_meeting(turn.session, turn.now, turn.who, turn.args, turn.actor)
+    return Reply(
+        join_lines(
+            [
+                html_format(_("❌ Meeting #{id} is cancelled."), id=meeting.id),
+                *meeting_lines(meeting, turn.deps.timing, current_locale()),
+                "",
+                escape(_("The members are told; no more reminders will be sent for it.")),
+            ]
+        )
+    )
+
+
+@handler
+async def list_meetings(turn: Turn) -> list[Reply]:
+    code = turn.args[0] if turn.args else None
+    found = await meetings.upcoming_meetings(turn.session, turn.now, turn.who, code)
+    if not found:
+        return [Reply(escape(_("No upcoming meetings.")))]
+    replies = [Reply(escape(_("📅 Upcoming meetings:")))]
+    for meeting in found:
+        lines = [
+            html_format(
+                _("#{id} · {left}"),
+                id=meeting.id,
+                left=format_time_left(meeting.starts_at - turn.now),
+            ),
+            *meeting_lines(meeting, turn.deps.timing, current_locale()),
+        ]
+        replies.append(Reply(join_lines(lines), to_markup(rsvp_keyboard(meeting.id))))
+    if turn.who.is_admin:
+        replies.append(
+            Reply(
+                escape(
+                    _(
+                        "To move a meeting: /movemeeting ID YYYY-MM-DD HH:MM. "
+                        "To cancel it: /cancelmeeting ID."
+                    )
+                )
+            )
+        )
+    return replies
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("newmeeting", new_meeting),
+        CommandHandler("movemeeting", move_meeting),
+        CommandHandler("cancelmeeting", cancel_meeting),
+        CommandHandler("meetings", list_meetings),
+    ]

@@ -1,0 +1,103 @@
+"""/newtask, /canceltask and /tasks."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.callbacks import TaskStatus
+from bot.i18n import _, current_locale, format_day, format_days_left, ngettext
+from bot.models import Task
+from bot.schedule import Timing
+from bot.services import tasks
+from bot.text import Html, bold, escape, html_format, join_lines
+from handlers.common import Reply, Turn, handler
+
+NO_STATUS = "—"
+
+
+def task_summary(task: Task, timing: Timing, today_offset: int) -> list[Html]:
+    """#42 · title, the deadline with how far it is, and each agency with its status."""
+    locale = current_locale()
+    due = format_day(task.due_on, timing.tz, locale)
+    if task.period:
+        due = f"{task.period} · {due}"
+    parts = [
+        f"{escape(a.agency.code)} {TaskStatus.DONE.emoji if a.done_at else NO_STATUS}"
+        for a in task.assignments
+    ]
+    lines = [
+        html_format("#{id} · {title}", id=task.id, title=bold(task.title)),
+        html_format(_("⏳ Due: {due} ({left})"), due=due, left=format_days_left(today_offset)),
+        Html(" · ".join(parts)),
+    ]
+    if task.ref:
+        lines.append(html_format(_("📄 Document: {ref}"), ref=task.ref))
+    return lines
+
+
+@handler
+async def new_task(turn: Turn) -> Reply:
+    task, planned = await tasks.create_task(
+        turn.session, turn.now, turn.who, turn.deps.timing, turn.args_text, turn.actor
+    )
+    timing = turn.deps.timing
+    lines = [
+        html_format(
+            _("✅ Task #{id} is created for {council}."),
+            id=task.id,
+            council=task.council.name(current_locale()),
+        ),
+        *task_summary(task, timing, (task.due_on - timing.today(turn.now)).days),
+        "",
+        escape(
+            ngettext(
+                "{n} reminder is planned for the registered members of these agencies.",
+                "{n} reminders are planned for the registered members of these agencies.",
+                planned,
+            ).format(n=planned)
+        ),
+    ]
+    if task.recurrence is not None:
+        lines.append(escape(_("When it falls due, the task of the next period is created.")))
+    return Reply(join_lines(lines))
+
+
+@handler
+async def cancel_task(turn: Turn) -> Reply:
+    task = await tasks.cancel_task(turn.session, turn.now, turn.who, turn.args, turn.actor)
+    return Reply(
+        html_format(
+            _("❌ Task #{id} “{title}” is cancelled; its reminders are withdrawn."),
+            id=task.id,
+            title=task.title,
+        )
+    )
+
+
+@handler
+async def list_tasks(turn: Turn) -> Reply:
+    code = turn.args[0] if turn.args else None
+    found = await tasks.open_tasks(turn.session, turn.who, code)
+    if not found:
+        return Reply(escape(_("No open tasks.")))
+    timing = turn.deps.timing
+    today = timing.today(turn.now)
+    locale = current_locale()
+    lines: list[str] = [escape(_("📋 Open tasks:"))]
+    council_id = None
+    for task in sorted(found, key=lambda t: (t.council_id, t.due_on, t.id)):
+        if task.council_id != council_id:
+            council_id = task.council_id
+            lines += ["", bold(task.council.name(locale))]
+        lines += ["", *task_summary(task, timing, (task.due_on - today).days)]
+    if turn.who.is_admin:
+        lines += ["", escape(_("To cancel a task: /canceltask ID."))]
+    return Reply(join_lines(lines))
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("newtask", new_task),
+        CommandHandler("canceltask", cancel_task),
+        CommandHandler("tasks", list_tasks),
+    ]

@@ -1,0 +1,30 @@
+"""The planning pass: turns what falls due within a day into outbox rows."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import Application, ContextTypes
+
+from bot.app import deps_of
+from bot.db import transaction
+from bot.outbox.plan import plan_pass
+
+log = logging.getLogger(__name__)
+
+PLAN_EVERY_SECONDS = 60.0
+
+
+def schedule(application: Application) -> None:
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        plan_job, interval=PLAN_EVERY_SECONDS, first=0.0, name="outbox-plan"
+    )
+
+
+async def plan_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    deps = deps_of(context)
+    async with transaction(deps.sessions()) as session:
+        report = await plan_pass(session, deps.timing, deps.clock.now())
+    if report.rows or report.tasks_created:
+        log.info("planned %s outbox rows, %s recurring tasks", report.rows, report.tasks_created)

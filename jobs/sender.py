@@ -1,0 +1,270 @@
+"""The sender: claims due outbox rows, renders them, sends them paced, records the outcome.
+
+One pass claims a batch, drops what has expired, skips what has lost its point,
+and sends the rest concurrently per chat under the pacer. Every outcome is written
+back; no error stops the other rows. Telegram's answers are handled as SPEC §6 says:
+
+- 429: the chat is held for `retry_after` and the row waits that long (not counted
+  as a failure);
+- 403 in a private chat: the person is marked unreachable; the row is tried again at
+  once and goes to the council's group as a mention instead;
+- a group that became a supergroup: its chat id is updated and the row resent;
+- network errors and 5xx: retried with growing pauses, then recorded as failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.app import Deps
+from bot.db import transaction
+from bot.keyboards import to_markup
+from bot.models import Outbox, OutboxState
+from bot.outbox import store
+from bot.outbox.pacing import Pacer
+from bot.outbox.render import Message, Postpone, Skip, render
+from bot.services import groups, people
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+# Rows whose chat cannot take them within this many seconds go back to wait, so a
+# claim never outlives its lease.
+CHAT_BACKLOG_SECONDS = 20.0
+MAX_ATTEMPTS = 5
+BACKOFF = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
+
+
+@dataclass(frozen=True)
+class Ready:
+    row_id: int
+    message: Message
+
+
+@dataclass
+class PassResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    dropped: int = 0
+    postponed: int = 0
+
+
+def sender_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    def __init__(self, deps: Deps, bot: Bot, name: str | None = None) -> None:
+        self.deps = deps
+        self.bot = bot
+        self.name = name or sender_name()
+        self.pacer = Pacer()
+
+    def _now(self) -> datetime:
+        return self.deps.clock.now()
+
+    async def run_pass(self) -> PassResult:
+        result = PassResult()
+        sessions = self.deps.sessions()
+        now = self._now()
+        async with transaction(sessions) as session:
+            rows = await store.claim_due(session, now, self.name, BATCH)
+        result.claimed = len(rows)
+        if not rows:
+            return result
+        ready = await self._prepare(rows, result)
+        by_chat: dict[int, list[Ready]] = defaultdict(list)
+        for item in ready:
+            by_chat[item.message.chat_id].append(item)
+        outcomes = await asyncio.gather(
+            *(self._send_chat(items) for items in by_chat.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                log.error("outbox: a chat's sends stopped", exc_info=outcome)
+                continue
+            result.sent += outcome[0]
+            result.failed += outcome[1]
+            result.postponed += outcome[2]
+        return result
+
+    async def _prepare(self, rows: list[Outbox], result: PassResult) -> list[Ready]:
+        """Drop expired rows, skip pointless ones, render the rest (one transaction)."""
+        settings = self.deps.settings
+        now = self._now()
+        ready = []
+        async with transaction(self.deps.sessions()) as session:
+            for row in rows:
+                if row.expires_at is not None and now >= row.expires_at:
+                    log.info(
+                        "outbox: dropped %s (%s): its moment passed at %s",
+                        row.dedupe_key,
+                        row.kind,
+                        row.expires_at.isoformat(),
+                    )
+                    await store.finish(
+                        session, row.id, self.name, OutboxState.DROPPED, now, error="expired"
+                    )
+                    result.dropped += 1
+                    continue
+                rendered = await render(
+                    session, row, self.deps.timing, now, settings.default_locale
+                )
+                if isinstance(rendered, Skip):
+                    await store.finish(
+                        session, row.id, self.name, OutboxState.SKIPPED, now, error=rendered.reason
+                    )
+                    result.skipped += 1
+                elif isinstance(rendered, Postpone):
+                    await store.retry_later(
+                        session,
+                        row.id,
+                        self.name,
+                        rendered.until,
+                        error=rendered.reason,
+                        count_attempt=False,
+                    )
+                    result.postponed += 1
+                else:
+                    ready.append(Ready(row.id, rendered))
+        return ready
+
+    async def _send_chat(self, items: list[Ready]) -> tuple[int, int, int]:
+        sent = failed = postponed = 0
+        for index, item in enumerate(items):
+            message = item.message
+            if self.pacer.chat_free_in(message.chat_id) > CHAT_BACKLOG_SECONDS:
+                # This chat is saturated: give the rest back to wait their turn.
+                await self._give_back(items[index:])
+                postponed += len(items) - index
+                break
+            await self.pacer.wait(message.chat_id, message.is_group)
+            outcome = await self._send_one(item)
+            if outcome == OutboxState.SENT:
+                sent += 1
+            elif outcome == OutboxState.FAILED:
+                failed += 1
+            else:
+                postponed += 1
+        return sent, failed, postponed
+
+    async def _give_back(self, items: list[Ready]) -> None:
+        now = self._now()
+        async with transaction(self.deps.sessions()) as session:
+            for item in items:
+                wait = self.pacer.chat_free_in(item.message.chat_id)
+                await store.retry_later(
+                    session,
+                    item.row_id,
+                    self.name,
+                    now + timedelta(seconds=wait),
+                    error=None,
+                    count_attempt=False,
+                )
+
+    async def _send_one(self, item: Ready) -> OutboxState:
+        """Send one message and record what happened; returns the row's new state."""
+        message = item.message
+        try:
+            sent = await self.bot.send_message(
+                chat_id=message.chat_id,
+                text=message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=to_markup(message.keyboard),
+                # Meeting reminders in a busy group should still be noticed.
+                disable_notification=False,
+            )
+        except RetryAfter as error:
+            seconds = _seconds(error.retry_after)
+            self.pacer.hold(message.chat_id, seconds)
+            return await self._again(item, timedelta(seconds=seconds), str(error), count=False)
+        except ChatMigrated as error:
+            await self._group_moved(message.chat_id, error.new_chat_id)
+            return await self._again(item, timedelta(0), str(error), count=False)
+        except Forbidden as error:
+            if message.private_user_id is not None:
+                await self._unreachable(message.private_user_id)
+                # Rendered again at once: it now goes to the group as a mention.
+                return await self._again(item, timedelta(0), str(error), count=True)
+            return await self._fail(item, str(error))
+        except BadRequest as error:
+            if message.private_user_id is not None and "chat not found" in str(error).lower():
+                await self._unreachable(message.private_user_id)
+                return await self._again(item, timedelta(0), str(error), count=True)
+            log.error("outbox: Telegram refused row %s: %s", item.row_id, error)
+            return await self._fail(item, str(error))
+        except NetworkError as error:  # also TimedOut and 5xx answers
+            return await self._network_error(item, str(error))
+        async with transaction(self.deps.sessions()) as session:
+            recorded = await store.finish(
+                session,
+                item.row_id,
+                self.name,
+                OutboxState.SENT,
+                self._now(),
+                chat_id=sent.chat_id,
+                message_id=sent.message_id,
+            )
+        if not recorded:
+            log.warning("outbox: row %s was sent after its claim lapsed", item.row_id)
+        return OutboxState.SENT
+
+    async def _network_error(self, item: Ready, error: str) -> OutboxState:
+        async with transaction(self.deps.sessions()) as session:
+            attempts = (await session.get(Outbox, item.row_id) or Outbox(attempts=0)).attempts
+        if attempts + 1 >= MAX_ATTEMPTS:
+            log.error(
+                "outbox: row %s failed after %s attempts: %s", item.row_id, attempts + 1, error
+            )
+            return await self._fail(item, error)
+        pause = BACKOFF[min(attempts, len(BACKOFF) - 1)]
+        log.warning("outbox: row %s will be retried in %s: %s", item.row_id, pause, error)
+        return await self._again(item, pause, error, count=True)
+
+    async def _again(
+        self, item: Ready, after: timedelta, error: str, *, count: bool
+    ) -> OutboxState:
+        async with transaction(self.deps.sessions()) as session:
+            await store.retry_later(
+                session,
+                item.row_id,
+                self.name,
+                self._now() + after,
+                error=error,
+                count_attempt=count,
+            )
+        return OutboxState.PENDING
+
+    async def _fail(self, item: Ready, error: str) -> OutboxState:
+        async with transaction(self.deps.sessions()) as session:
+            await store.finish(
+                session, item.row_id, self.name, OutboxState.FAILED, self._now(), error=error
+            )
+        return OutboxState.FAILED
+
+    async def _unreachable(self, telegram_user_id: int) -> None:
+        async with transaction(self.deps.sessions()) as session:
+            await people.mark_unreachable(session, telegram_user_id)
+        log.info("outbox: user %s cannot be reached in private", telegram_user_id)
+
+    async def _group_moved(self, old_chat_id: int, new_chat_id: int) -> None:
+        async with transaction(self.deps.sessions()) as session:
+            await groups.group_migrated(session, self._now(), old_chat_id, new_chat_id)
+        log.info("outbox: group %s is now %s", old_chat_id, new_chat_id)
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -1,0 +1,168 @@
+"""Deadlines as officials write them: dates, quarters, halves, years, and recurrence."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+import pytest
+
+from bot.periods import Due, DueFormatError, Recurrence, next_due, parse_due, parse_recurrence
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2024-03-31", date(2024, 3, 31)),
+        ("31/03/2024", date(2024, 3, 31)),
+        ("1/3/2024", date(2024, 3, 1)),  # DD/MM: 1 March, never 3 January
+        ("  29/02/2024 ", date(2024, 2, 29)),
+    ],
+)
+def test_plain_dates(text: str, day: date) -> None:
+    assert parse_due(text) == Due(day, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "label"),
+    [
+        ("Q1/2024", date(2024, 3, 31), "Q1/2024"),
+        ("Q2/2024", date(2024, 6, 30), "Q2/2024"),
+        ("Q3/2024", date(2024, 9, 30), "Q3/2024"),
+        ("Q4/2024", date(2024, 12, 31), "Q4/2024"),
+        ("q4-2023", date(2023, 12, 31), "Q4/2023"),
+        ("quý IV/2023", date(2023, 12, 31), "Q4/2023"),
+        ("Quý 4/2023", date(2023, 12, 31), "Q4/2023"),
+        ("QUÝ I/2024", date(2024, 3, 31), "Q1/2024"),
+        ("quýII/2024", date(2024, 6, 30), "Q2/2024"),
+        ("quý iii/2024", date(2024, 9, 30), "Q3/2024"),
+        ("Quý IV năm 2023", date(2023, 12, 31), "Q4/2023"),
+        ("H1/2024", date(2024, 6, 30), "H1/2024"),
+        ("h2/2024", date(2024, 12, 31), "H2/2024"),
+        ("2024", date(2024, 12, 31), "2024"),
+        (" 2100 ", date(2100, 12, 31), "2100"),
+    ],
+)
+def test_periods_mean_their_last_day(text: str, day: date, label: str) -> None:
+    assert parse_due(text) == Due(day, label)
+
+
+def test_decomposed_vietnamese_is_accepted() -> None:
+    # Some keyboards send "quý" as u + combining accents.
+    assert parse_due(unicodedata.normalize("NFD", "quý IV/2023")).period == "Q4/2023"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("31/02/2024", "February 2024 has no day 31"),
+        ("2023-02-29", "February 2023 has no day 29"),
+        ("15/13/2024", "there is no month 13"),
+        ("Q5/2024", "there is no quarter 5"),
+        ("quý V/2024", "there is no quarter V"),
+        ("Q0/2024", "there is no quarter 0"),
+        ("H3/2024", "there is no half 3 (only H1 and H2)"),
+        ("1999", "year 1999 is outside 2000-2100"),
+        ("Q1/2101", "year 2101 is outside 2000-2100"),
+        ("31/12/1999", "year 1999 is outside 2000-2100"),
+        ("", "no deadline given"),
+        ("   ", "no deadline given"),
+    ],
+)
+def test_rejections_say_why(text: str, reason: str) -> None:
+    with pytest.raises(DueFormatError) as caught:
+        parse_due(text)
+    assert str(caught.value) == reason
+
+
+@pytest.mark.parametrize(
+    "text", ["next friday", "03/2024", "Q1/24", "2024/03/31", "Q1 2024", "24", "20240331"]
+)
+def test_anything_else_is_rejected(text: str) -> None:
+    with pytest.raises(DueFormatError, match="not a date or period"):
+        parse_due(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quarter", Recurrence.QUARTER),
+        ("Quarter", Recurrence.QUARTER),
+        ("quý", Recurrence.QUARTER),
+        ("hằng quý", Recurrence.QUARTER),
+        ("HALF", Recurrence.HALF),
+        ("nửa năm", Recurrence.HALF),
+        ("6 tháng", Recurrence.HALF),
+        (" year ", Recurrence.YEAR),
+        ("Năm", Recurrence.YEAR),
+        ("hàng năm", Recurrence.YEAR),
+    ],
+)
+def test_parse_recurrence(text: str, expected: Recurrence) -> None:
+    assert parse_recurrence(text) is expected
+
+
+@pytest.mark.parametrize("text", ["", "month", "tháng", "weekly", "quarterly"])
+def test_parse_recurrence_rejects(text: str) -> None:
+    with pytest.raises(DueFormatError, match="not a recurrence"):
+        parse_recurrence(text)
+
+
+def test_recurrence_values_are_stable() -> None:
+    # Stored in the database as text.
+    assert [r.value for r in Recurrence] == ["quarter", "half", "year"]
+
+
+@pytest.mark.parametrize(
+    ("start", "every", "expected"),
+    [
+        ("Q4/2023", Recurrence.QUARTER, Due(date(2024, 3, 31), "Q1/2024")),
+        ("Q1/2024", Recurrence.QUARTER, Due(date(2024, 6, 30), "Q2/2024")),
+        ("Q2/2024", Recurrence.QUARTER, Due(date(2024, 9, 30), "Q3/2024")),
+        ("Q3/2024", Recurrence.QUARTER, Due(date(2024, 12, 31), "Q4/2024")),
+        ("H1/2024", Recurrence.HALF, Due(date(2024, 12, 31), "H2/2024")),
+        ("H2/2024", Recurrence.HALF, Due(date(2025, 6, 30), "H1/2025")),
+        ("2024", Recurrence.YEAR, Due(date(2025, 12, 31), "2025")),
+        ("Q2/2024", Recurrence.YEAR, Due(date(2025, 6, 30), "Q2/2025")),
+        ("Q1/2024", Recurrence.HALF, Due(date(2024, 9, 30), "Q3/2024")),
+        ("Q4/2024", Recurrence.HALF, Due(date(2025, 6, 30), "Q2/2025")),
+        ("H2/2024", Recurrence.YEAR, Due(date(2025, 12, 31), "H2/2025")),
+        # Stepping by less than the period: the label becomes the step's own kind.
+        ("H1/2024", Recurrence.QUARTER, Due(date(2024, 9, 30), "Q3/2024")),
+        ("2024", Recurrence.HALF, Due(date(2025, 6, 30), "H1/2025")),
+        ("2024", Recurrence.QUARTER, Due(date(2025, 3, 31), "Q1/2025")),
+    ],
+)
+def test_next_due_of_a_period(start: str, every: Recurrence, expected: Due) -> None:
+    assert next_due(parse_due(start), every) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "every", "expected"),
+    [
+        (date(2024, 2, 29), Recurrence.YEAR, date(2025, 2, 28)),
+        (date(2023, 2, 28), Recurrence.YEAR, date(2024, 2, 29)),  # month end stays month end
+        (date(2024, 1, 31), Recurrence.QUARTER, date(2024, 4, 30)),
+        (date(2024, 4, 30), Recurrence.QUARTER, date(2024, 7, 31)),
+        (date(2024, 11, 30), Recurrence.QUARTER, date(2025, 2, 28)),
+        (date(2024, 8, 31), Recurrence.HALF, date(2025, 2, 28)),
+        (date(2024, 1, 15), Recurrence.HALF, date(2024, 7, 15)),
+        (date(2024, 5, 30), Recurrence.QUARTER, date(2024, 8, 30)),  # not a month end
+        (date(2024, 11, 29), Recurrence.QUARTER, date(2025, 2, 28)),  # clamped
+        (date(2024, 12, 10), Recurrence.YEAR, date(2025, 12, 10)),
+    ],
+)
+def test_next_due_of_a_plain_date(day: date, every: Recurrence, expected: date) -> None:
+    assert next_due(Due(day, None), every) == Due(expected, None)
+
+
+def test_next_due_keeps_a_deadline_after_its_period() -> None:
+    # "Báo cáo quý IV/2023, hạn 15/01/2024": the next one is Q1/2024, due 15/04/2024.
+    assert next_due(Due(date(2024, 1, 15), "Q4/2023"), Recurrence.QUARTER) == Due(
+        date(2024, 4, 15), "Q1/2024"
+    )
+
+
+def test_next_due_rejects_a_broken_label() -> None:
+    with pytest.raises(DueFormatError, match="not a period label"):
+        next_due(Due(date(2024, 3, 31), "quarter one"), Recurrence.QUARTER)
