@@ -158,7 +158,7 @@ def format_relative(delta: timedelta, locale: str | None = None) -> str:
 def format_days_left(days: int) -> str:
     """How far a deadline is, in calendar days: 'còn 3 ngày', 'hôm nay', 'quá hạn 2 ngày'."""
     if days == 0:
-        return _("due today")
+        return _("today")
     if days > 0:
         return ngettext("{n} day left", "{n} days left", days).format(n=days)
     return ngettext("{n} day overdue", "{n} days overdue", -days).format(n=-days)

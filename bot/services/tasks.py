@@ -70,7 +70,12 @@ def parse_new_task(text: str, today: date) -> NewTask:
         due = parse_due(due_text)
     except DueFormatError:
         raise BadInputError(
-            msg("“{text}” is not a deadline this bot can read.", text=due_text), usage
+            msg(
+                "“{text}” is not a valid deadline: write a date (31/12/2026) or a period "
+                "(Q4/2026, H1/2027, 2027).",
+                text=due_text,
+            ),
+            usage,
         ) from None
     if due.day < today:
         raise BadInputError(msg("That deadline is already in the past."), usage)
