@@ -19,12 +19,14 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot import i18n, migrate
+from bot.app import timing_from
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessionmaker, transaction
 from bot.i18n import _, use_locale
 from bot.logs import setup_logging
 from bot.services import admins, audit, invites, people, reference, roster
+from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -49,7 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply pending migrations and exit")
 
-    commands.add_parser("seed", help="load the councils and the usual agencies (idempotent)")
+    seed_parser = commands.add_parser(
+        "seed", help="load the councils and the usual agencies (idempotent)"
+    )
+    seed_parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="also add sample meetings and tasks from letter 6411/VPCP-KTTH (Q4 2023)",
+    )
 
     admin = commands.add_parser("admin", help="secretariat admins")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
@@ -105,7 +114,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     _require_schema(settings)
     if args.command == "seed":
-        return _run(settings, seed)
+        return _run(settings, lambda s: seed(s, demo=args.demo))
     if args.command == "admin":
         return _run(settings, lambda s: add_admin(s, args.telegram_user_id, args.name))
     if args.command == "members" and args.members_command == "import":
@@ -184,13 +193,20 @@ def _webhook_path(url: str) -> str:
     return urlparse(url).path.lstrip("/")
 
 
-async def seed(settings: Settings) -> int:
+async def seed(settings: Settings, *, demo: bool = False) -> int:
+    now = SystemClock().now()
     async with _session(settings) as session:
-        report = await reference.seed_reference_data(session, SystemClock().now(), audit.CLI_ACTOR)
+        report = await reference.seed_reference_data(session, now, audit.CLI_ACTOR)
+        sample = await seed_demo(session, now, timing_from(settings)) if demo else None
     print(
         f"councils: {report.councils_added} added, {report.councils_updated} updated; "
         f"agencies: {report.agencies_added} added, {report.agencies_updated} updated"
     )
+    if sample is not None:
+        print(
+            f"demo (6411/VPCP-KTTH): {sample.meetings_added} meetings, "
+            f"{sample.tasks_added} tasks added"
+        )
     return EXIT_OK
 
 

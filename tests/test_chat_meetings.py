@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot import callbacks
-from bot.i18n import format_moment
 from bot.models import Meeting, Outbox, OutboxState
 from tests.people import registered
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import Admin, Member
+from bot.app import timing_from
+from bot.config import load_settings
+from bot.models import Admin, Meeting, Member, Outbox, Task
+from bot.outbox.plan import plan_meeting, plan_task
 from tests.cli import run_cli
 from tests.rosters import csv_bytes, person, sixty_members
 
@@ -138,3 +142,35 @@ async def test_invite_for_an_unknown_member(env, tmp_path, seeded):
     result = await run_cli("invite", "999", env=env, cwd=tmp_path)
     assert result.code == 1
     assert "999" in result.err
+
+
+async def test_seed_demo_adds_the_6411_work_once_and_sends_nothing_for_the_past(
+    env, tmp_path, sessions
+):
+    first = await run_cli("seed", "--demo", env=env, cwd=tmp_path)
+    assert first.code == 0, first.err
+    assert "demo (6411/VPCP-KTTH): 12 meetings, 12 tasks added" in first.out
+    again = await run_cli("seed", "--demo", env=env, cwd=tmp_path)
+    assert "demo (6411/VPCP-KTTH): 0 meetings, 0 tasks added" in again.out
+    async with sessions() as session:
+        fund = (
+            await session.scalars(select(Task).where(Task.title.like("%Quỹ phát triển hạ tầng%")))
+        ).all()
+        plans = (await session.scalars(select(Task).where(Task.period == "Q3/2023"))).all()
+        meetings = (await session.scalars(select(Meeting))).all()
+        # Planning them now, as the planner would, sends nothing about 2023.
+        timing = timing_from(load_settings(env_file=None))
+        now = datetime.now(UTC)
+        for task in (await session.scalars(select(Task))).all():
+            await plan_task(session, task, timing, now)
+        for meeting in meetings:
+            await plan_meeting(session, meeting, timing, now)
+        outbox = await session.scalar(select(func.count()).select_from(Outbox))
+    assert len(fund) == 6
+    assert all(t.period == "Q4/2023" and t.ref == "6411/VPCP-KTTH" for t in fund)
+    assert {a.agency.code for a in fund[0].assignments} == {"BKHDT", "BTC"}
+    by_council = {t.council.code: {a.agency.code for a in t.assignments} for t in plans}
+    assert by_council["DBSH"] == {"HN", "HP", "QNI", "BN", "HY", "NB"}
+    assert sum(len(codes) for codes in by_council.values()) == 34
+    assert {m.starts_at.year for m in meetings} == {2023}
+    assert outbox == 0  # every moment of 2023 had passed when the demo was loaded
