@@ -34,6 +34,7 @@ _ENV_NAMES = {
     "task_reminder_days": "TASK_REMINDER_DAYS",
     "workdays_file": "WORKDAYS_FILE",
     "outbox_poll_seconds": "OUTBOX_POLL_SECONDS",
+    "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
 }
 
 DEFAULT_WORKDAYS_FILE = Path(__file__).resolve().parent / "data" / "workdays.csv"
@@ -80,6 +81,8 @@ class Settings(BaseSettings):
     workdays_file: Path = DEFAULT_WORKDAYS_FILE
     # How often a sender looks for due outbox rows when it has nothing to do.
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # A row claimed by a sender that died is claimable again after this long.
+    outbox_lease_seconds: float = Field(default=60, ge=1, le=3600)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

@@ -72,6 +72,7 @@ class Dispatcher:
         self.bot = bot
         self.name = name or sender_name()
         self.pacer = Pacer()
+        self.lease = timedelta(seconds=deps.settings.outbox_lease_seconds)
 
     def _now(self) -> datetime:
         return self.deps.clock.now()
@@ -81,7 +82,7 @@ class Dispatcher:
         sessions = self.deps.sessions()
         now = self._now()
         async with transaction(sessions) as session:
-            rows = await store.claim_due(session, now, self.name, BATCH)
+            rows = await store.claim_due(session, now, self.name, BATCH, self.lease)
         result.claimed = len(rows)
         if not rows:
             return result

@@ -42,7 +42,10 @@ class BotHarness:
         )
 
     async def stop(self) -> None:
+        """Stop the bot; a test may stop it early to hand over to a real process."""
         app = self.app
+        if not app.running:
+            return
         assert app.updater is not None
         await app.updater.stop()
         await app.stop()

@@ -24,7 +24,8 @@ from bot.models import Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
-# A claimed row not recorded within this time is taken to belong to a dead sender.
+# A claimed row not recorded within this time is taken to belong to a dead sender
+# (the default of OUTBOX_LEASE_SECONDS).
 LEASE = timedelta(seconds=60)
 
 
@@ -79,18 +80,20 @@ async def add_rows(session: AsyncSession, rows: list[NewRow], now: datetime) -> 
     return inserted
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: datetime, lease: timedelta) -> Any:
     return or_(
         and_(Outbox.state == OutboxState.PENDING, Outbox.due_at <= now),
-        and_(Outbox.state == OutboxState.SENDING, Outbox.claimed_at < now - LEASE),
+        and_(Outbox.state == OutboxState.SENDING, Outbox.claimed_at < now - lease),
     )
 
 
-async def claim_due(session: AsyncSession, now: datetime, sender: str, limit: int) -> list[Outbox]:
+async def claim_due(
+    session: AsyncSession, now: datetime, sender: str, limit: int, lease: timedelta = LEASE
+) -> list[Outbox]:
     """Claim up to `limit` due rows for `sender`, most urgent first."""
     chosen = (
         select(Outbox.id)
-        .where(_claimable(now))
+        .where(_claimable(now, lease))
         .order_by(Outbox.priority, Outbox.due_at, Outbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -98,7 +101,7 @@ async def claim_due(session: AsyncSession, now: datetime, sender: str, limit: in
     )
     statement = (
         update(Outbox)
-        .where(Outbox.id.in_(chosen), _claimable(now))
+        .where(Outbox.id.in_(chosen), _claimable(now, lease))
         .values(state=OutboxState.SENDING, claimed_by=sender, claimed_at=now)
         .returning(Outbox)
         .execution_options(synchronize_session=False)
