@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
@@ -53,6 +54,12 @@ def test_values_come_from_the_environment(monkeypatch):
         ("WEBHOOK_URL", "http://insecure.example/hook"),
         ("TELEGRAM_API_BASE_URL", "ftp://x"),
         ("LOG_LEVEL", "chatty"),
+        ("MEETING_REMINDERS", "7d,soon"),
+        ("MEETING_REMINDERS", "0h"),
+        ("TASK_REMINDER_DAYS", "14,-1"),
+        ("WORKDAYS_FILE", "/nonexistent/workdays.csv"),
+        ("OUTBOX_POLL_SECONDS", "0"),
+        ("OUTBOX_LEASE_SECONDS", "0"),
     ],
 )
 def test_a_bad_value_names_its_variable(monkeypatch, variable, value):
@@ -99,3 +106,15 @@ def test_the_token_is_redacted_from_log_lines_and_tracebacks():
     formatted = logging.Formatter().format(record)
     assert token not in formatted
     assert "<token>" in formatted
+
+
+def test_reminder_timings_are_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MEETING_REMINDERS", "2h, 3d,30m")
+    monkeypatch.setenv("TASK_REMINDER_DAYS", "0,5,10")
+    settings = load_settings(env_file=None)
+    assert settings.meeting_reminders == (
+        timedelta(days=3),
+        timedelta(hours=2),
+        timedelta(minutes=30),
+    )
+    assert settings.task_reminder_days == (10, 5, 0)
