@@ -169,3 +169,13 @@ async def test_a_member_without_a_private_chat_is_mentioned_in_the_group(bot, ad
     async with bot.sessions() as session:
         states = (await session.scalars(select(Outbox.state))).all()
     assert OutboxState.FAILED not in states
+
+
+async def test_help_tells_admins_how_to_move_and_cancel_meetings(bot, admin):
+    member = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    admin_help = await bot.say(admin, "/help")
+    for command in ("/newmeeting", "/movemeeting", "/cancelmeeting", "/newtask", "/canceltask"):
+        assert command in admin_help["text"], command
+    member_help = await bot.say(member, "/help")
+    assert "/meetings" in member_help["text"] and "/tasks" in member_help["text"]
+    assert "/movemeeting" not in member_help["text"]
