@@ -24,7 +24,7 @@ class Button:
 Keyboard = tuple[tuple[Button, ...], ...]
 
 
-def _task_word(status: TaskStatus) -> str:
+def task_word(status: TaskStatus) -> str:
     return {
         TaskStatus.DONE: _("Done"),
         TaskStatus.ON_TRACK: _("On track"),
@@ -44,7 +44,7 @@ def _rsvp_word(answer: Rsvp) -> str:
 def task_status_keyboard(task_id: int) -> Keyboard:
     """✅ done · 🟢 on track / 🟠 at risk · 🔴 blocked, two to a row (phones are narrow)."""
     buttons = [
-        Button(f"{s.emoji} {_task_word(s)}", callbacks.encode(TaskPress(task_id, s)))
+        Button(f"{s.emoji} {task_word(s)}", callbacks.encode(TaskPress(task_id, s)))
         for s in TaskStatus
     ]
     return (tuple(buttons[:2]), tuple(buttons[2:]))

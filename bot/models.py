@@ -319,6 +319,34 @@ class TaskAgency(Base):
     agency: Mapped[Agency] = relationship(lazy="joined")
 
 
+class ReportStatus(enum.StrEnum):
+    DONE = "done"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    BLOCKED = "blocked"
+
+
+class StatusReport(Base):
+    """One member's answer on a task for their agency: a status and an optional note."""
+
+    __tablename__ = "status_reports"
+    __table_args__ = (Index("ix_status_reports_task", "task_id", "agency_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    # The bot's question asking for a note: a reply to it adds the note to this report.
+    prompt_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    member: Mapped[Member] = relationship(lazy="joined")
+
+
 class OutboxState(enum.StrEnum):
     PENDING = "pending"  # waiting for its moment
     SENDING = "sending"  # claimed by a sender; back to pending if its lease runs out

@@ -6,25 +6,33 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.callbacks import TaskStatus
 from bot.i18n import _, current_locale, format_day, format_days_left, ngettext
-from bot.models import Task
+from bot.models import ReportStatus, Task
 from bot.schedule import Timing
-from bot.services import tasks
+from bot.services import reports, tasks
+from bot.services.reports import emoji
 from bot.text import Html, bold, escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
 
 NO_STATUS = "—"
 
 
-def task_summary(task: Task, timing: Timing, today_offset: int) -> list[Html]:
+def task_summary(
+    task: Task,
+    timing: Timing,
+    today_offset: int,
+    statuses: dict[tuple[int, int], ReportStatus] | None = None,
+) -> list[Html]:
     """#42 · title, the deadline with how far it is, and each agency with its status."""
     locale = current_locale()
     due = format_day(task.due_on, timing.tz, locale)
     if task.period:
         due = f"{task.period} · {due}"
-    parts = [
-        f"{escape(a.agency.code)} {TaskStatus.DONE.emoji if a.done_at else NO_STATUS}"
-        for a in task.assignments
-    ]
+    statuses = statuses or {}
+    parts = []
+    for part in task.assignments:
+        status = statuses.get((task.id, part.agency_id))
+        mark = TaskStatus.DONE.emoji if part.done_at else emoji(status) if status else NO_STATUS
+        parts.append(f"{escape(part.agency.code)} {mark}")
     lines = [
         html_format("#{id} · {title}", id=task.id, title=bold(task.title)),
         html_format(_("⏳ Due: {due} ({left})"), due=due, left=format_days_left(today_offset)),
@@ -83,13 +91,14 @@ async def list_tasks(turn: Turn) -> Reply:
     timing = turn.deps.timing
     today = timing.today(turn.now)
     locale = current_locale()
+    statuses = await reports.latest_statuses(turn.session, [t.id for t in found])
     lines: list[str] = [escape(_("📋 Open tasks:"))]
     council_id = None
     for task in sorted(found, key=lambda t: (t.council_id, t.due_on, t.id)):
         if task.council_id != council_id:
             council_id = task.council_id
             lines += ["", bold(task.council.name(locale))]
-        lines += ["", *task_summary(task, timing, (task.due_on - today).days)]
+        lines += ["", *task_summary(task, timing, (task.due_on - today).days, statuses)]
     if turn.who.is_admin:
         lines += ["", escape(_("To cancel a task: /canceltask ID."))]
     return Reply(join_lines(lines))

@@ -1,0 +1,104 @@
+"""Status buttons on task reminders: who may press, what is recorded, the note question."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot import callbacks
+from bot.callbacks import TaskPress, TaskStatus
+from bot.models import StatusReport, Task, TaskAgency
+from tests.people import registered
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+REMINDER_DAY = datetime(2026, 12, 17, 8, 0, tzinfo=HANOI).astimezone(UTC)  # T-14d
+
+
+async def _reminded(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    binh = await registered(bot, "Trần Thị Bình", "DBSH", "HN")
+    await bot.say(admin, "/newtask DBSH BTC,HN Q4/2026 | Báo cáo thực hiện quy hoạch vùng")
+    since = len(bot.api.sent)
+    await bot.advance_to(REMINDER_DAY)
+    reminders = {m["chat"]["id"]: m for m in bot.api.sent[since:]}
+    return an, binh, reminders
+
+
+async def _press(bot, user, message, data):
+    query = bot.api.press_button(user, message, data, force=True)
+    await bot.settle()
+    return bot.api.callback_answers[query["callback_query"]["id"]]
+
+
+async def _reports(bot):
+    async with bot.sessions() as session:
+        return (await session.scalars(select(StatusReport).order_by(StatusReport.id))).all()
+
+
+async def test_done_closes_the_agency_part_and_asks_for_a_note(bot, admin):
+    an, binh, reminders = await _reminded(bot, admin)
+    done = callbacks.encode(TaskPress(1, TaskStatus.DONE))
+    since = len(bot.api.sent)
+    answer = await _press(bot, an, reminders[an.id], done)
+    assert "✅" in answer["text"]
+    question = await bot.api.wait_for_message(an.id, since=since)
+    assert "#1" in question["text"]
+    [asked] = [
+        params
+        for name, params, _status in bot.api.calls
+        if name == "sendMessage" and params.get("text") == question["text"]
+    ]
+    markup = asked["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    assert markup["force_reply"] is True
+
+    [report] = await _reports(bot)
+    assert (report.status, report.member.full_name) == ("done", "Nguyễn Văn An")
+    assert report.prompt_message_id == question["message_id"]
+    async with bot.sessions() as session:
+        parts = (await session.scalars(select(TaskAgency).order_by(TaskAgency.id))).all()
+        task = await session.get(Task, 1)
+    assert parts[0].done_at is not None and parts[1].done_at is None
+    assert task.done_at is None  # Hà Nội has not answered
+    listing = await bot.say(an, "/tasks")
+    assert "BTC ✅" in listing["text"] and "HN —" in listing["text"]
+
+    # The agency's nudges stop: on the due day only Hà Nội is reminded.
+    since = len(bot.api.sent)
+    await bot.advance_to(datetime(2026, 12, 31, 8, 0, tzinfo=HANOI).astimezone(UTC))
+    assert {m["chat"]["id"] for m in bot.api.sent[since:]} == {binh.id}
+
+
+async def test_a_member_of_another_agency_changes_nothing(bot, admin):
+    an, _binh, reminders = await _reminded(bot, admin)
+    outsider = await registered(bot, "Phạm Văn Dũng", "DBSH", "BCT")
+    answer = await _press(
+        bot, outsider, reminders[an.id], callbacks.encode(TaskPress(1, TaskStatus.DONE))
+    )
+    assert answer["show_alert"] is True and "cơ quan" in answer["text"]
+    assert await _reports(bot) == []
+
+
+async def test_double_tap_records_one_report_and_other_statuses_are_kept(bot, admin):
+    an, _binh, reminders = await _reminded(bot, admin)
+    at_risk = callbacks.encode(TaskPress(1, TaskStatus.AT_RISK))
+    await _press(bot, an, reminders[an.id], at_risk)
+    await _press(bot, an, reminders[an.id], at_risk)
+    assert [r.status for r in await _reports(bot)] == ["at_risk"]
+    listing = await bot.say(an, "/tasks")
+    assert "BTC 🟠" in listing["text"]
+
+
+async def test_forged_stale_and_garbage_presses_are_refused(bot, admin):
+    an, _binh, reminders = await _reminded(bot, admin)
+    reminder = reminders[an.id]
+    for data in ("garbage", "0:t:1:d", "1:t:1:z", "1:t:999:d", "x" * 64):
+        answer = await _press(bot, an, reminder, data)
+        assert answer["show_alert"] is True, data
+    await bot.say(admin, "/canceltask 1")
+    answer = await _press(bot, an, reminder, callbacks.encode(TaskPress(1, TaskStatus.DONE)))
+    assert answer["show_alert"] is True and "hủy" in answer["text"]
+    assert await _reports(bot) == []
