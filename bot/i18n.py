@@ -100,13 +100,21 @@ class Msg:
 
     msgid: str
     params: dict[str, object] = field(default_factory=dict)
+    # A person's own words echoed back: neither translated nor formatted.
+    verbatim: bool = False
 
     def render(self) -> str:
+        if self.verbatim:
+            return self.msgid
         return _(self.msgid).format(**self.params)
 
 
 def msg(msgid: str, **params: object) -> Msg:
     return Msg(msgid, params)
+
+
+def verbatim(text: str) -> Msg:
+    return Msg(text, verbatim=True)
 
 
 def pick_locale(

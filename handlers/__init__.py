@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import buttons, fallback, groups, meetings, registration, roster_import, tasks
+from handlers import (
+    buttons,
+    fallback,
+    groups,
+    meetings,
+    notes,
+    registration,
+    roster_import,
+    tasks,
+)
 from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    for module in (registration, groups, roster_import, meetings, tasks, buttons):
+    for module in (registration, groups, roster_import, meetings, tasks, buttons, notes):
         application.add_handlers(module.handlers())
     application.add_handlers(fallback.handlers())  # last: whatever nobody else took
     application.add_error_handler(on_error)

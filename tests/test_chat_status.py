@@ -102,3 +102,48 @@ async def test_forged_stale_and_garbage_presses_are_refused(bot, admin):
     answer = await _press(bot, an, reminder, callbacks.encode(TaskPress(1, TaskStatus.DONE)))
     assert answer["show_alert"] is True and "hủy" in answer["text"]
     assert await _reports(bot) == []
+
+
+async def _answered(bot, admin, status=TaskStatus.ON_TRACK):
+    an, binh, reminders = await _reminded(bot, admin)
+    since = len(bot.api.sent)
+    await _press(bot, an, reminders[an.id], callbacks.encode(TaskPress(1, status)))
+    question = await bot.api.wait_for_message(an.id, since=since)
+    return an, reminders, question
+
+
+async def test_a_reply_to_the_question_records_the_note(bot, admin):
+    an, _reminders, question = await _answered(bot, admin)
+    note = "Đã trình <UBND> & chờ ý kiến 👍"
+    answer = await bot.say(an, note, reply_to=question)
+    assert "#1" in answer["text"]
+    [report] = await _reports(bot)
+    assert report.note == note
+
+
+async def test_a_reply_to_the_reminder_records_the_note_on_the_latest_report(bot, admin):
+    an, reminders, _question = await _answered(bot, admin)
+    await bot.say(an, "Dự kiến nộp ngày 28/12", reply_to=reminders[an.id])
+    [report] = await _reports(bot)
+    assert (report.status, report.note) == ("on_track", "Dự kiến nộp ngày 28/12")
+
+
+async def test_a_note_over_1000_characters_is_refused_and_echoed(bot, admin):
+    an, _reminders, question = await _answered(bot, admin)
+    note = "Ghi chú <dài> " + "x" * 1000
+    since = len(bot.api.sent)
+    bot.api.send_message(an, note, reply_to=question)
+    await bot.settle()
+    texts = "\n".join(m["text"] for m in bot.api.sent[since:] if m["chat"]["id"] == an.id)
+    assert "1014" in texts and note in texts
+    [report] = await _reports(bot)
+    assert report.note is None
+
+
+async def test_a_reply_to_another_message_gets_a_hint(bot, admin):
+    an, _reminders, _question = await _answered(bot, admin)
+    hello = await bot.say(an, "/whoami")
+    answer = await bot.say(an, "Cảm ơn", reply_to=hello)
+    assert "/help" in answer["text"]
+    [report] = await _reports(bot)
+    assert report.note is None

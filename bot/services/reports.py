@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import TaskStatus
-from bot.i18n import msg
-from bot.models import ReportStatus, StatusReport, Task, TaskAgency
+from bot.i18n import msg, verbatim
+from bot.models import Outbox, ReportStatus, StatusReport, Task, TaskAgency
 from bot.services import audit
-from bot.services.errors import NotAllowedError, NotFoundError
+from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.people import Requester
 
 # The same button pressed again this soon is one answer, not two (a double tap).
@@ -119,3 +119,67 @@ async def latest_statuses(
         .order_by(StatusReport.created_at, StatusReport.id)
     )
     return {(task_id, agency_id): status for task_id, agency_id, status in rows}
+
+
+MAX_NOTE = 1000
+NOTE_KINDS = ("task_reminder", "task_nudge")
+
+
+async def add_note(
+    session: AsyncSession, who: Requester, chat_id: int, replied_to: int, text: str
+) -> StatusReport | None:
+    """Record a note written as a reply to the bot's note question, or to a task reminder.
+
+    Returns None when the replied-to message is neither (the caller gives a hint). A note
+    that is too long is refused with the text echoed back, so nothing typed is lost.
+    """
+    member = who.member
+    if member is None:
+        return None
+    report = await session.scalar(
+        select(StatusReport).where(
+            StatusReport.prompt_chat_id == chat_id,
+            StatusReport.prompt_message_id == replied_to,
+            StatusReport.member_id == member.id,
+        )
+    )
+    if report is None:
+        task_id = await _task_of_reminder(session, chat_id, replied_to)
+        if task_id is None:
+            return None
+        report = await session.scalar(
+            select(StatusReport)
+            .where(StatusReport.task_id == task_id, StatusReport.member_id == member.id)
+            .order_by(StatusReport.created_at.desc(), StatusReport.id.desc())
+            .limit(1)
+        )
+        if report is None:
+            raise NotFoundError(
+                msg("Please first answer with one of the buttons, then add your note.")
+            )
+    note = text.strip()
+    if not note:
+        raise BadInputError(msg("The note is empty; nothing was recorded."))
+    if len(note) > MAX_NOTE:
+        raise BadInputError(
+            msg(
+                "The note is {length} characters long; at most {limit} are allowed. "
+                "Nothing was recorded. Your text, to shorten and send again:",
+                length=len(note),
+                limit=MAX_NOTE,
+            ),
+            verbatim(note),
+        )
+    report.note = note
+    return report
+
+
+async def _task_of_reminder(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    row = await session.scalar(
+        select(Outbox).where(
+            Outbox.chat_id == chat_id,
+            Outbox.message_id == message_id,
+            Outbox.kind.in_(NOTE_KINDS),
+        )
+    )
+    return int(row.payload["task_id"]) if row is not None else None
