@@ -105,7 +105,7 @@ async def test_forged_stale_and_garbage_presses_are_refused(bot, admin):
 
 
 async def _answered(bot, admin, status=TaskStatus.ON_TRACK):
-    an, binh, reminders = await _reminded(bot, admin)
+    an, _binh, reminders = await _reminded(bot, admin)
     since = len(bot.api.sent)
     await _press(bot, an, reminders[an.id], callbacks.encode(TaskPress(1, status)))
     question = await bot.api.wait_for_message(an.id, since=since)
