@@ -1,0 +1,92 @@
+"""What both benchmarks share: the throw-away database, percentiles, printing."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bot.db import make_engine
+from bot.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    arguments = argparse.ArgumentParser(description=description)
+    arguments.add_argument(
+        "--database-url",
+        help="an EMPTY throw-away database, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/"
+        "bench_outbox (default: a temporary SQLite file)",
+    )
+    return arguments
+
+
+@contextmanager
+def bench_database(url: str | None) -> Iterator[str]:
+    """A migrated, empty database: a temporary SQLite file (removed after) or `url`."""
+    folder: Path | None = None
+    if url is None:
+        folder = Path(tempfile.mkdtemp(prefix="dieuphoi-bench-"))
+        url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+    elif url.startswith("sqlite"):
+        _, _, path = url.partition(":///")
+        if path and Path(path).exists() and Path(path).stat().st_size > 0:
+            raise SystemExit(f"{path} exists: give a new file, the benchmark fills it")
+    else:
+        asyncio.run(_require_empty(url))
+    try:
+        upgrade(url)  # Alembic runs its own event loop: not inside asyncio.run
+        yield url
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+async def _require_empty(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            tables = (
+                await connection.execute(
+                    text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    if tables:
+        raise SystemExit(f"the database of {url} is not empty: give a throw-away database")
+
+
+def dialect_of(url: str) -> str:
+    return "PostgreSQL" if url.startswith("postgres") else "SQLite"
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (p50 of 1..100 is 50, p99 is 99)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def header(title: str, url: str) -> None:
+    print(f"== {title}")
+    print(
+        f"   database: {dialect_of(url)}   python {platform.python_version()}   "
+        f"started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+def verdict(ok: bool, claim: str) -> str:
+    return f"{'PASS' if ok else 'FAIL'}  {claim}"
