@@ -14,7 +14,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
 from bot.menus import publish_default_menus, publish_user_menu
-from bot.schedule import Timing
+from bot.schedule import Timing, Weekly
 from bot.services import admins
 from bot.services.people import TelegramIdentity, identify
 from bot.worktime import WorkCalendar, load_adjustments
@@ -53,6 +53,7 @@ def timing_from(settings: Settings) -> Timing:
         calendar=WorkCalendar(settings.tz, adjustments),
         meeting_offsets=settings.meeting_reminders,
         task_days=settings.task_reminder_days,
+        digest=Weekly.parse(settings.digest_schedule),
     )
 
 

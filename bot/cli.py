@@ -25,9 +25,10 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessionmaker, transaction
 from bot.i18n import _, use_locale
 from bot.logs import setup_logging
-from bot.services import admins, audit, invites, people, reference, roster
+from bot.services import admins, audit, exports, invites, people, reference, roster
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
+from bot.services.exports import ExportFormat
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -77,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     invite = commands.add_parser("invite", help="print a fresh invite link (revokes the previous)")
     invite.add_argument("member_id", type=int, metavar="MEMBER_ID")
+
+    # --- export (tasks and reports as XLSX/CSV, meetings as iCalendar) ---
+    export = commands.add_parser(
+        "export", help="tasks and status reports (xlsx, csv) or meetings (ics) to a file"
+    )
+    export.add_argument("--council", metavar="CODE", help="one council (default: every council)")
+    export.add_argument(
+        "--format",
+        choices=[f.value for f in ExportFormat],
+        help="default: from the file name's extension",
+    )
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    # --- end export ---
     return parser
 
 
@@ -124,6 +138,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _run(settings, lambda s: list_members(s, args.council))
     if args.command == "invite":
         return _run(settings, lambda s: reissue_invite(s, args.member_id))
+    if args.command == "export":
+        fmt = _export_format(args.format, args.output)
+        return _run(settings, lambda s: export_file(s, args.council, fmt, args.output))
     raise AssertionError(f"unhandled command {args.command}")
 
 
@@ -313,6 +330,50 @@ async def bot_username(settings: Settings) -> str:
         ) from None
     except TelegramError as error:
         raise ConfigError("TELEGRAM_BOT_TOKEN", f"getMe failed: {error.message}") from None
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def _export_format(given: str | None, path: Path) -> ExportFormat:
+    if given:
+        return ExportFormat(given)
+    try:
+        return ExportFormat(path.suffix.lstrip(".").lower())
+    except ValueError:
+        raise CliError(
+            f"error: give --format xlsx, csv or ics (the file name {path.name} does not say)"
+        ) from None
+
+
+async def export_file(
+    settings: Settings, council: str | None, fmt: ExportFormat, path: Path
+) -> int:
+    """Build the file first and write it only then: a bad council leaves nothing behind."""
+    async with _session(settings) as session:
+        found = await exports.export(
+            session, None, [council] if council else [], fmt, settings.tz, SystemClock().now()
+        )
+    try:
+        await asyncio.to_thread(path.write_bytes, found.content)
+    except OSError as error:
+        raise CliError(f"error: {path}: {error.strerror or error}") from None
+    if fmt == ExportFormat.ICS:
+        line = _("Wrote {path}: {meetings} meetings of {councils}.")
+    elif fmt == ExportFormat.XLSX:
+        line = _("Wrote {path}: {rows} task rows and {reports} status reports of {councils}.")
+    else:
+        line = _("Wrote {path}: {rows} task rows of {councils}.")
+    print(
+        line.format(
+            path=path,
+            meetings=found.count,
+            rows=found.count,
+            reports=found.reports,
+            councils=found.scope,
+        )
+    )
+    return EXIT_OK
 
 
 @asynccontextmanager

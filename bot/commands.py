@@ -30,6 +30,11 @@ MEMBER_COMMANDS = (
         N_("/lang vi|en — change the language, e.g. /lang en"),
     ),
     Command(
+        "status",
+        N_("Report on your agency's tasks"),
+        N_("/status — your agency's open tasks, with buttons to report their status"),
+    ),
+    Command(
         "tasks",
         N_("Open tasks and each agency's status"),
         N_("/tasks [COUNCIL] — open tasks with deadlines and each agency's status"),
@@ -66,6 +71,21 @@ ADMIN_COMMANDS = (
         ),
     ),
     Command("canceltask", N_("Cancel a task"), N_("/canceltask ID — cancel a task")),
+    Command(
+        "digest",
+        N_("Post the council digest now"),
+        N_("/digest [COUNCIL] — post the digest now to the council's groups (and see it)"),
+    ),
+    Command(
+        "digestat",
+        N_("Set when the weekly digest is posted"),
+        N_("/digestat COUNCIL DAY HH:MM — e.g. /digestat DBSH fri 16:00 (default: Monday 08:30)"),
+    ),
+    Command(
+        "export",
+        N_("Export tasks and reports (XLSX)"),
+        N_("/export [COUNCIL] — an XLSX file of tasks and status reports, to file and print"),
+    ),
     Command(
         "import",
         N_("Import a roster (CSV/XLSX as a document)"),

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.schedule import Weekly
+
 SUPPORTED_LOCALES = ("vi", "en")
 
 # Environment variable names, by field, so error lines name what the user set.
@@ -35,6 +37,7 @@ _ENV_NAMES = {
     "workdays_file": "WORKDAYS_FILE",
     "outbox_poll_seconds": "OUTBOX_POLL_SECONDS",
     "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
+    "digest_schedule": "DIGEST_SCHEDULE",
 }
 
 DEFAULT_WORKDAYS_FILE = Path(__file__).resolve().parent / "data" / "workdays.csv"
@@ -83,6 +86,9 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     # A row claimed by a sender that died is claimable again after this long.
     outbox_lease_seconds: float = Field(default=60, ge=1, le=3600)
+    # When each council's weekly digest goes to its groups (local time); per council
+    # it can be changed with /digestat.
+    digest_schedule: str = "mon 08:30"
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -121,6 +127,11 @@ class Settings(BaseSettings):
         if not parts or not all(p.isdigit() and int(p) <= 366 for p in parts):
             raise ValueError("must be whole numbers of days, e.g. 14,7,3,1,0")
         return tuple(sorted({int(p) for p in parts}, reverse=True))
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        return str(Weekly.parse(value))
 
     @field_validator("workdays_file")
     @classmethod

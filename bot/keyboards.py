@@ -33,7 +33,7 @@ def task_word(status: TaskStatus) -> str:
     }[status]
 
 
-def _rsvp_word(answer: Rsvp) -> str:
+def rsvp_word(answer: Rsvp) -> str:
     return {
         Rsvp.ATTEND: _("Attend"),
         Rsvp.ABSENT: _("Absent"),
@@ -53,7 +53,7 @@ def task_status_keyboard(task_id: int) -> Keyboard:
 def rsvp_keyboard(meeting_id: int) -> Keyboard:
     return (
         tuple(
-            Button(f"{a.emoji} {_rsvp_word(a)}", callbacks.encode(MeetingPress(meeting_id, a)))
+            Button(f"{a.emoji} {rsvp_word(a)}", callbacks.encode(MeetingPress(meeting_id, a)))
             for a in Rsvp
         ),
     )

@@ -105,6 +105,8 @@ class Council(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name_vi: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
+    # When its weekly digest is posted, e.g. "mon 08:30"; None = DIGEST_SCHEDULE.
+    digest_schedule: Mapped[str | None] = mapped_column(String(20))
 
     memberships: Mapped[list[CouncilMembership]] = relationship(back_populates="council")
     groups: Mapped[list[GroupChat]] = relationship(back_populates="council")
@@ -345,6 +347,45 @@ class StatusReport(Base):
 
     agency: Mapped[Agency] = relationship(lazy="joined")
     member: Mapped[Member] = relationship(lazy="joined")
+
+
+class RsvpAnswer(enum.StrEnum):
+    ATTEND = "attend"
+    ABSENT = "absent"
+    DELEGATE = "delegate"
+
+
+class MeetingResponse(Base):
+    """A member's answer to a meeting invitation; changeable until the meeting starts."""
+
+    __tablename__ = "meeting_responses"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id", name="uq_meeting_response"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    answer: Mapped[RsvpAnswer] = mapped_column(_enum(RsvpAnswer))
+    # With DELEGATE: who goes instead (name and position), as the member wrote it.
+    delegate: Mapped[str | None] = mapped_column(String(300))
+    answered_at: Mapped[datetime]
+    # The bot's question asking for the delegate: a reply to it fills `delegate`.
+    prompt_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    member: Mapped[Member] = relationship(lazy="joined")
+
+
+class Digest(Base):
+    """A council digest that was built, once per period ("2026-11-30" for the scheduled
+    one of that day, "now:2026-11-23T09:41" for one asked for with /digest)."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("council_id", "period", name="uq_digest_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
 
 
 class OutboxState(enum.StrEnum):

@@ -7,8 +7,8 @@ moments into outbox rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.worktime import WorkCalendar
@@ -116,6 +116,7 @@ class Timing:
     calendar: WorkCalendar
     meeting_offsets: tuple[timedelta, ...]
     task_days: tuple[int, ...]
+    digest: Weekly = field(default_factory=lambda: Weekly(0, time(8, 30)))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -123,3 +124,57 @@ class Timing:
 
     def today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
+
+
+_WEEKDAYS = {
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "t2": 0,
+    "t3": 1,
+    "t4": 2,
+    "t5": 3,
+    "t6": 4,
+    "t7": 5,
+    "cn": 6,
+}
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """A moment every week: the digest schedule ("mon 08:30", also "t2 08:30")."""
+
+    weekday: int  # Monday = 0
+    at: time
+
+    @classmethod
+    def parse(cls, text: str) -> Weekly:
+        parts = text.strip().lower().split()
+        if len(parts) != 2 or (parts[0][:3] not in _WEEKDAYS and parts[0] not in _WEEKDAYS):
+            raise ValueError(f"{text!r} is not a weekly moment like 'mon 08:30'")
+        day = _WEEKDAYS.get(parts[0], _WEEKDAYS.get(parts[0][:3], -1))
+        hour, _, minute = parts[1].partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"{text!r} is not a weekly moment like 'mon 08:30'")
+        return cls(day, time(int(hour), int(minute)))
+
+    def __str__(self) -> str:
+        names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        return f"{names[self.weekday]} {self.at:%H:%M}"
+
+    def slots(self, tz: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+        """Every moment of this schedule in [start, end], as UTC."""
+        day = start.astimezone(tz).date() - timedelta(days=1)
+        last = end.astimezone(tz).date() + timedelta(days=1)
+        found = []
+        while day <= last:
+            if day.weekday() == self.weekday:
+                moment = datetime.combine(day, self.at, tzinfo=tz).astimezone(start.tzinfo)
+                if start <= moment <= end:
+                    found.append(moment)
+            day += timedelta(days=1)
+        return found

@@ -39,6 +39,11 @@ def code(value: object) -> Html:
     return Html(f"<code>{escape(value)}</code>")
 
 
+def mention(telegram_user_id: int, name: str) -> Html:
+    """A link that mentions a person by name (notifies them in a group)."""
+    return Html(f'<a href="tg://user?id={int(telegram_user_id)}">{escape(name)}</a>')
+
+
 def join_lines(lines: Sequence[str]) -> Html:
     return Html("\n".join(lines))
 

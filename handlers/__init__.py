@@ -10,6 +10,8 @@ from telegram.ext import Application
 
 from handlers import (
     buttons,
+    digest,
+    export,
     fallback,
     groups,
     meetings,
@@ -22,7 +24,8 @@ from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    for module in (registration, groups, roster_import, meetings, tasks, buttons, notes):
+    for module in (registration, groups, roster_import, meetings, tasks, digest, buttons, notes):
         application.add_handlers(module.handlers())
+    application.add_handlers(export.handlers())
     application.add_handlers(fallback.handlers())  # last: whatever nobody else took
     application.add_error_handler(on_error)

@@ -1,22 +1,32 @@
 """Inline-button presses. Every press is decoded in one place (bot/callbacks.py) and
-checked by the service at the moment of the press; a refusal is answered in a pop-up.
+checked by a service at the moment of the press; a refusal is answered in a pop-up.
+
+After a status button the bot asks for an optional note, after 👤 for the delegate's
+name; both questions use ForceReply, and the reply is matched to the question by its
+message id (handlers/notes.py).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot import callbacks
-from bot.callbacks import TaskPress
+from bot.callbacks import MeetingPress, Rsvp, TaskPress
 from bot.db import transaction
 from bot.i18n import _
-from bot.keyboards import task_word
-from bot.services import reports
+from bot.keyboards import rsvp_word, task_word
+from bot.services import reports, rsvp
 from bot.services.errors import ServiceError
-from bot.text import html_format
-from handlers.common import Turn, handler
+from bot.text import Html, html_format, mention
+from handlers.common import Turn, handler, patiently
+
+Attach = Callable[[AsyncSession, int, int], Awaitable[None]]
 
 
 @handler
@@ -24,35 +34,69 @@ async def pressed(turn: Turn) -> None:
     query = turn.update.callback_query
     assert query is not None
     press = callbacks.decode(query.data)
-    if isinstance(press, TaskPress):
-        await _task_status(turn, press)
-        return
-    if press is None:
-        text = _("This button is no longer valid.")
-    else:
-        text = _(
-            "Answers by button are not recorded yet. Please send your answer to the secretariat."
+    try:
+        if isinstance(press, TaskPress):
+            await _task_status(turn, press)
+        elif isinstance(press, MeetingPress):
+            await _meeting_answer(turn, press)
+        elif press is None:
+            _answer(turn, _("This button is no longer valid."), alert=True)
+        else:
+            _answer(
+                turn,
+                _(
+                    "Answers by button are not recorded yet. "
+                    "Please send your answer to the secretariat."
+                ),
+                alert=True,
+            )
+    except ServiceError as error:
+        _answer(turn, error.render(), alert=True)
+
+
+def _answer(turn: Turn, text: str, *, alert: bool = False) -> None:
+    query = turn.update.callback_query
+    assert query is not None
+    turn.after_commit.append(lambda: query.answer(text, show_alert=alert))
+
+
+def _ask(turn: Turn, question: Html, attach: Attach) -> None:
+    """After the commit: ask with ForceReply in the chat of the press, then remember the
+    question's message id so the reply finds its answer."""
+    deps = turn.deps
+    chat_id = turn.chat_id
+    chat = turn.update.effective_chat
+    user = turn.update.effective_user
+    if chat is not None and chat.type != ChatType.PRIVATE and user is not None:
+        # In a group the question names the person it is for.
+        question = html_format(
+            "{who}: {question}", who=mention(user.id, user.full_name), question=question
         )
-    turn.after_commit.append(lambda: query.answer(text, show_alert=True))
+
+    async def ask() -> None:
+        sent = await patiently(
+            functools.partial(
+                turn.context.bot.send_message,
+                chat_id,
+                question,
+                parse_mode=ParseMode.HTML,
+                reply_markup=ForceReply(selective=True),
+            )
+        )
+        async with transaction(deps.sessions()) as session:
+            await attach(session, sent.chat_id, sent.message_id)
+
+    turn.after_commit.append(ask)
 
 
 async def _task_status(turn: Turn, press: TaskPress) -> None:
-    query = turn.update.callback_query
-    assert query is not None
-    try:
-        recorded = await reports.record_status(
-            turn.session, turn.now, turn.who, press.task_id, press.status
-        )
-    except ServiceError as error:
-        refusal = error.render()
-        turn.after_commit.append(lambda: query.answer(refusal, show_alert=True))
-        return
+    recorded = await reports.record_status(
+        turn.session, turn.now, turn.who, press.task_id, press.status
+    )
     label = f"{press.status.emoji} {task_word(press.status)}"
-    confirm = _("Recorded: {status}").format(status=label)
-    turn.after_commit.append(lambda: query.answer(confirm))
+    _answer(turn, _("Recorded: {status}").format(status=label))
     if recorded.repeated:
         return
-    report_id = recorded.report.id
     question = html_format(
         _(
             "{status} — recorded for task #{id}. If you wish, reply to this message with a "
@@ -64,20 +108,33 @@ async def _task_status(turn: Turn, press: TaskPress) -> None:
     if recorded.task_done:
         done = _("Every agency has now reported this task as done.")
         question = html_format("{q}\n{done}", q=question, done=done)
-    deps = turn.deps
-    chat_id = turn.chat_id
+    report_id = recorded.report.id
 
-    async def ask_for_note() -> None:
-        sent = await turn.context.bot.send_message(
-            chat_id,
-            question,
-            parse_mode=ParseMode.HTML,
-            reply_markup=ForceReply(selective=True),
-        )
-        async with transaction(deps.sessions()) as session:
-            await reports.attach_prompt(session, report_id, sent.chat_id, sent.message_id)
+    async def attach(session: AsyncSession, chat_id: int, message_id: int) -> None:
+        await reports.attach_prompt(session, report_id, chat_id, message_id)
 
-    turn.after_commit.append(ask_for_note)
+    _ask(turn, question, attach)
+
+
+async def _meeting_answer(turn: Turn, press: MeetingPress) -> None:
+    answered = await rsvp.answer(turn.session, turn.now, turn.who, press.meeting_id, press.answer)
+    label = f"{press.answer.emoji} {rsvp_word(press.answer)}"
+    _answer(turn, _("Recorded: {status}").format(status=label))
+    if press.answer != Rsvp.DELEGATE:
+        return
+    response_id = answered.response.id
+
+    async def attach(session: AsyncSession, chat_id: int, message_id: int) -> None:
+        await rsvp.attach_prompt(session, response_id, chat_id, message_id)
+
+    question = html_format(
+        _(
+            "Who will attend meeting #{id} instead of you? "
+            "Reply to this message with their name and position."
+        ),
+        id=answered.meeting.id,
+    )
+    _ask(turn, question, attach)
 
 
 def handlers() -> list[BaseHandler]:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update, User
@@ -36,6 +36,7 @@ class Reply:
     text: Html
     markup: InlineKeyboardMarkup | None = None
     document: tuple[str, bytes] | None = None  # (file name, content); text is its caption
+    photo: bytes | None = None  # a picture; text is its caption
 
 
 @dataclass
@@ -94,6 +95,8 @@ class Turn:
 
 _COMMAND = re.compile(r"^/\S+")
 
+T = TypeVar("T")
+
 HandlerFn = Callable[[Turn], Awaitable["Reply | list[Reply] | None"]]
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -138,20 +141,18 @@ def handler(fn: HandlerFn) -> Callback:
 MAX_FLOOD_RETRIES = 3
 
 
-async def _patiently(send: Callable[[], Awaitable[object]]) -> None:
+async def patiently(send: Callable[[], Awaitable[T]]) -> T:
     """Send; when Telegram answers 429, wait the time it asks for and try again.
 
     A person typing quickly can outpace the per-chat limit; the answer then comes a
     moment later instead of not at all.
     """
-    for attempt in range(MAX_FLOOD_RETRIES + 1):
+    for _attempt in range(MAX_FLOOD_RETRIES):
         try:
-            await send()
-            return
+            return await send()
         except RetryAfter as error:
-            if attempt == MAX_FLOOD_RETRIES:
-                raise
             await asyncio.sleep(_seconds(error.retry_after))
+    return await send()
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -167,9 +168,19 @@ async def send_replies(update: Update, replies: Reply | list[Reply] | None) -> N
         return
     quote = chat.type != ChatType.PRIVATE and message is not None
     for reply in replies if isinstance(replies, list) else [replies]:
+        if reply.photo is not None:
+            await patiently(
+                functools.partial(
+                    chat.send_photo,
+                    photo=reply.photo,
+                    caption=reply.text,
+                    parse_mode=ParseMode.HTML,
+                )
+            )
+            continue
         if reply.document is not None:
             name, content = reply.document
-            await _patiently(
+            await patiently(
                 functools.partial(
                     chat.send_document,
                     document=content,
@@ -195,4 +206,4 @@ async def send_replies(update: Update, replies: Reply | list[Reply] | None) -> N
                 send = functools.partial(
                     chat.send_message, part, parse_mode=ParseMode.HTML, reply_markup=markup
                 )
-            await _patiently(send)
+            await patiently(send)

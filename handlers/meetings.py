@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n import _, current_locale, format_time_left, ngettext
-from bot.keyboards import rsvp_keyboard, to_markup
+from bot.keyboards import rsvp_keyboard, rsvp_word, to_markup
+from bot.models import MeetingResponse, RsvpAnswer
 from bot.outbox.render import meeting_lines
-from bot.services import meetings
-from bot.text import escape, html_format, join_lines
+from bot.services import meetings, rsvp
+from bot.services.rsvp import BUTTON_OF_ANSWER
+from bot.text import Html, escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
+
+
+def rsvp_tally(tally: Counter[RsvpAnswer]) -> Html:
+    """'✅ 3 · ❌ 1 · 👤 1' — answers so far."""
+    parts = [f"{BUTTON_OF_ANSWER[a].emoji} {tally.get(a, 0)}" for a in RsvpAnswer]
+    return html_format(_("Answers: {counts}"), counts=" · ".join(parts))
+
+
+def your_answer(response: MeetingResponse) -> Html:
+    button = BUTTON_OF_ANSWER[response.answer]
+    label = f"{button.emoji} {rsvp_word(button)}"
+    if response.delegate:
+        label = f"{label}: {response.delegate}"
+    return html_format(_("Your answer: {answer}"), answer=label)
 
 
 @handler
@@ -70,6 +88,9 @@ async def list_meetings(turn: Turn) -> list[Reply]:
     found = await meetings.upcoming_meetings(turn.session, turn.now, turn.who, code)
     if not found:
         return [Reply(escape(_("No upcoming meetings.")))]
+    ids = [m.id for m in found]
+    tallies = await rsvp.counts(turn.session, ids)
+    mine = await rsvp.answers_of(turn.session, turn.who.member.id, ids) if turn.who.member else {}
     replies = [Reply(escape(_("📅 Upcoming meetings:")))]
     for meeting in found:
         lines = [
@@ -79,7 +100,10 @@ async def list_meetings(turn: Turn) -> list[Reply]:
                 left=format_time_left(meeting.starts_at - turn.now),
             ),
             *meeting_lines(meeting, turn.deps.timing, current_locale()),
+            rsvp_tally(tallies[meeting.id]),
         ]
+        if meeting.id in mine:
+            lines.append(your_answer(mine[meeting.id]))
         replies.append(Reply(join_lines(lines), to_markup(rsvp_keyboard(meeting.id))))
     if turn.who.is_admin:
         replies.append(

@@ -1,37 +1,46 @@
-"""A reply in private to the bot's note question, or to a task reminder: a note."""
+"""Replies to the bot: a note on a status report, or the name of a meeting delegate.
+
+The reply is matched to the bot's question (or to a task reminder) by message id; in a
+group, a reply that matches nothing is left alone, in private it gets a hint.
+"""
 
 from __future__ import annotations
 
 from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.i18n import _
-from bot.services import reports
+from bot.services import reports, rsvp
 from bot.text import escape, html_format
 from handlers.common import Reply, Turn, handler
 
 
 @handler
-async def note(turn: Turn) -> Reply:
+async def reply(turn: Turn) -> Reply | None:
     replied = turn.message.reply_to_message
     assert replied is not None
-    report = await reports.add_note(
-        turn.session, turn.who, turn.chat_id, replied.message_id, turn.message.text or ""
+    text = turn.message.text or ""
+    response = await rsvp.set_delegate(
+        turn.session, turn.now, turn.who, turn.chat_id, replied.message_id, text
     )
-    if report is None:
+    if response is not None:
         return Reply(
-            escape(
-                _(
-                    "I am not waiting for an answer to that message. "
-                    "Send /help to see what you can do."
-                )
+            html_format(
+                _("👤 Recorded: {delegate} will attend meeting #{id} in your place."),
+                delegate=response.delegate,
+                id=response.meeting_id,
             )
         )
-    return Reply(html_format(_("📝 Your note on task #{id} is recorded."), id=report.task_id))
+    report = await reports.add_note(turn.session, turn.who, turn.chat_id, replied.message_id, text)
+    if report is not None:
+        return Reply(html_format(_("📝 Your note on task #{id} is recorded."), id=report.task_id))
+    if not turn.in_private:
+        return None
+    return Reply(
+        escape(
+            _("I am not waiting for an answer to that message. Send /help to see what you can do.")
+        )
+    )
 
 
 def handlers() -> list[BaseHandler]:
-    return [
-        MessageHandler(
-            filters.ChatType.PRIVATE & filters.REPLY & filters.TEXT & ~filters.COMMAND, note
-        )
-    ]
+    return [MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, reply)]

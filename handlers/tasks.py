@@ -6,6 +6,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.callbacks import TaskStatus
 from bot.i18n import _, current_locale, format_day, format_days_left, ngettext
+from bot.keyboards import task_status_keyboard, to_markup
 from bot.models import ReportStatus, Task
 from bot.schedule import Timing
 from bot.services import reports, tasks
@@ -104,8 +105,27 @@ async def list_tasks(turn: Turn) -> Reply:
     return Reply(join_lines(lines))
 
 
+@handler
+async def status(turn: Turn) -> list[Reply]:
+    found = await tasks.tasks_of_member(turn.session, turn.who)
+    if not found:
+        return [Reply(escape(_("Your agency has no open tasks to report on.")))]
+    timing = turn.deps.timing
+    today = timing.today(turn.now)
+    statuses = await reports.latest_statuses(turn.session, [t.id for t in found])
+    replies = [Reply(escape(_("📋 Your agency's open tasks — answer with a button:")))]
+    for task in found:
+        lines = [
+            *task_summary(task, timing, (task.due_on - today).days, statuses),
+            escape(task.council.name(current_locale())),
+        ]
+        replies.append(Reply(join_lines(lines), to_markup(task_status_keyboard(task.id))))
+    return replies
+
+
 def handlers() -> list[BaseHandler]:
     return [
+        CommandHandler("status", status),
         CommandHandler("newtask", new_task),
         CommandHandler("canceltask", cancel_task),
         CommandHandler("tasks", list_tasks),

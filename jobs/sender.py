@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from telegram import Bot
+from telegram import Message as TelegramMessage
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
@@ -35,6 +36,7 @@ from bot.outbox import store
 from bot.outbox.pacing import Pacer
 from bot.outbox.render import Message, Postpone, Skip, render
 from bot.services import groups, people
+from bot.text import split_message
 
 log = logging.getLogger(__name__)
 
@@ -180,14 +182,7 @@ class Dispatcher:
         """Send one message and record what happened; returns the row's new state."""
         message = item.message
         try:
-            sent = await self.bot.send_message(
-                chat_id=message.chat_id,
-                text=message.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=to_markup(message.keyboard),
-                # Meeting reminders in a busy group should still be noticed.
-                disable_notification=False,
-            )
+            sent = await self._deliver(message)
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
             self.pacer.hold(message.chat_id, seconds)
@@ -222,6 +217,28 @@ class Dispatcher:
         if not recorded:
             log.warning("outbox: row %s was sent after its claim lapsed", item.row_id)
         return OutboxState.SENT
+
+    async def _deliver(self, message: Message) -> TelegramMessage:
+        """Send the text (split at line boundaries when long) and the picture, if any;
+        returns the first message, the one the row records."""
+        parts = split_message(message.text)
+        first: TelegramMessage | None = None
+        for index, part in enumerate(parts):
+            if index:
+                await self.pacer.wait(message.chat_id, message.is_group)
+            last = index == len(parts) - 1
+            sent = await self.bot.send_message(
+                chat_id=message.chat_id,
+                text=part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=to_markup(message.keyboard) if last else None,
+            )
+            first = first or sent
+        if message.photo is not None:
+            await self.pacer.wait(message.chat_id, message.is_group)
+            await self.bot.send_photo(chat_id=message.chat_id, photo=message.photo)
+        assert first is not None
+        return first
 
     async def _network_error(self, item: Ready, error: str) -> OutboxState:
         async with transaction(self.deps.sessions()) as session:

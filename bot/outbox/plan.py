@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased, selectinload
 from bot.models import Admin, CouncilMembership, GroupChat, Meeting, Member, Task, TaskAgency
 from bot.outbox.store import NewRow, add_rows
 from bot.periods import Due, next_due
-from bot.schedule import Timing, meeting_reminders, nudges, task_reminders
+from bot.schedule import Timing, Weekly, meeting_reminders, nudges, task_reminders
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 PRIORITY_MEETING = 10
 PRIORITY_TASK = 30
 PRIORITY_ESCALATION = 30
+PRIORITY_DIGEST = 40
+# A scheduled digest missed during downtime is still posted within this time.
+DIGEST_LATE_LIMIT = timedelta(days=7)
 
 # How far ahead the periodic pass plans rows.
 HORIZON = timedelta(days=1)
@@ -45,6 +48,10 @@ def meeting_subject(meeting_id: int) -> str:
 
 def task_subject(task_id: int) -> str:
     return f"task:{task_id}"
+
+
+def digest_subject(council_code: str) -> str:
+    return f"digest:{council_code}"
 
 
 @dataclass
@@ -187,6 +194,35 @@ def task_rows(
     return rows
 
 
+def digest_rows(
+    groups: list[GroupChat], timing: Timing, now: datetime, until: datetime
+) -> list[NewRow]:
+    """Each linked group's weekly digest, at its council's schedule, from when it was linked."""
+    rows = []
+    for group in groups:
+        council = group.council
+        schedule = (
+            Weekly.parse(council.digest_schedule) if council.digest_schedule else timing.digest
+        )
+        for slot in schedule.slots(timing.tz, now - DIGEST_LATE_LIMIT, until):
+            if slot < group.linked_at:
+                continue
+            period = slot.astimezone(timing.tz).date().isoformat()
+            rows.append(
+                NewRow(
+                    dedupe_key=f"digest:{council.code}:{period}:group:{group.id}",
+                    kind="digest",
+                    subject=digest_subject(council.code),
+                    due_at=slot,
+                    expires_at=slot + DIGEST_LATE_LIMIT,
+                    group_id=group.id,
+                    payload={"council_id": council.id, "period": period},
+                    priority=PRIORITY_DIGEST,
+                )
+            )
+    return rows
+
+
 async def plan_meeting(
     session: AsyncSession, meeting: Meeting, timing: Timing, now: datetime
 ) -> int:
@@ -235,6 +271,8 @@ async def plan_pass(session: AsyncSession, timing: Timing, now: datetime) -> Pas
     )
     for task in tasks:
         rows += task_rows(task, timing, directory, until)
+    groups = list((await session.scalars(select(GroupChat))).all())
+    rows += digest_rows(groups, timing, now, until)
     return PassReport(await add_rows(session, rows, now), created)
 
 

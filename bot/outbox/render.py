@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chart import reporting_chart
 from bot.i18n import (
     _,
     format_day,
@@ -23,9 +24,20 @@ from bot.i18n import (
     use_locale,
 )
 from bot.keyboards import Keyboard, rsvp_keyboard, task_status_keyboard
-from bot.models import Agency, GroupChat, Meeting, Member, Outbox, Task, TaskAgency, TelegramUser
+from bot.models import (
+    Agency,
+    Council,
+    GroupChat,
+    Meeting,
+    Member,
+    Outbox,
+    Task,
+    TaskAgency,
+    TelegramUser,
+)
 from bot.schedule import Timing
-from bot.text import Html, bold, escape, html_format, join_lines
+from bot.services import digest
+from bot.text import Html, bold, escape, html_format, join_lines, mention
 
 TASK_KINDS = frozenset({"task_reminder", "task_nudge"})
 
@@ -38,6 +50,8 @@ class Message:
     is_group: bool
     # Set when the message goes to a person's private chat (for a 403: mark unreachable).
     private_user_id: int | None = None
+    # A picture sent after the text (the digest's chart).
+    photo: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -107,10 +121,8 @@ async def _destination(
     )
     if group_chat is None:
         return Skip("unreachable: no private chat and no linked group")
-    mention = Html(
-        f'<a href="tg://user?id={member.telegram_user_id}">{escape(member.full_name)}</a>'
-    )
-    return _Destination(group_chat, default_locale, is_group=True, mention=mention)
+    name = mention(member.telegram_user_id, member.full_name)
+    return _Destination(group_chat, default_locale, is_group=True, mention=name)
 
 
 def _message(destination: _Destination, lines: list[str], keyboard: Keyboard | None) -> Message:
@@ -263,10 +275,50 @@ async def _task_escalation(
         return _message(destination, lines, None)
 
 
+# --- digests ----------------------------------------------------------------------------
+
+
+async def build_digest(
+    session: AsyncSession, council: Council, period: str, timing: Timing, now: datetime, locale: str
+) -> tuple[Html, bytes | None]:
+    """The digest of `council` for `period`, recorded once; text and chart (or None)."""
+    _new, previous = await digest.open_period(session, council, period, now)
+    data = await digest.collect(session, council, now, timing, previous)
+    with use_locale(locale):
+        text = digest.render(data, timing, now, locale)
+        picture = None
+        if not data.empty:
+            picture = reporting_chart(data.chart, council.name(locale))
+    return text, picture
+
+
+async def _digest(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    council = await session.get(Council, row.payload["council_id"])
+    if council is None:
+        return Skip("council gone")
+    destination = await _destination(session, row, council.id, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    text, picture = await build_digest(
+        session, council, row.payload["period"], timing, now, destination.locale
+    )
+    return Message(
+        chat_id=destination.chat_id,
+        text=text,
+        keyboard=None,
+        is_group=destination.is_group,
+        private_user_id=destination.private_user_id,
+        photo=picture,
+    )
+
+
 _RENDERERS = {
     "meeting_reminder": _meeting_reminder,
     "meeting_change": _meeting_change,
     "task_reminder": _task_message,
     "task_nudge": _task_message,
     "task_escalation": _task_escalation,
+    "digest": _digest,
 }

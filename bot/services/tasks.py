@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.i18n import Msg, msg
-from bot.models import Agency, Task, TaskAgency
+from bot.models import Agency, Council, Task, TaskAgency
 from bot.outbox import store
 from bot.outbox.plan import plan_task, task_subject
 from bot.periods import Due, DueFormatError, Recurrence, parse_due, parse_recurrence
 from bot.schedule import Timing
 from bot.services import audit
-from bot.services.errors import BadInputError, NotFoundError
+from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
@@ -196,6 +196,30 @@ async def open_tasks(session: AsyncSession, who: Requester, code: str | None) ->
                     Task.done_at.is_(None),
                 )
                 .options(selectinload(Task.assignments))
+                .order_by(Task.due_on, Task.id)
+            )
+        ).all()
+    )
+
+
+async def tasks_of_member(session: AsyncSession, who: Requester) -> list[Task]:
+    """Open tasks of the member's agency in the member's councils, still to be done."""
+    member = who.member
+    if member is None:
+        raise NotAllowedError(msg("Only registered members have tasks to report on."))
+    return list(
+        (
+            await session.scalars(
+                select(Task)
+                .join(Council, Council.id == Task.council_id)
+                .join(TaskAgency, TaskAgency.task_id == Task.id)
+                .where(
+                    Council.code.in_(who.council_codes),
+                    Task.cancelled_at.is_(None),
+                    Task.done_at.is_(None),
+                    TaskAgency.agency_id == member.agency_id,
+                    TaskAgency.done_at.is_(None),
+                )
                 .order_by(Task.due_on, Task.id)
             )
         ).all()

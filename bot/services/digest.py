@@ -1,0 +1,386 @@
+"""The council digest (SPEC §7): what is overdue, what is due soon, who reported what,
+who has not answered, who cannot be reached, and the upcoming meetings.
+
+`collect` reads everything in a handful of queries (it must stay fast for a council
+with thousands of tasks); `render` writes it in the current language; `chart_png`
+draws each agency's reporting state. Each built digest is recorded once per period
+(`open_period`), so "reports since the previous digest" has a starting point and one
+period never gets two digests.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import _, format_day, format_days_left, format_moment, msg, ngettext
+from bot.models import (
+    Agency,
+    Council,
+    CouncilMembership,
+    Digest,
+    GroupChat,
+    Meeting,
+    Member,
+    ReportStatus,
+    RsvpAnswer,
+    StatusReport,
+    Task,
+    TelegramUser,
+)
+from bot.outbox.plan import PRIORITY_DIGEST, digest_subject
+from bot.outbox.store import NewRow, add_rows, withdraw
+from bot.schedule import Timing, Weekly
+from bot.services import audit, rsvp
+from bot.services.errors import BadInputError, NotFoundError
+from bot.services.groups import council_by_code
+from bot.services.people import Requester
+from bot.services.permissions import require_admin
+from bot.services.reports import emoji
+from bot.services.rsvp import BUTTON_OF_ANSWER
+from bot.text import Html, bold, escape, html_format, join_lines
+
+DUE_SOON_DAYS = 14
+# A task's agencies count as reminded once its first reminder (14 days ahead) is due.
+REMINDED_FROM_DAYS = 14
+NO_REPORT = "—"
+
+
+@dataclass(frozen=True)
+class AgencyState:
+    agency: Agency
+    done: bool
+    last: StatusReport | None
+
+
+@dataclass(frozen=True)
+class TaskState:
+    task: Task
+    parts: list[AgencyState]
+
+
+@dataclass
+class DigestData:
+    council: Council
+    today_offset: dict[int, int] = field(default_factory=dict)  # task id -> days left
+    overdue: list[TaskState] = field(default_factory=list)
+    due_soon: list[TaskState] = field(default_factory=list)
+    reports: list[tuple[StatusReport, Task]] = field(default_factory=list)
+    silent: dict[str, list[int]] = field(default_factory=dict)  # agency name -> task ids
+    unreachable: list[Member] = field(default_factory=list)
+    unregistered: int = 0
+    meetings: list[tuple[Meeting, Counter[RsvpAnswer]]] = field(default_factory=list)
+    chart: dict[str, Counter[str]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.due_soon or self.reports or self.meetings)
+
+
+async def open_period(
+    session: AsyncSession, council: Council, period: str, now: datetime
+) -> tuple[bool, datetime | None]:
+    """Record the digest of `period`; returns (new, when the previous one was built)."""
+    previous = await session.scalar(
+        select(func.max(Digest.created_at)).where(
+            Digest.council_id == council.id, Digest.period != period
+        )
+    )
+    existing = await session.scalar(
+        select(Digest).where(Digest.council_id == council.id, Digest.period == period)
+    )
+    if existing is not None:
+        earlier = await session.scalar(
+            select(func.max(Digest.created_at)).where(
+                Digest.council_id == council.id, Digest.created_at < existing.created_at
+            )
+        )
+        return False, earlier
+    try:
+        async with session.begin_nested():
+            session.add(Digest(council_id=council.id, period=period, created_at=now))
+    except IntegrityError:
+        return False, previous  # another instance recorded it a moment ago
+    return True, previous
+
+
+async def collect(
+    session: AsyncSession, council: Council, now: datetime, timing: Timing, since: datetime | None
+) -> DigestData:
+    data = DigestData(council)
+    today = timing.today(now)
+    tasks = list(
+        (
+            await session.scalars(
+                select(Task)
+                .where(
+                    Task.council_id == council.id,
+                    Task.cancelled_at.is_(None),
+                    Task.done_at.is_(None),
+                )
+                .order_by(Task.due_on, Task.id)
+            )
+        ).all()
+    )
+    latest = await _latest_reports(session, [t.id for t in tasks])
+    for task in tasks:
+        days_left = (task.due_on - today).days
+        data.today_offset[task.id] = days_left
+        state = TaskState(
+            task,
+            [
+                AgencyState(p.agency, p.done_at is not None, latest.get((task.id, p.agency_id)))
+                for p in task.assignments
+            ],
+        )
+        if days_left < 0 and any(not a.done for a in state.parts):
+            data.overdue.append(state)
+        elif 0 <= days_left <= DUE_SOON_DAYS:
+            data.due_soon.append(state)
+        reminded = days_left <= REMINDED_FROM_DAYS
+        for part in state.parts:
+            name = part.agency.code
+            status = "done" if part.done else part.last.status.value if part.last else "none"
+            data.chart.setdefault(name, Counter())[status] += 1
+            if reminded and not part.done and part.last is None:
+                data.silent.setdefault(part.agency.name_vi, []).append(task.id)
+    # The first digest looks back one week.
+    data.reports = await _reports_since(session, council, since or now - timedelta(days=7))
+    await _people(session, council, data)
+    meetings = list(
+        (
+            await session.scalars(
+                select(Meeting)
+                .where(
+                    Meeting.council_id == council.id,
+                    Meeting.cancelled_at.is_(None),
+                    Meeting.starts_at > now,
+                    Meeting.starts_at <= now + timedelta(days=60),
+                )
+                .order_by(Meeting.starts_at)
+            )
+        ).all()
+    )
+    tallies = await rsvp.counts(session, [m.id for m in meetings])
+    data.meetings = [(m, tallies[m.id]) for m in meetings]
+    return data
+
+
+async def _latest_reports(
+    session: AsyncSession, task_ids: list[int]
+) -> dict[tuple[int, int], StatusReport]:
+    if not task_ids:
+        return {}
+    newest = (
+        select(func.max(StatusReport.id))
+        .where(StatusReport.task_id.in_(task_ids))
+        .group_by(StatusReport.task_id, StatusReport.agency_id)
+    )
+    reports = await session.scalars(select(StatusReport).where(StatusReport.id.in_(newest)))
+    return {(r.task_id, r.agency_id): r for r in reports}
+
+
+async def _reports_since(
+    session: AsyncSession, council: Council, since: datetime
+) -> list[tuple[StatusReport, Task]]:
+    query = (
+        select(StatusReport, Task)
+        .join(Task, Task.id == StatusReport.task_id)
+        .where(Task.council_id == council.id, StatusReport.created_at > since)
+        .order_by(StatusReport.created_at, StatusReport.id)
+    )
+    rows = await session.execute(query)
+    return [(report, task) for report, task in rows]
+
+
+async def _people(session: AsyncSession, council: Council, data: DigestData) -> None:
+    rows = await session.execute(
+        select(Member, TelegramUser)
+        .join(CouncilMembership, CouncilMembership.member_id == Member.id)
+        .outerjoin(TelegramUser, TelegramUser.id == Member.telegram_user_id)
+        .where(CouncilMembership.council_id == council.id)
+        .order_by(Member.full_name)
+    )
+    for member, user in rows:
+        if member.telegram_user_id is None:
+            data.unregistered += 1
+        elif user is None or not user.private_chat_ok:
+            data.unreachable.append(member)
+
+
+def _mark(part: AgencyState) -> str:
+    if part.done:
+        return emoji(ReportStatus.DONE)
+    return emoji(part.last.status) if part.last else NO_REPORT
+
+
+def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html:
+    council = data.council
+    lines: list[str] = [
+        html_format(_("📊 <b>Digest — {council}</b>"), council=council.name(locale)),
+        escape(format_day(now, timing.tz, locale)),
+    ]
+    if data.empty:
+        lines += ["", escape(_("Nothing to report for this period."))]
+        return join_lines(lines)
+    if data.overdue:
+        lines += ["", bold(_("⏰ Overdue tasks"))]
+        for state in data.overdue:
+            days = -data.today_offset[state.task.id]
+            lines.append(html_format("#{id} {title}", id=state.task.id, title=state.task.title))
+            for part in state.parts:
+                if not part.done:
+                    lines.append(
+                        html_format(
+                            "  • {agency}: {overdue}, {mark}",
+                            agency=part.agency.name(locale),
+                            overdue=format_days_left(-days),
+                            mark=_mark(part),
+                        )
+                    )
+    if data.due_soon:
+        lines += ["", bold(_("📅 Due in the next 14 days"))]
+        for state in data.due_soon:
+            marks = " · ".join(f"{p.agency.code} {_mark(p)}" for p in state.parts)
+            lines.append(
+                html_format(
+                    "#{id} {title} — {due} ({left}): {marks}",
+                    id=state.task.id,
+                    title=state.task.title,
+                    due=format_day(state.task.due_on, timing.tz, locale),
+                    left=format_days_left(data.today_offset[state.task.id]),
+                    marks=marks,
+                )
+            )
+    if data.reports:
+        lines += ["", bold(_("📝 Reports since the previous digest"))]
+        for report, task in data.reports:
+            line = html_format(
+                "• {agency} {mark} #{id} — {who}",
+                agency=report.agency.code,
+                mark=emoji(report.status),
+                id=task.id,
+                who=report.member.full_name,
+            )
+            if report.note:
+                line = html_format("{line}: “{note}”", line=line, note=report.note)
+            lines.append(line)
+    if data.silent:
+        lines += ["", bold(_("🔕 Agencies that have not answered a reminder"))]
+        for agency, task_ids in sorted(data.silent.items()):
+            ids = ", ".join(f"#{i}" for i in task_ids)
+            lines.append(html_format("• {agency}: {ids}", agency=agency, ids=ids))
+    if data.unreachable or data.unregistered:
+        lines += ["", bold(_("📵 Members who cannot be reached in private"))]
+        for member in data.unreachable:
+            lines.append(
+                html_format("• {name} ({agency})", name=member.full_name, agency=member.agency.code)
+            )
+        if data.unregistered:
+            lines.append(
+                escape(
+                    ngettext(
+                        "{n} member has not registered yet.",
+                        "{n} members have not registered yet.",
+                        data.unregistered,
+                    ).format(n=data.unregistered)
+                )
+            )
+    if data.meetings:
+        lines += ["", bold(_("🗓 Upcoming meetings"))]
+        for meeting, tally in data.meetings:
+            counts = " · ".join(
+                f"{BUTTON_OF_ANSWER[a].emoji} {tally.get(a, 0)}" for a in RsvpAnswer
+            )
+            lines.append(
+                html_format(
+                    "#{id} {title} — {moment}: {counts}",
+                    id=meeting.id,
+                    title=meeting.title,
+                    moment=format_moment(meeting.starts_at, timing.tz, locale),
+                    counts=counts,
+                )
+            )
+    return join_lines(lines)
+
+
+async def councils_for_digest(
+    session: AsyncSession, who: Requester, code: str | None
+) -> list[Council]:
+    """/digest: the named council, or every council that has a linked group."""
+    require_admin(who)
+    if code:
+        return [await council_by_code(session, code)]
+    councils = list(
+        (
+            await session.scalars(
+                select(Council)
+                .where(Council.id.in_(select(GroupChat.council_id)))
+                .order_by(Council.id)
+            )
+        ).all()
+    )
+    if not councils:
+        raise NotFoundError(
+            msg("No council has a linked group yet. Name one, e.g. /digest DBSH, to see it.")
+        )
+    return councils
+
+
+async def queue_posts(session: AsyncSession, council: Council, period: str, now: datetime) -> int:
+    """Post the digest of `period` to each of the council's groups, through the outbox."""
+    groups = (
+        await session.scalars(select(GroupChat).where(GroupChat.council_id == council.id))
+    ).all()
+    rows = [
+        NewRow(
+            dedupe_key=f"digest:{council.code}:{period}:group:{group.id}",
+            kind="digest",
+            subject=digest_subject(council.code),
+            due_at=now,
+            expires_at=now + timedelta(days=1),
+            group_id=group.id,
+            payload={"council_id": council.id, "period": period},
+            priority=PRIORITY_DIGEST,
+        )
+        for group in groups
+    ]
+    await add_rows(session, rows, now)
+    return len(rows)
+
+
+async def set_schedule(
+    session: AsyncSession, now: datetime, who: Requester, args: list[str]
+) -> tuple[Council, Weekly]:
+    """/digestat COUNCIL DAY HH:MM — when the council's weekly digest is posted."""
+    require_admin(who)
+    usage = msg(
+        "Usage: /digestat COUNCIL DAY HH:MM — DAY is mon, tue, wed, thu, fri, sat or sun.\n"
+        "Example: /digestat DBSH fri 16:00"
+    )
+    if len(args) != 3:
+        raise BadInputError(msg("Give the council, the day and the time."), usage)
+    council = await council_by_code(session, args[0], usage)
+    try:
+        schedule = Weekly.parse(f"{args[1]} {args[2]}")
+    except ValueError:
+        raise BadInputError(
+            msg("“{text}” is not a day and time.", text=f"{args[1]} {args[2]}"), usage
+        ) from None
+    council.digest_schedule = str(schedule)
+    # Scheduled posts planned for the old moment are withdrawn; the planner plans anew.
+    await withdraw(session, digest_subject(council.code))
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "digest.schedule",
+        council=council.code,
+        schedule=str(schedule),
+    )
+    return council, schedule

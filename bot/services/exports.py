@@ -1,0 +1,512 @@
+"""Exports for the secretariat: tasks and status reports as XLSX or CSV, meetings as iCalendar.
+
+Plain functions, no Telegram: `/export` and `dieuphoi export` both call `export()`. The
+spreadsheets are meant to be filed and printed by a secretariat officer, so their headers
+and status words are in Vietnamese whatever the reader's language, dates are real dates
+(dd/mm/yyyy) and times are local (the councils' time zone).
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Msg, msg
+from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
+from bot.services.errors import BadInputError
+from bot.services.groups import council_by_code
+from bot.services.people import Requester
+from bot.services.permissions import require_admin
+
+TASKS_SHEET = "Nhiệm vụ"
+REPORTS_SHEET = "Báo cáo"
+NO_REPORT = "Chưa báo cáo"
+STATUS_WORDS = {
+    ReportStatus.DONE: "Hoàn thành",
+    ReportStatus.ON_TRACK: "Đúng tiến độ",
+    ReportStatus.AT_RISK: "Có nguy cơ chậm",
+    ReportStatus.BLOCKED: "Vướng mắc",
+}
+DATE_FORMAT = "%d/%m/%Y"
+MOMENT_FORMAT = "%d/%m/%Y %H:%M"
+XLSX_DATE = "dd/mm/yyyy"
+XLSX_MOMENT = "dd/mm/yyyy hh:mm"
+MEETING_DURATION = timedelta(hours=2)
+PRODID = "-//dieuphoi//Hội đồng điều phối vùng//VI"
+
+
+class ExportFormat(enum.StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"
+    ICS = "ics"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    width_cap: int = 30
+    wrap: bool = False  # long free text: capped width, wrapped
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One task × one assigned agency, with that agency's latest report.
+
+    Datetimes are local wall-clock time in the councils' time zone, without tzinfo
+    (Excel has no time zones).
+    """
+
+    council: str
+    task_id: int
+    title: str
+    period: str | None
+    due_on: date
+    ref: str | None
+    agency_code: str
+    agency_name: str
+    status: str
+    reported_at: datetime | None
+    reported_by: str | None
+    note: str | None
+    done_at: datetime | None
+
+    def values(self) -> list[object]:
+        return [
+            self.council,
+            self.task_id,
+            self.title,
+            self.period,
+            self.due_on,
+            self.ref,
+            self.agency_code,
+            self.agency_name,
+            self.status,
+            self.reported_at,
+            self.reported_by,
+            self.note,
+            self.done_at,
+        ]
+
+
+TASK_COLUMNS = (
+    Column("Hội đồng", 12),
+    Column("Mã nhiệm vụ", 12),
+    Column("Nhiệm vụ", 50, wrap=True),
+    Column("Kỳ", 10),
+    Column("Hạn hoàn thành", 14),
+    Column("Văn bản giao", 20),
+    Column("Mã cơ quan", 12),
+    Column("Cơ quan", 32, wrap=True),
+    Column("Tình trạng", 18),
+    Column("Thời điểm báo cáo", 18),
+    Column("Người báo cáo", 24, wrap=True),
+    Column("Ghi chú", 50, wrap=True),
+    Column("Ngày hoàn thành", 18),
+)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One status report (every one, not only the latest), local time without tzinfo."""
+
+    council: str
+    task_id: int
+    title: str
+    agency_code: str
+    agency_name: str
+    status: str
+    reported_at: datetime
+    reported_by: str
+    note: str | None
+
+    def values(self) -> list[object]:
+        return [
+            self.council,
+            self.task_id,
+            self.title,
+            self.agency_code,
+            self.agency_name,
+            self.status,
+            self.reported_at,
+            self.reported_by,
+            self.note,
+        ]
+
+
+REPORT_COLUMNS = (
+    Column("Hội đồng", 12),
+    Column("Mã nhiệm vụ", 12),
+    Column("Nhiệm vụ", 50, wrap=True),
+    Column("Mã cơ quan", 12),
+    Column("Cơ quan", 32, wrap=True),
+    Column("Tình trạng", 18),
+    Column("Thời điểm báo cáo", 18),
+    Column("Người báo cáo", 24, wrap=True),
+    Column("Ghi chú", 60, wrap=True),
+)
+
+
+def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return value.astimezone(tz).replace(tzinfo=None) if value is not None else None
+
+
+def status_word(status: ReportStatus | None) -> str:
+    return STATUS_WORDS[status] if status is not None else NO_REPORT
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+async def _tasks(session: AsyncSession, council_ids: Sequence[int]) -> list[Task]:
+    """The councils' tasks that were not cancelled, by council, deadline and id."""
+    if not council_ids:
+        return []
+    return list(
+        (
+            await session.scalars(
+                select(Task)
+                .where(Task.council_id.in_(council_ids), Task.cancelled_at.is_(None))
+                .order_by(Task.council_id, Task.due_on, Task.id)
+            )
+        ).all()
+    )
+
+
+async def _reports(session: AsyncSession, task_ids: Sequence[int]) -> list[StatusReport]:
+    if not task_ids:
+        return []
+    return list(
+        (
+            await session.scalars(
+                select(StatusReport)
+                .where(StatusReport.task_id.in_(task_ids))
+                .order_by(StatusReport.created_at, StatusReport.id)
+            )
+        ).all()
+    )
+
+
+async def task_rows(
+    session: AsyncSession, council_ids: Sequence[int], tz: ZoneInfo
+) -> list[ExportRow]:
+    """One row per task × assigned agency, with the agency's latest status report."""
+    tasks = await _tasks(session, council_ids)
+    latest: dict[tuple[int, int], StatusReport] = {}
+    for each in await _reports(session, [t.id for t in tasks]):
+        latest[(each.task_id, each.agency_id)] = each  # oldest first: the last one wins
+    rows = []
+    for task in tasks:
+        for part in task.assignments:
+            report = latest.get((task.id, part.agency_id))
+            status = ReportStatus.DONE if part.done_at is not None else None
+            if status is None and report is not None:
+                status = report.status
+            rows.append(
+                ExportRow(
+                    council=task.council.code,
+                    task_id=task.id,
+                    title=task.title,
+                    period=task.period,
+                    due_on=task.due_on,
+                    ref=task.ref,
+                    agency_code=part.agency.code,
+                    agency_name=part.agency.name_vi,
+                    status=status_word(status),
+                    reported_at=_local(report.created_at, tz) if report else None,
+                    reported_by=report.member.full_name if report else None,
+                    note=report.note if report else None,
+                    done_at=_local(part.done_at, tz),
+                )
+            )
+    return rows
+
+
+async def report_rows(
+    session: AsyncSession, council_ids: Sequence[int], tz: ZoneInfo
+) -> list[ReportRow]:
+    """Every status report on the councils' (not cancelled) tasks, oldest first."""
+    tasks = {t.id: t for t in await _tasks(session, council_ids)}
+    rows = []
+    for report in await _reports(session, list(tasks)):
+        task = tasks[report.task_id]
+        rows.append(
+            ReportRow(
+                council=task.council.code,
+                task_id=task.id,
+                title=task.title,
+                agency_code=report.agency.code,
+                agency_name=report.agency.name_vi,
+                status=status_word(report.status),
+                reported_at=report.created_at.astimezone(tz).replace(tzinfo=None),
+                reported_by=report.member.full_name,
+                note=report.note,
+            )
+        )
+    return rows
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+
+def _clean(value: str) -> str:
+    # Characters XML 1.0 cannot carry (control characters) would make openpyxl refuse the row.
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
+def _display_length(value: object) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def _header_footer_text(value: str) -> str:
+    return value.replace("&", "&&")  # "&" starts a code in Excel headers and footers
+
+
+def _fill_sheet(
+    sheet: Worksheet, columns: Sequence[Column], rows: Sequence[Sequence[object]], title: str
+) -> None:
+    bold = Font(bold=True)
+    shade = PatternFill("solid", fgColor="DDEBF7")
+    sheet.append([c.header for c in columns])
+    for cell in sheet[1]:
+        cell.font = bold
+        cell.fill = shade
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for values in rows:
+        sheet.append([_clean(v) if isinstance(v, str) else v for v in values])
+    widths = [_display_length(c.header) for c in columns]
+    for row_number, values in enumerate(rows, start=2):
+        for index, (column, value) in enumerate(zip(columns, values, strict=True)):
+            cell = sheet.cell(row=row_number, column=index + 1)
+            if isinstance(value, str):
+                cell.data_type = "s"  # a note starting with "=" is text, not a formula
+            elif isinstance(value, datetime):
+                cell.number_format = XLSX_MOMENT
+            elif isinstance(value, date):
+                cell.number_format = XLSX_DATE
+            cell.alignment = Alignment(vertical="top", wrap_text=column.wrap)
+            widths[index] = max(widths[index], _display_length(value))
+    for index, column in enumerate(columns):
+        letter = get_column_letter(index + 1)
+        sheet.column_dimensions[letter].width = min(max(widths[index], 6), column.width_cap) + 2
+    last = get_column_letter(len(columns))
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{last}{max(len(rows) + 1, 2)}"
+    # Printing: A4 landscape, every column on one page width, the header on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
+    sheet.print_options.gridLines = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.oddHeader.center.text = _header_footer_text(title)
+    sheet.oddFooter.center.text = "Trang &P / &N"
+
+
+def to_xlsx(
+    rows: Sequence[ExportRow],
+    reports: Sequence[ReportRow] = (),
+    *,
+    title: str = "Nhiệm vụ và báo cáo",
+) -> bytes:
+    """The workbook: sheet "Nhiệm vụ" (one row per task × agency) and sheet "Báo cáo"
+    (every status report with its note). `title` is printed at the top of each page."""
+    workbook = Workbook()
+    tasks_sheet = workbook.active
+    assert tasks_sheet is not None
+    tasks_sheet.title = TASKS_SHEET
+    _fill_sheet(tasks_sheet, TASK_COLUMNS, [r.values() for r in rows], title)
+    reports_sheet = workbook.create_sheet(REPORTS_SHEET)
+    _fill_sheet(reports_sheet, REPORT_COLUMNS, [r.values() for r in reports], title)
+    workbook.properties.title = title
+    workbook.properties.creator = "dieuphoi"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+# A cell starting with one of these is a formula to Excel (CSV injection): keep it text.
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime(MOMENT_FORMAT)
+    if isinstance(value, date):
+        return value.strftime(DATE_FORMAT)
+    if isinstance(value, str):
+        return "'" + value if _FORMULA_START.match(value) else value
+    return str(value)
+
+
+def to_csv(rows: Sequence[ExportRow]) -> bytes:
+    """The first sheet as CSV: UTF-8 with a BOM (so Excel reads the diacritics), CRLF."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow([c.header for c in TASK_COLUMNS])
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row.values()])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+# --- iCalendar ------------------------------------------------------------------------------
+
+
+async def meetings_ics(
+    session: AsyncSession,
+    council_ids: Sequence[int],
+    tz: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    name: str = "Hội đồng điều phối vùng",
+) -> bytes:
+    """The councils' meetings (past and future, cancelled ones too) as one VCALENDAR."""
+    return to_ics(await _meetings(session, council_ids), tz, now=now, name=name)
+
+
+def to_ics(
+    meetings: Sequence[Meeting],
+    tz: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    name: str = "Hội đồng điều phối vùng",
+) -> bytes:
+    """Times are UTC ("Z"), which every client shows in the reader's zone. A UID is stable
+    (`meeting-5@dieuphoi`) and SEQUENCE follows the meeting's revision, so importing a newer
+    file updates a moved or cancelled meeting instead of adding a copy."""
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", tz.key)
+    for meeting in meetings:
+        changed = max(meeting.planned_at, meeting.cancelled_at or meeting.planned_at)
+        event = Event()
+        event.add("uid", f"meeting-{meeting.id}@dieuphoi")
+        event.add("dtstamp", stamp)
+        event.add("created", meeting.created_at.astimezone(UTC))
+        event.add("last-modified", changed.astimezone(UTC))
+        event.add("sequence", meeting.revision - 1)
+        event.add("dtstart", meeting.starts_at.astimezone(UTC))
+        event.add("duration", MEETING_DURATION)
+        event.add("summary", meeting.title)
+        if meeting.place:
+            event.add("location", meeting.place)
+        event.add("description", meeting.council.name_vi)
+        event.add("categories", [meeting.council.code])
+        event.add("status", "CANCELLED" if meeting.cancelled_at is not None else "CONFIRMED")
+        calendar.add_component(event)
+    return bytes(calendar.to_ical())
+
+
+async def _meetings(session: AsyncSession, council_ids: Sequence[int]) -> list[Meeting]:
+    if not council_ids:
+        return []
+    return list(
+        (
+            await session.scalars(
+                select(Meeting)
+                .where(Meeting.council_id.in_(council_ids))
+                .order_by(Meeting.starts_at, Meeting.id)
+            )
+        ).all()
+    )
+
+
+# --- one export, for the chat and the command line --------------------------------------------
+
+
+def export_usage() -> Msg:
+    return msg(
+        "Usage: /export [COUNCIL] — without a council, every council.\nExample: /export DBSH"
+    )
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    councils: list[Council]
+    format: ExportFormat
+    content: bytes
+    count: int  # task rows (task × agency), or meetings for iCalendar
+    reports: int  # status reports (XLSX only)
+    every_council: bool
+
+    def file_name(self, today: date) -> str:
+        """`dieuphoi-DBSH-2026-11-23.xlsx`, or `dieuphoi-2026-11-23.xlsx` for every council."""
+        scope = "" if self.every_council else f"{self.councils[0].code}-"
+        return f"dieuphoi-{scope}{today.isoformat()}.{self.format.value}"
+
+    @property
+    def scope(self) -> str:
+        """The council's name, or the codes of every council exported."""
+        if not self.every_council:
+            return self.councils[0].name_vi
+        return ", ".join(c.code for c in self.councils)
+
+
+async def export_councils(
+    session: AsyncSession, who: Requester | None, codes: Sequence[str]
+) -> tuple[list[Council], bool]:
+    """The councils to export (admins only; `None` is the command line), and whether
+    that is every council."""
+    require_admin(who)
+    if len(codes) > 1:
+        raise BadInputError(msg("Name at most one council."), export_usage())
+    if codes:
+        return [await council_by_code(session, codes[0])], False
+    return list((await session.scalars(select(Council).order_by(Council.id))).all()), True
+
+
+async def export(
+    session: AsyncSession,
+    who: Requester | None,
+    codes: Sequence[str],
+    fmt: ExportFormat,
+    tz: ZoneInfo,
+    now: datetime,
+) -> ExportFile:
+    """Check the requester, then build the file; nothing is written anywhere."""
+    councils, every = await export_councils(session, who, codes)
+    ids = [c.id for c in councils]
+    title_scope = "tất cả hội đồng" if every else councils[0].name_vi
+    today = now.astimezone(tz).date()
+    title = f"Nhiệm vụ và báo cáo — {title_scope} — {today.strftime(DATE_FORMAT)}"
+    if fmt == ExportFormat.ICS:
+        meetings = await _meetings(session, ids)
+        content = to_ics(meetings, tz, now=now, name=f"Lịch họp — {title_scope}")
+        return ExportFile(councils, fmt, content, len(meetings), 0, every)
+    rows = await task_rows(session, ids, tz)
+    if fmt == ExportFormat.CSV:
+        return ExportFile(councils, fmt, to_csv(rows), len(rows), 0, every)
+    reports = await report_rows(session, ids, tz)
+    content = to_xlsx(rows, reports, title=title)
+    return ExportFile(councils, fmt, content, len(rows), len(reports), every)

@@ -1,0 +1,141 @@
+"""Answers to meeting invitations (✅ attend · ❌ absent · 👤 send a delegate).
+
+Checked at the moment of the press: a registered member of the meeting's council, the
+meeting neither cancelled nor started. A member may change the answer until it starts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Rsvp
+from bot.i18n import msg
+from bot.models import Meeting, MeetingResponse, RsvpAnswer
+from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
+from bot.services.people import Requester
+
+MAX_DELEGATE = 300
+
+ANSWER_OF_BUTTON = {
+    Rsvp.ATTEND: RsvpAnswer.ATTEND,
+    Rsvp.ABSENT: RsvpAnswer.ABSENT,
+    Rsvp.DELEGATE: RsvpAnswer.DELEGATE,
+}
+BUTTON_OF_ANSWER = {answer: button for button, answer in ANSWER_OF_BUTTON.items()}
+
+
+@dataclass(frozen=True)
+class Answered:
+    response: MeetingResponse
+    meeting: Meeting
+    changed: bool
+
+
+async def answer(
+    session: AsyncSession, now: datetime, who: Requester, meeting_id: int, button: Rsvp
+) -> Answered:
+    member = who.member
+    if member is None:
+        raise NotAllowedError(msg("Only registered members can answer meeting invitations."))
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None or meeting.cancelled_at is not None:
+        raise NotFoundError(msg("This meeting has been cancelled or no longer exists."))
+    if meeting.starts_at <= now:
+        raise NotAllowedError(msg("This meeting has already started; answers are closed."))
+    if meeting.council.code not in who.council_codes:
+        raise NotAllowedError(msg("You are not a member of this meeting's council."))
+    choice = ANSWER_OF_BUTTON[button]
+    response = await session.scalar(
+        select(MeetingResponse).where(
+            MeetingResponse.meeting_id == meeting.id, MeetingResponse.member_id == member.id
+        )
+    )
+    if response is None:
+        response = MeetingResponse(
+            meeting_id=meeting.id, member_id=member.id, answer=choice, answered_at=now
+        )
+        session.add(response)
+        await session.flush()
+        return Answered(response, meeting, changed=True)
+    changed = response.answer != choice
+    if changed:
+        response.answer = choice
+        response.answered_at = now
+        if choice != RsvpAnswer.DELEGATE:
+            response.delegate = None
+    return Answered(response, meeting, changed)
+
+
+async def attach_prompt(
+    session: AsyncSession, response_id: int, chat_id: int, message_id: int
+) -> None:
+    response = await session.get(MeetingResponse, response_id)
+    if response is not None:
+        response.prompt_chat_id, response.prompt_message_id = chat_id, message_id
+
+
+async def set_delegate(
+    session: AsyncSession, now: datetime, who: Requester, chat_id: int, replied_to: int, text: str
+) -> MeetingResponse | None:
+    """A reply to the bot's "who goes instead?" question; None if it is not one."""
+    if who.member is None:
+        return None
+    response = await session.scalar(
+        select(MeetingResponse).where(
+            MeetingResponse.prompt_chat_id == chat_id,
+            MeetingResponse.prompt_message_id == replied_to,
+            MeetingResponse.member_id == who.member.id,
+        )
+    )
+    if response is None:
+        return None
+    meeting = await session.get(Meeting, response.meeting_id)
+    if meeting is None or meeting.cancelled_at is not None or meeting.starts_at <= now:
+        raise NotAllowedError(msg("This meeting has already started; answers are closed."))
+    delegate = " ".join(text.split())
+    if not delegate:
+        raise BadInputError(msg("Please write the delegate's name and position."))
+    if len(delegate) > MAX_DELEGATE:
+        raise BadInputError(
+            msg(
+                "That is {length} characters long; at most {limit} are allowed.",
+                length=len(delegate),
+                limit=MAX_DELEGATE,
+            )
+        )
+    response.answer = RsvpAnswer.DELEGATE
+    response.delegate = delegate
+    response.answered_at = now
+    return response
+
+
+async def counts(session: AsyncSession, meeting_ids: list[int]) -> dict[int, Counter[RsvpAnswer]]:
+    result: dict[int, Counter[RsvpAnswer]] = {m: Counter() for m in meeting_ids}
+    if not meeting_ids:
+        return result
+    rows = await session.execute(
+        select(MeetingResponse.meeting_id, MeetingResponse.answer, func.count())
+        .where(MeetingResponse.meeting_id.in_(meeting_ids))
+        .group_by(MeetingResponse.meeting_id, MeetingResponse.answer)
+    )
+    for meeting_id, choice, number in rows:
+        result[meeting_id][choice] = number
+    return result
+
+
+async def answers_of(
+    session: AsyncSession, member_id: int, meeting_ids: list[int]
+) -> dict[int, MeetingResponse]:
+    if not meeting_ids:
+        return {}
+    rows = await session.scalars(
+        select(MeetingResponse).where(
+            MeetingResponse.member_id == member_id, MeetingResponse.meeting_id.in_(meeting_ids)
+        )
+    )
+    return {r.meeting_id: r for r in rows}

@@ -1,0 +1,58 @@
+"""/digest [COUNCIL] (post the digest now) and /digestat (when the weekly one goes out)."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.i18n import _, current_locale, ngettext
+from bot.outbox.render import build_digest
+from bot.services import digest
+from bot.text import escape, html_format
+from handlers.common import Reply, Turn, handler
+
+
+@handler
+async def digest_now(turn: Turn) -> list[Reply]:
+    if len(turn.args) > 1:
+        return [Reply(escape(_("Usage: /digest [COUNCIL] — for example: /digest DBSH")))]
+    councils = await digest.councils_for_digest(
+        turn.session, turn.who, turn.args[0] if turn.args else None
+    )
+    timing = turn.deps.timing
+    # One period per minute: the same command sent twice posts once.
+    period = "now:" + turn.now.astimezone(timing.tz).strftime("%Y-%m-%dT%H:%M")
+    replies = []
+    for council in councils:
+        text, picture = await build_digest(
+            turn.session, council, period, timing, turn.now, current_locale()
+        )
+        posted = await digest.queue_posts(turn.session, council, period, turn.now)
+        replies.append(Reply(text))
+        if picture is not None:
+            replies.append(Reply(escape(council.name(current_locale())), photo=picture))
+        if posted:
+            note = ngettext(
+                "Posted to {n} linked group of the council.",
+                "Posted to {n} linked groups of the council.",
+                posted,
+            ).format(n=posted)
+        else:
+            note = _("This council has no linked group: nothing was posted.")
+        replies.append(Reply(escape(note)))
+    return replies
+
+
+@handler
+async def digest_at(turn: Turn) -> Reply:
+    council, schedule = await digest.set_schedule(turn.session, turn.now, turn.who, turn.args)
+    return Reply(
+        html_format(
+            _("The weekly digest of {council} will be posted every {schedule} (local time)."),
+            council=council.name(current_locale()),
+            schedule=str(schedule),
+        )
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("digest", digest_now), CommandHandler("digestat", digest_at)]

@@ -1,0 +1,43 @@
+"""/export [COUNCIL]: an XLSX file of tasks and status reports, for admins."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.i18n import _, current_locale, format_day
+from bot.services import exports
+from bot.services.exports import ExportFormat
+from bot.services.permissions import require_admin
+from bot.text import escape, html_format
+from handlers.common import Reply, Turn, handler
+
+
+@handler
+async def export(turn: Turn) -> Reply:
+    timing = turn.deps.timing
+    now = turn.now
+    require_admin(turn.who)
+    if not turn.in_private:
+        # A group may hold people who are not on any roster: the file goes to private chats only.
+        return Reply(escape(_("Send /export to the bot in a private chat.")))
+    found = await exports.export(
+        turn.session, turn.who, turn.args, ExportFormat.XLSX, timing.tz, now
+    )
+    if found.count == 0:
+        return Reply(escape(_("There are no tasks to export.")))
+    locale = current_locale()
+    scope = (
+        ", ".join(c.code for c in found.councils)
+        if found.every_council
+        else found.councils[0].name(locale)
+    )
+    caption = html_format(
+        _("📊 Tasks and status reports of {councils}, as of {date}."),
+        councils=scope,
+        date=format_day(now, timing.tz, locale),
+    )
+    return Reply(caption, document=(found.file_name(timing.today(now)), found.content))
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("export", export)]

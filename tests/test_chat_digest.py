@@ -1,0 +1,116 @@
+"""Council digests: on demand with /digest, every Monday 08:30 through the outbox, once
+per period, with the chart when there is data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from bot import callbacks
+from bot.callbacks import MeetingPress, Rsvp, TaskPress, TaskStatus
+from bot.models import Digest
+from tests.people import registered
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=HANOI).astimezone(UTC)
+
+
+async def _linked_group(bot, admin, code="DBSH"):
+    group = bot.api.add_group(f"HĐĐP {code}")
+    bot.api.add_bot_to_group(group, admin)
+    await bot.settle()
+    await bot.say(admin, f"/link {code}", chat=group)
+    return group
+
+
+async def _press(bot, user, message, data):
+    bot.api.press_button(user, message, data, force=True)
+    await bot.settle()
+
+
+def _in(bot, chat_id, since):
+    """The digest messages (text and chart) sent to a chat; reminders left aside."""
+    return [
+        m
+        for m in bot.api.sent[since:]
+        if m["chat"]["id"] == chat_id and ("photo" in m or m.get("text", "").startswith("📊"))
+    ]
+
+
+async def test_a_report_and_its_note_reach_the_next_digest_in_the_group(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await registered(bot, "Trần Thị Bình", "DBSH", "HN")
+    group = await _linked_group(bot, admin)
+    await bot.say(admin, "/newtask DBSH BTC,HN 2026-12-01 | Báo cáo <giữa kỳ> & kiến nghị")
+    await bot.say(admin, "/newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng")
+    listing = await bot.say_all(an, "/status")
+    [card] = [m for m in listing if m.get("reply_markup")]
+    since = len(bot.api.sent)
+    await _press(bot, an, card, callbacks.encode(TaskPress(1, TaskStatus.AT_RISK)))
+    question = await bot.api.wait_for_message(an.id, since=since)
+    await bot.say(an, "Chờ số liệu của <Sở Tài chính>", reply_to=question)
+    meetings = await bot.say_all(an, "/meetings")
+    [invitation] = [m for m in meetings if m.get("reply_markup")]
+    await _press(bot, an, invitation, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
+
+    # Monday 30 November, 08:30: the weekly digest goes to the group.
+    since = len(bot.api.sent)
+    await bot.advance_to(local(2026, 11, 30, 8, 29))
+    assert _in(bot, group.id, since) == []
+    await bot.advance_to(local(2026, 11, 30, 8, 30))
+    posted = _in(bot, group.id, since)
+    text = posted[0]["text"]
+    assert "Báo cáo <giữa kỳ> & kiến nghị" in text
+    assert "BTC 🟠" in text and "Chờ số liệu của <Sở Tài chính>" in text
+    assert "Thành phố Hà Nội" in text  # has not answered the reminder
+    assert "Góp ý quy hoạch vùng" in text and "✅ 1" in text
+    assert any("photo" in m for m in posted)  # the chart
+
+    # The same period is never posted twice, even if planned again.
+    since = len(bot.api.sent)
+    await bot.advance_to(local(2026, 11, 30, 9, 0))
+    assert _in(bot, group.id, since) == []
+    async with bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Digest)) == 1
+
+
+async def test_digest_on_demand_shows_the_admin_and_posts_once(bot, admin):
+    await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    group = await _linked_group(bot, admin)
+    await bot.say(admin, "/newtask DBSH BTC 2026-12-01 | Rà soát dự án")
+    replies = await bot.say_all(admin, "/digest DBSH")
+    assert "Rà soát dự án" in replies[0]["text"]
+    assert any("photo" in m for m in replies)
+    await bot.say_all(admin, "/digest DBSH")  # the same minute: one post
+    since = 0
+    await bot.deliver()
+    posts = [m for m in _in(bot, group.id, since) if "Rà soát dự án" in m.get("text", "")]
+    assert len(posts) == 1
+
+
+async def test_a_council_with_no_data_gets_a_friendly_digest_without_chart(bot, admin):
+    await bot.say(admin, "/lang en")
+    replies = await bot.say_all(admin, "/digest TN")
+    assert "Nothing to report" in replies[0]["text"]
+    assert not any("photo" in m for m in replies)
+    assert "no linked group" in replies[-1]["text"]
+
+
+async def test_digest_is_for_admins_and_the_schedule_can_change(bot, admin):
+    member = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    refused = await bot.say(member, "/digest DBSH")
+    assert "quản trị viên" in refused["text"]
+    group = await _linked_group(bot, admin)
+    await bot.say(admin, "/newtask DBSH BTC 2026-12-01 | Rà soát dự án")
+    changed = await bot.say(admin, "/digestat DBSH fri 16:00")
+    assert "fri 16:00" in changed["text"]
+    since = len(bot.api.sent)
+    await bot.advance_to(local(2026, 11, 27, 16, 0))  # Friday
+    assert any("Rà soát dự án" in m.get("text", "") for m in _in(bot, group.id, since))
+    bad = await bot.say(admin, "/digestat DBSH someday 16:00")
+    assert "/digestat DBSH fri 16:00" in bad["text"]
