@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # Extra days off and make-up working days announced by the government each year.
     workdays_file: Path = DEFAULT_WORKDAYS_FILE
     # How often a sender looks for due outbox rows when it has nothing to do.
-    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    outbox_poll_seconds: float = Field(default=0.25, gt=0, le=60)
     # A row claimed by a sender that died is claimable again after this long.
     outbox_lease_seconds: float = Field(default=60, ge=1, le=3600)
     # When each council's weekly digest goes to its groups (local time); per council

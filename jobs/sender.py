@@ -45,6 +45,7 @@ BATCH = 200
 # claim never outlives its lease.
 CHAT_BACKLOG_SECONDS = 20.0
 MAX_ATTEMPTS = 5
+MAX_IN_FLIGHT = 4
 BACKOFF = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
 
 
@@ -74,6 +75,9 @@ class Dispatcher:
         self.bot = bot
         self.name = name or sender_name()
         self.pacer = Pacer()
+        # Sends under way at once. A crash between Telegram's answer and the record
+        # repeats at most these (docs/outbox.md); four keep up with 30/s easily.
+        self.in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.lease = timedelta(seconds=deps.settings.outbox_lease_seconds)
 
     def _now(self) -> datetime:
@@ -149,13 +153,14 @@ class Dispatcher:
         sent = failed = postponed = 0
         for index, item in enumerate(items):
             message = item.message
-            if self.pacer.chat_free_in(message.chat_id) > CHAT_BACKLOG_SECONDS:
+            if self.pacer.chat_free_in(message.chat_id, message.is_group) > CHAT_BACKLOG_SECONDS:
                 # This chat is saturated: give the rest back to wait their turn.
                 await self._give_back(items[index:])
                 postponed += len(items) - index
                 break
-            await self.pacer.wait(message.chat_id, message.is_group)
-            outcome = await self._send_one(item)
+            async with self.in_flight:
+                await self.pacer.wait(message.chat_id, message.is_group)
+                outcome = await self._send_one(item)
             if outcome == OutboxState.SENT:
                 sent += 1
             elif outcome == OutboxState.FAILED:
@@ -168,7 +173,7 @@ class Dispatcher:
         now = self._now()
         async with transaction(self.deps.sessions()) as session:
             for item in items:
-                wait = self.pacer.chat_free_in(item.message.chat_id)
+                wait = self.pacer.chat_free_in(item.message.chat_id, item.message.is_group)
                 await store.retry_later(
                     session,
                     item.row_id,

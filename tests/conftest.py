@@ -23,7 +23,7 @@ from bot.services import admins, reference
 
 if TYPE_CHECKING:
     from tests.fakebotapi import FakeBotApi, FakeUser
-    from tests.harness import BotHarness
+    from tests.harness import BotHarness, BotTime
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 # 09:00 in Hanoi on a Monday.
@@ -108,10 +108,19 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
+def bot_time(clock: FrozenClock) -> BotTime:
+    from tests.harness import BotTime
+
+    return BotTime(clock)
+
+
+@pytest.fixture
+async def api(bot_time: BotTime) -> AsyncIterator[FakeBotApi]:
     from tests.fakebotapi import FakeBotApi
 
-    server = FakeBotApi()
+    # Flood limits count in the bot's time: when the frozen clock jumps a day ahead, a
+    # chat has been quiet for a day, as it would have been on Telegram.
+    server = FakeBotApi(now=bot_time)
     await server.start()
     yield server
     await server.stop()

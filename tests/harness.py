@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +13,25 @@ from bot.app import ALLOWED_UPDATES, Deps, build_application
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db import Sessionmaker, transaction
+from bot.outbox.pacing import Pacer
 from bot.outbox.plan import plan_pass
 from jobs.sender import Dispatcher, PassResult
 from tests.fakebotapi import FakeBotApi, FakeChat, FakeUser
+
+
+class BotTime:
+    """Monotonic seconds as the bot lives them: real time plus every jump of the clock.
+
+    The pacer and the fake server's flood buckets count in real seconds; when a test
+    moves the frozen clock hours ahead in a millisecond, both must see those hours pass.
+    """
+
+    def __init__(self, clock: FrozenClock) -> None:
+        self.clock = clock
+        self.start = clock.now()
+
+    def __call__(self) -> float:
+        return time.monotonic() + (self.clock.now() - self.start).total_seconds()
 
 
 class BotHarness:
@@ -29,6 +46,7 @@ class BotHarness:
         # the frozen clock moves in jumps, and a test must know when a pass is over.
         self.app: Application = build_application(settings, clock, run_jobs=False)  # type: ignore[type-arg]
         self.dispatcher = Dispatcher(deps_of_app(self.app), self.app.bot, name="test-sender")
+        self.dispatcher.pacer = Pacer(monotonic=BotTime(clock))
 
     async def start(self) -> None:
         app = self.app

@@ -71,7 +71,7 @@ async def test_two_senders_on_one_database_send_each_row_once(bot, admin, databa
     first = Dispatcher(deps, bot.app.bot, name="instance-a")
     second = Dispatcher(other, bot.app.bot, name="instance-b")
     for dispatcher in (first, second):
-        dispatcher.pacer = Pacer(per_second=14)
+        dispatcher.pacer = Pacer(overall=((14, 1.0),))
 
     async def drain(dispatcher: Dispatcher) -> int:
         sent = 0

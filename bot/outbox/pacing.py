@@ -1,53 +1,95 @@
 """Pacing under Telegram's limits, by design rather than by provoking 429s.
 
-About 30 messages per second overall, one per second in a private chat, twenty per
-minute in a group. Each send first waits for its chat to be free, then takes the
-next overall slot, so a busy group does not hold up everyone else.
+Telegram asks for at most about 30 messages per second overall, about one per second in
+a chat (short bursts tolerated), and twenty per minute in a group. Each limit is kept as
+a sliding window ("at most N sends in any S seconds"), which is the strictest reading of
+"N per S": a window never holds more than N sends, yet a quiet chat or a quiet second
+can take a few messages at once, so the reminders of one moment go out together instead
+of one every 33 ms.
+
+Each send first waits for its chat's windows, then for the overall one, so a busy group
+does not hold up everyone else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
-OVERALL_PER_SECOND = 30.0
-PRIVATE_INTERVAL = 1.0
-GROUP_INTERVAL = 3.0  # 20 per minute
+OVERALL = ((30, 1.0),)
+# One a second on average; two reminders due at the same moment may go together.
+PRIVATE = ((2, 2.0),)
+# Twenty a minute, and no more than five in a quarter of a minute.
+GROUP = ((5, 15.0), (20, 60.0))
+
+
+class SlidingWindow:
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.sends: deque[float] = deque()
+
+    def free_at(self, now: float) -> float:
+        """The earliest moment a send fits in the window."""
+        while self.sends and self.sends[0] <= now - self.seconds:
+            self.sends.popleft()
+        if len(self.sends) < self.limit:
+            return now
+        return self.sends[0] + self.seconds
+
+    def take(self, at: float) -> None:
+        self.sends.append(at)
 
 
 class Pacer:
     def __init__(
         self,
-        per_second: float = OVERALL_PER_SECOND,
-        private_interval: float = PRIVATE_INTERVAL,
-        group_interval: float = GROUP_INTERVAL,
+        overall: tuple[tuple[int, float], ...] = OVERALL,
+        private: tuple[tuple[int, float], ...] = PRIVATE,
+        group: tuple[tuple[int, float], ...] = GROUP,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._gap = 1.0 / per_second
-        self._private = private_interval
-        self._group = group_interval
         self._monotonic = monotonic
-        self._next_overall = 0.0
-        self._next_in_chat: dict[int, float] = {}
+        self._overall = [SlidingWindow(n, s) for n, s in overall]
+        self._private = private
+        self._group = group
+        self._chats: dict[int, list[SlidingWindow]] = {}
+        self._held: dict[int, float] = {}
 
-    def chat_free_in(self, chat_id: int) -> float:
+    def _windows(self, chat_id: int, is_group: bool) -> list[SlidingWindow]:
+        windows = self._chats.get(chat_id)
+        if windows is None:
+            spec = self._group if is_group else self._private
+            windows = self._chats[chat_id] = [SlidingWindow(n, s) for n, s in spec]
+        return windows
+
+    def chat_free_in(self, chat_id: int, is_group: bool = False) -> float:
         """Seconds until `chat_id` may receive again (0 when it may now)."""
-        return max(0.0, self._next_in_chat.get(chat_id, 0.0) - self._monotonic())
+        now = self._monotonic()
+        ready = max(
+            [self._held.get(chat_id, now)]
+            + [w.free_at(now) for w in self._windows(chat_id, is_group)]
+        )
+        return max(0.0, ready - now)
 
     async def wait(self, chat_id: int, is_group: bool) -> None:
-        """Wait for this chat's turn, then for an overall slot, and reserve both."""
-        # A loop, not one sleep: a 429 meanwhile (`hold`) can push the chat's turn back.
-        while (delay := self.chat_free_in(chat_id)) > 0:  # noqa: ASYNC110
+        """Wait for this chat's turn, then for an overall slot, and take both."""
+        # A loop, not one sleep: another send or a 429 meanwhile can push the turn back.
+        while (delay := self.chat_free_in(chat_id, is_group)) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+        while (delay := self._overall_free_in()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
         now = self._monotonic()
-        slot = max(now, self._next_overall)
-        self._next_overall = slot + self._gap
-        self._next_in_chat[chat_id] = slot + (self._group if is_group else self._private)
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        for window in [*self._windows(chat_id, is_group), *self._overall]:
+            window.take(now)
+
+    def _overall_free_in(self) -> float:
+        now = self._monotonic()
+        return max(0.0, max(w.free_at(now) for w in self._overall) - now)
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram asked us to wait (429 retry_after): keep this chat quiet that long."""
         until = self._monotonic() + seconds
-        self._next_in_chat[chat_id] = max(self._next_in_chat.get(chat_id, 0.0), until)
+        self._held[chat_id] = max(self._held.get(chat_id, 0.0), until)
