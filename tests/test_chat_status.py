@@ -128,14 +128,30 @@ async def test_a_reply_to_the_reminder_records_the_note_on_the_latest_report(bot
     assert (report.status, report.note) == ("on_track", "Dự kiến nộp ngày 28/12")
 
 
+async def test_a_note_of_only_spaces_is_refused(bot, admin):
+    an, _reminders, question = await _answered(bot, admin)
+    answer = await bot.say(an, "   \n  ", reply_to=question)
+    assert "trống" in answer["text"]
+    [report] = await _reports(bot)
+    assert report.note is None
+
+
+async def test_a_note_of_exactly_1000_characters_is_kept(bot, admin):
+    an, _reminders, question = await _answered(bot, admin)
+    await bot.say(an, "đ" * 1000, reply_to=question)
+    [report] = await _reports(bot)
+    assert report.note == "đ" * 1000
+
+
 async def test_a_note_over_1000_characters_is_refused_and_echoed(bot, admin):
     an, _reminders, question = await _answered(bot, admin)
-    note = "Ghi chú <dài> " + "x" * 1000
+    note = "Ghi chú <dài> " + "x" * 987  # 1,001 characters
     since = len(bot.api.sent)
     bot.api.send_message(an, note, reply_to=question)
     await bot.settle()
     texts = "\n".join(m["text"] for m in bot.api.sent[since:] if m["chat"]["id"] == an.id)
-    assert "1014" in texts and note in texts
+    assert len(note) == 1001
+    assert "1001" in texts and note in texts
     [report] = await _reports(bot)
     assert report.note is None
 
