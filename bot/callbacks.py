@@ -8,6 +8,7 @@ on the server at the moment of the press. Every value starts with a format versi
     1:t:42:d   task 42, status "done"      (✅ 🟢 🟠 🔴 → d g a b)
     1:m:7:y    meeting 7, answer "attend"  (✅ ❌ 👤 → y n p)
     1:a:9:ok   announcement 9, "received"  (👍)
+    1:b:9:s    announcement 9 previewed: send (📣) or cancel (✖️) → s x
 """
 
 from __future__ import annotations
@@ -68,7 +69,18 @@ class AnnouncementPress:
     announcement_id: int
 
 
-Press = TaskPress | MeetingPress | AnnouncementPress
+class BroadcastAction(enum.StrEnum):
+    SEND = "s"
+    CANCEL = "x"
+
+
+@dataclass(frozen=True)
+class BroadcastPress:
+    announcement_id: int
+    action: BroadcastAction
+
+
+Press = TaskPress | MeetingPress | AnnouncementPress | BroadcastPress
 
 
 def encode(press: Press) -> str:
@@ -79,6 +91,8 @@ def encode(press: Press) -> str:
             data = f"{VERSION}:m:{meeting_id}:{answer.value}"
         case AnnouncementPress(announcement_id):
             data = f"{VERSION}:a:{announcement_id}:ok"
+        case BroadcastPress(announcement_id, action):
+            data = f"{VERSION}:b:{announcement_id}:{action.value}"
     if len(data.encode()) > MAX_BYTES:  # ids are database integers: cannot happen in practice
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
@@ -98,6 +112,8 @@ def decode(data: str | None) -> Press | None:
             return TaskPress(item_id, TaskStatus(choice))
         if kind == "m":
             return MeetingPress(item_id, Rsvp(choice))
+        if kind == "b":
+            return BroadcastPress(item_id, BroadcastAction(choice))
     except ValueError:
         return None
     if kind == "a" and choice == "ok":

@@ -72,6 +72,14 @@ ADMIN_COMMANDS = (
     ),
     Command("canceltask", N_("Cancel a task"), N_("/canceltask ID — cancel a task")),
     Command(
+        "announce",
+        N_("Send an announcement to a council or to all"),
+        N_(
+            "/announce COUNCIL|all — then the text on the following lines (or reply with it "
+            "to your own message): preview, then 📣 to send"
+        ),
+    ),
+    Command(
         "digest",
         N_("Post the council digest now"),
         N_("/digest [COUNCIL] — post the digest now to the council's groups (and see it)"),

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
-from bot.callbacks import MeetingPress, Rsvp, TaskPress, TaskStatus
+from bot.callbacks import (
+    AnnouncementPress,
+    BroadcastAction,
+    BroadcastPress,
+    MeetingPress,
+    Rsvp,
+    TaskPress,
+    TaskStatus,
+)
 from bot.i18n import _
 
 
@@ -57,6 +65,27 @@ def rsvp_keyboard(meeting_id: int) -> Keyboard:
             for a in Rsvp
         ),
     )
+
+
+def broadcast_keyboard(announcement_id: int) -> Keyboard:
+    """📣 send · ✖️ cancel, under the preview."""
+    return (
+        (
+            Button(
+                _("📣 Send"),
+                callbacks.encode(BroadcastPress(announcement_id, BroadcastAction.SEND)),
+            ),
+            Button(
+                _("✖️ Cancel"),
+                callbacks.encode(BroadcastPress(announcement_id, BroadcastAction.CANCEL)),
+            ),
+        ),
+    )
+
+
+def received_keyboard(announcement_id: int) -> Keyboard:
+    """👍 received, under each copy."""
+    return ((Button(_("👍 Received"), callbacks.encode(AnnouncementPress(announcement_id))),),)
 
 
 def to_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:

@@ -388,6 +388,52 @@ class Digest(Base):
     created_at: Mapped[datetime]
 
 
+class AnnouncementState(enum.StrEnum):
+    DRAFT = "draft"  # previewed, waiting for 📣 or ✖️
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Announcement(Base):
+    """A broadcast of the secretariat to one council or to all; each copy is an outbox row."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A council code, or "all".
+    target: Mapped[str] = mapped_column(String(20))
+    # Telegram HTML, already safe: escaped text, or the formatting of the admin's message.
+    html: Mapped[str] = mapped_column(Text)
+    state: Mapped[AnnouncementState] = mapped_column(
+        _enum(AnnouncementState), default=AnnouncementState.DRAFT
+    )
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    confirmed_by: Mapped[int | None] = mapped_column(BigInteger)
+    confirmed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # Where the admin follows the progress (one message, edited).
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_text: Mapped[str | None] = mapped_column(Text)
+    progress_at: Mapped[datetime | None]
+
+
+class AnnouncementAck(Base):
+    """A 👍 on a copy of an announcement: counted once per person."""
+
+    __tablename__ = "announcement_acks"
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "telegram_user_id", name="uq_announcement_ack"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+
+
 class OutboxState(enum.StrEnum):
     PENDING = "pending"  # waiting for its moment
     SENDING = "sending"  # claimed by a sender; back to pending if its lease runs out

@@ -9,6 +9,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import (
+    announce,
     buttons,
     digest,
     export,
@@ -24,7 +25,8 @@ from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    for module in (registration, groups, roster_import, meetings, tasks, digest, buttons, notes):
+    features = (registration, groups, roster_import, meetings, tasks, digest, announce)
+    for module in (*features, buttons, notes):
         application.add_handlers(module.handlers())
     application.add_handlers(export.handlers())
     application.add_handlers(fallback.handlers())  # last: whatever nobody else took

@@ -17,14 +17,24 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot import callbacks
-from bot.callbacks import MeetingPress, Rsvp, TaskPress
+from bot.callbacks import (
+    AnnouncementPress,
+    BroadcastAction,
+    BroadcastPress,
+    MeetingPress,
+    Rsvp,
+    TaskPress,
+)
 from bot.db import transaction
+from bot.flood import patiently
 from bot.i18n import _
 from bot.keyboards import rsvp_word, task_word
-from bot.services import reports, rsvp
+from bot.services import broadcasts, reports, rsvp
+from bot.services.broadcasts import Progress
 from bot.services.errors import ServiceError
 from bot.text import Html, html_format, mention
-from handlers.common import Turn, handler, patiently
+from handlers.common import Turn, handler
+from jobs.broadcasts import progress_text
 
 Attach = Callable[[AsyncSession, int, int], Awaitable[None]]
 
@@ -39,17 +49,15 @@ async def pressed(turn: Turn) -> None:
             await _task_status(turn, press)
         elif isinstance(press, MeetingPress):
             await _meeting_answer(turn, press)
-        elif press is None:
-            _answer(turn, _("This button is no longer valid."), alert=True)
-        else:
-            _answer(
-                turn,
-                _(
-                    "Answers by button are not recorded yet. "
-                    "Please send your answer to the secretariat."
-                ),
-                alert=True,
+        elif isinstance(press, BroadcastPress):
+            await _broadcast(turn, press)
+        elif isinstance(press, AnnouncementPress):
+            new = await broadcasts.acknowledge(
+                turn.session, turn.now, turn.who.telegram_user_id, press.announcement_id
             )
+            _answer(turn, _("👍 Thank you.") if new else _("Already counted. Thank you."))
+        else:
+            _answer(turn, _("This button is no longer valid."), alert=True)
     except ServiceError as error:
         _answer(turn, error.render(), alert=True)
 
@@ -135,6 +143,37 @@ async def _meeting_answer(turn: Turn, press: MeetingPress) -> None:
         id=answered.meeting.id,
     )
     _ask(turn, question, attach)
+
+
+async def _broadcast(turn: Turn, press: BroadcastPress) -> None:
+    query = turn.update.callback_query
+    assert query is not None
+    if press.action == BroadcastAction.CANCEL:
+        await broadcasts.cancel(turn.session, turn.now, turn.who, press.announcement_id)
+        _answer(turn, _("Cancelled: nothing was sent."))
+        turn.after_commit.append(lambda: query.edit_message_reply_markup(reply_markup=None))
+        return
+    announcement, queued = await broadcasts.confirm(
+        turn.session, turn.now, turn.who, press.announcement_id
+    )
+    _answer(turn, _("📣 Sending…"))
+    turn.after_commit.append(lambda: query.edit_message_reply_markup(reply_markup=None))
+    text = progress_text(announcement, Progress(total=queued, waiting=queued))
+    deps = turn.deps
+    chat_id = turn.chat_id
+
+    async def show_progress() -> None:
+        sent = await patiently(
+            functools.partial(
+                turn.context.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML
+            )
+        )
+        async with transaction(deps.sessions()) as session:
+            await broadcasts.attach_progress(
+                session, announcement.id, sent.chat_id, sent.message_id, text
+            )
+
+    turn.after_commit.append(show_progress)
 
 
 def handlers() -> list[BaseHandler]:

@@ -8,22 +8,21 @@ language, runs the handler, commits, and only then sends the replies. Expected e
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, ParseMode
-from telegram.error import RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.app import Deps, deps_of
 from bot.db import transaction
+from bot.flood import patiently
 from bot.i18n import set_locale
 from bot.services import audit
 from bot.services.errors import ServiceError
@@ -136,27 +135,6 @@ def handler(fn: HandlerFn) -> Callback:
         await send_replies(update, replies)
 
     return callback
-
-
-MAX_FLOOD_RETRIES = 3
-
-
-async def patiently(send: Callable[[], Awaitable[T]]) -> T:
-    """Send; when Telegram answers 429, wait the time it asks for and try again.
-
-    A person typing quickly can outpace the per-chat limit; the answer then comes a
-    moment later instead of not at all.
-    """
-    for _attempt in range(MAX_FLOOD_RETRIES):
-        try:
-            return await send()
-        except RetryAfter as error:
-            await asyncio.sleep(_seconds(error.retry_after))
-    return await send()
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def send_replies(update: Update, replies: Reply | list[Reply] | None) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from jobs import dispatch, planning
+from jobs import broadcasts, dispatch, planning
 
 
 def start(application: Application) -> None:
     planning.schedule(application)
     dispatch.schedule(application)
+    broadcasts.schedule(application)

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.db import Sessionmaker, transaction
 from bot.outbox.pacing import Pacer
 from bot.outbox.plan import plan_pass
+from jobs.broadcasts import follow as follow_broadcasts
 from jobs.sender import Dispatcher, PassResult
 from tests.fakebotapi import FakeBotApi, FakeChat, FakeUser
 
@@ -83,6 +84,7 @@ class BotHarness:
         for _ in range(50):
             result = await self.dispatcher.run_pass()
             if not result.claimed:
+                await follow_broadcasts(deps, self.app.bot)
                 return total
             for name in ("claimed", "sent", "failed", "skipped", "dropped", "postponed"):
                 setattr(total, name, getattr(total, name) + getattr(result, name))

@@ -23,9 +23,10 @@ from bot.i18n import (
     pick_locale,
     use_locale,
 )
-from bot.keyboards import Keyboard, rsvp_keyboard, task_status_keyboard
+from bot.keyboards import Keyboard, received_keyboard, rsvp_keyboard, task_status_keyboard
 from bot.models import (
     Agency,
+    Announcement,
     Council,
     GroupChat,
     Meeting,
@@ -314,6 +315,38 @@ async def _digest(
     )
 
 
+# --- announcements ----------------------------------------------------------------------
+
+
+async def _announcement(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    announcement = await session.get(Announcement, row.payload["announcement_id"])
+    if announcement is None:
+        return Skip("announcement deleted")
+    if row.member_id is not None:
+        # A broadcast is not rerouted to a group as a mention: the summary names who
+        # could not be reached instead (SPEC §6).
+        member = await session.get(Member, row.member_id)
+        user = (
+            await session.get(TelegramUser, member.telegram_user_id)
+            if member is not None and member.telegram_user_id is not None
+            else None
+        )
+        if member is None or user is None or not user.private_chat_ok:
+            return Skip("unreachable: no private chat")
+        locale = pick_locale(user.language, member.language, user.telegram_language, default_locale)
+        destination = _Destination(user.id, locale, False, None, user.id)
+    else:
+        found = await _destination(session, row, 0, default_locale)
+        if isinstance(found, Skip):
+            return found
+        destination = found
+    with use_locale(destination.locale):
+        lines = [bold(_("📣 Announcement from the secretariat")), "", Html(announcement.html)]
+        return _message(destination, lines, received_keyboard(announcement.id))
+
+
 _RENDERERS = {
     "meeting_reminder": _meeting_reminder,
     "meeting_change": _meeting_change,
@@ -321,4 +354,5 @@ _RENDERERS = {
     "task_nudge": _task_message,
     "task_escalation": _task_escalation,
     "digest": _digest,
+    "announcement": _announcement,
 }

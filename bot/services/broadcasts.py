@@ -1,0 +1,299 @@
+"""Announcements of the secretariat to one council or to all of them (SPEC §3, §6).
+
+A draft is previewed with its number of recipients; 📣 turns it, exactly once, into one
+outbox row per person (a person in several target councils gets one copy) and one per
+linked group. The sender paces them with everything else; `progress` reads the rows
+back for the admin's progress message and the final summary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Msg, msg
+from bot.models import (
+    Announcement,
+    AnnouncementAck,
+    AnnouncementState,
+    Council,
+    CouncilMembership,
+    GroupChat,
+    Member,
+    Outbox,
+    OutboxState,
+)
+from bot.outbox.store import NewRow, add_rows
+from bot.services import audit
+from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
+from bot.services.groups import council_by_code
+from bot.services.people import Requester
+from bot.services.permissions import require_admin
+from bot.text import TELEGRAM_TEXT_LIMIT, visible_length
+
+ALL = "all"
+PRIORITY_BROADCAST = 60
+# Room for the heading the bot puts above the text of each copy.
+MAX_TEXT = TELEGRAM_TEXT_LIMIT - 100
+
+
+def announce_usage() -> Msg:
+    return msg(
+        "Usage: /announce COUNCIL|all, then the text on the following lines; or reply "
+        "/announce COUNCIL to one of your own messages to send that message.\n"
+        "Example:\n/announce DBSH\nKính gửi các thành viên Hội đồng: cuộc họp quý IV "
+        "dời sang 9:00."
+    )
+
+
+def subject(announcement_id: int) -> str:
+    return f"announce:{announcement_id}"
+
+
+@dataclass(frozen=True)
+class Audience:
+    member_ids: list[int]
+    group_ids: list[int]
+
+
+@dataclass(frozen=True)
+class Draft:
+    announcement: Announcement
+    audience: Audience
+    councils: list[Council]
+
+
+async def _councils(session: AsyncSession, target: str) -> list[Council]:
+    if target.strip().lower() == ALL:
+        return list((await session.scalars(select(Council).order_by(Council.id))).all())
+    return [await council_by_code(session, target, announce_usage())]
+
+
+async def audience(session: AsyncSession, councils: list[Council]) -> Audience:
+    ids = [c.id for c in councils]
+    members = (
+        await session.scalars(
+            select(Member.id)
+            .join(CouncilMembership, CouncilMembership.member_id == Member.id)
+            .where(CouncilMembership.council_id.in_(ids), Member.telegram_user_id.is_not(None))
+            .distinct()
+            .order_by(Member.id)
+        )
+    ).all()
+    groups = (
+        await session.scalars(
+            select(GroupChat.id).where(GroupChat.council_id.in_(ids)).order_by(GroupChat.id)
+        )
+    ).all()
+    return Audience(list(members), list(groups))
+
+
+async def draft(
+    session: AsyncSession, now: datetime, who: Requester, target: str, html: str
+) -> Draft:
+    require_admin(who)
+    if not target:
+        raise BadInputError(msg("Name the council, or all."), announce_usage())
+    councils = await _councils(session, target)
+    if not html.strip():
+        raise BadInputError(msg("The announcement has no text."), announce_usage())
+    length = visible_length(html)
+    if length > MAX_TEXT:
+        # One copy per person keeps one 👍 per person and a count that means something.
+        raise BadInputError(
+            msg(
+                "The text is {length} characters long; one announcement holds at most "
+                "{limit}. Please shorten it, or send it as two announcements.",
+                length=length,
+                limit=MAX_TEXT,
+            )
+        )
+    announcement = Announcement(
+        target=ALL if target.strip().lower() == ALL else councils[0].code,
+        html=html,
+        state=AnnouncementState.DRAFT,
+        created_by=who.telegram_user_id,
+        created_at=now,
+    )
+    session.add(announcement)
+    await session.flush()
+    return Draft(announcement, await audience(session, councils), councils)
+
+
+async def _switch(
+    session: AsyncSession, announcement_id: int, to: AnnouncementState, **values: object
+) -> Announcement | None:
+    """Move a draft on, atomically: of two presses, only one finds it still a draft."""
+    result = await session.execute(
+        update(Announcement)
+        .where(Announcement.id == announcement_id, Announcement.state == AnnouncementState.DRAFT)
+        .values(state=to, **values)
+        .returning(Announcement.id)
+    )
+    if result.first() is None:
+        return None
+    announcement = await session.get(Announcement, announcement_id, populate_existing=True)
+    return announcement
+
+
+async def confirm(
+    session: AsyncSession, now: datetime, who: Requester, announcement_id: int
+) -> tuple[Announcement, int]:
+    """📣: queue one copy per recipient; returns the announcement and the number queued."""
+    require_admin(who)
+    announcement = await _switch(
+        session,
+        announcement_id,
+        AnnouncementState.SENDING,
+        confirmed_by=who.telegram_user_id,
+        confirmed_at=now,
+    )
+    if announcement is None:
+        raise NotAllowedError(msg("This announcement has already been sent or cancelled."))
+    people = await audience(session, await _councils(session, announcement.target))
+    key = subject(announcement.id)
+    common = {
+        "kind": "announcement",
+        "subject": key,
+        "due_at": now,
+        "payload": {"announcement_id": announcement.id},
+        "priority": PRIORITY_BROADCAST,
+    }
+    rows = [
+        NewRow(dedupe_key=f"{key}:member:{m}", member_id=m, **common)  # type: ignore[arg-type]
+        for m in people.member_ids
+    ] + [
+        NewRow(dedupe_key=f"{key}:group:{g}", group_id=g, **common)  # type: ignore[arg-type]
+        for g in people.group_ids
+    ]
+    queued = await add_rows(session, rows, now)
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "announcement.send",
+        announcement_id=announcement.id,
+        target=announcement.target,
+        copies=queued,
+    )
+    return announcement, queued
+
+
+async def cancel(
+    session: AsyncSession, now: datetime, who: Requester, announcement_id: int
+) -> Announcement:
+    require_admin(who)
+    announcement = await _switch(
+        session, announcement_id, AnnouncementState.CANCELLED, finished_at=now
+    )
+    if announcement is None:
+        raise NotAllowedError(msg("This announcement has already been sent or cancelled."))
+    return announcement
+
+
+async def acknowledge(
+    session: AsyncSession, now: datetime, telegram_user_id: int, announcement_id: int
+) -> bool:
+    """👍: counted once per person; returns False for a repeated press."""
+    announcement = await session.get(Announcement, announcement_id)
+    if announcement is None or announcement.state in (
+        AnnouncementState.DRAFT,
+        AnnouncementState.CANCELLED,
+    ):
+        raise NotFoundError(msg("This announcement no longer exists."))
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(AnnouncementAck)
+        .values(announcement_id=announcement_id, telegram_user_id=telegram_user_id, at=now)
+        .on_conflict_do_nothing(index_elements=["announcement_id", "telegram_user_id"])
+        .returning(AnnouncementAck.id)
+    )
+    return result.first() is not None
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    delivered: int = 0
+    failed: int = 0
+    waiting: int = 0
+    acks: int = 0
+    unreachable: list[str] = field(default_factory=list)  # full names
+    failures: list[str] = field(default_factory=list)  # full names or group titles
+
+    @property
+    def finished(self) -> bool:
+        return self.waiting == 0
+
+
+async def progress(session: AsyncSession, announcement_id: int) -> Progress:
+    rows = (
+        await session.execute(
+            select(Outbox.state, Outbox.last_error, Member.full_name, GroupChat.title)
+            .outerjoin(Member, Member.id == Outbox.member_id)
+            .outerjoin(GroupChat, GroupChat.id == Outbox.group_id)
+            .where(Outbox.subject == subject(announcement_id))
+            .order_by(Outbox.id)
+        )
+    ).all()
+    states: Counter[OutboxState] = Counter()
+    result = Progress(total=len(rows))
+    for state, error, name, title in rows:
+        states[state] += 1
+        who = name or title or "?"
+        if state == OutboxState.SKIPPED and error and error.startswith("unreachable"):
+            result.unreachable.append(who)
+        elif state in (OutboxState.FAILED, OutboxState.SKIPPED, OutboxState.DROPPED):
+            result.failures.append(who)
+    result.delivered = states[OutboxState.SENT]
+    result.failed = len(result.unreachable) + len(result.failures)
+    result.waiting = states[OutboxState.PENDING] + states[OutboxState.SENDING]
+    result.acks = (
+        await session.scalar(
+            select(func.count())
+            .select_from(AnnouncementAck)
+            .where(AnnouncementAck.announcement_id == announcement_id)
+        )
+        or 0
+    )
+    return result
+
+
+async def attach_progress(
+    session: AsyncSession, announcement_id: int, chat_id: int, message_id: int, text: str
+) -> None:
+    announcement = await session.get(Announcement, announcement_id)
+    if announcement is not None:
+        announcement.progress_chat_id = chat_id
+        announcement.progress_message_id = message_id
+        announcement.progress_text = text
+
+
+async def finish(session: AsyncSession, announcement_id: int, now: datetime) -> bool:
+    """Mark a broadcast done once; True for the one caller that did it (posts the summary)."""
+    result = await session.execute(
+        update(Announcement)
+        .where(
+            Announcement.id == announcement_id,
+            Announcement.state == AnnouncementState.SENDING,
+        )
+        .values(state=AnnouncementState.DONE, finished_at=now)
+        .returning(Announcement.id)
+    )
+    return result.first() is not None
+
+
+async def sending(session: AsyncSession) -> list[Announcement]:
+    return list(
+        (
+            await session.scalars(
+                select(Announcement).where(Announcement.state == AnnouncementState.SENDING)
+            )
+        ).all()
+    )

@@ -1,0 +1,117 @@
+"""Announcements: preview, 📣 once, one copy per person, groups, 👍, summary (SPEC §3, §6)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from bot import callbacks
+from bot.callbacks import AnnouncementPress, BroadcastAction, BroadcastPress
+from bot.models import AnnouncementAck, Outbox
+from tests.people import enrol, registered
+from tests.rosters import person
+
+TEXT = "Kính gửi các thành viên: họp <quý IV> & tổng kết 🎉"
+
+
+async def _press(bot, user, message, data):
+    query = bot.api.press_button(user, message, data, force=True)
+    await bot.settle()
+    return bot.api.callback_answers[query["callback_query"]["id"]]
+
+
+async def _linked_group(bot, admin, code):
+    group = bot.api.add_group(f"HĐĐP {code}")
+    bot.api.add_bot_to_group(group, admin)
+    await bot.settle()
+    await bot.say(admin, f"/link {code}", chat=group)
+    return group
+
+
+def _copies(bot, since):
+    return [m for m in bot.api.sent[since:] if "họp <quý IV> & tổng kết 🎉" in m.get("text", "")]
+
+
+async def test_an_announcement_reaches_each_person_once_and_the_summary_names_the_blocked(
+    bot, admin
+):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    # The same person sits in two councils: one copy.
+    binh = await registered(bot, "Trần Thị Bình", "DBSH", "HN")
+    await enrol(bot, person("TN", "Trần Thị Bình", "HN"))
+    cuong = await registered(bot, "Lê Văn Cường", "TN", "DLK")
+    blocked = await registered(bot, "Phạm Thị Dung", "TN", "GL")
+    bot.api.block(blocked)
+    await bot.settle()
+    dbsh, tn = await _linked_group(bot, admin, "DBSH"), await _linked_group(bot, admin, "TN")
+
+    preview = await bot.say(admin, f"/announce all\n{TEXT}")
+    assert TEXT in preview["text"]
+    assert "4" in preview["text"] and "2" in preview["text"]  # 4 people, 2 groups
+    since = len(bot.api.sent)
+    send = callbacks.encode(BroadcastPress(1, BroadcastAction.SEND))
+    await _press(bot, admin, preview, send)
+    again = await _press(bot, admin, preview, send)  # a second press sends nothing more
+    assert again["show_alert"] is True
+    await bot.deliver()
+
+    copies = _copies(bot, since)
+    received = Counter(m["chat"]["id"] for m in copies)
+    assert received == Counter({an.id: 1, binh.id: 1, cuong.id: 1, dbsh.id: 1, tn.id: 1})
+    summary = [m for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id][-1]["text"]
+    assert "Phạm Thị Dung" in summary and "5" in summary
+
+    # 👍 counted once per person.
+    [copy] = [m for m in copies if m["chat"]["id"] == an.id]
+    thanks = callbacks.encode(AnnouncementPress(1))
+    await _press(bot, an, copy, thanks)
+    await _press(bot, an, copy, thanks)
+    async with bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AnnouncementAck)) == 1
+
+
+async def test_cancel_then_send_sends_nothing(bot, admin):
+    await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    other_admin = admin  # the same rule holds for any admin
+    preview = await bot.say(admin, f"/announce DBSH\n{TEXT}")
+    since = len(bot.api.sent)
+    cancel = callbacks.encode(BroadcastPress(1, BroadcastAction.CANCEL))
+    await _press(bot, admin, preview, cancel)
+    refused = await _press(
+        bot, other_admin, preview, callbacks.encode(BroadcastPress(1, BroadcastAction.SEND))
+    )
+    assert refused["show_alert"] is True
+    await bot.deliver()
+    assert _copies(bot, since) == []
+    async with bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
+async def test_reply_announce_sends_the_admins_own_message(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await bot.say(admin, "/start")
+    original = bot.api.send_message(admin, "Họp khẩn <lúc 14:00> & mang tài liệu")
+    await bot.settle()
+    preview = await bot.say(admin, "/announce DBSH", reply_to=original["message"])
+    assert "Họp khẩn <lúc 14:00> & mang tài liệu" in preview["text"]
+    since = len(bot.api.sent)
+    await _press(bot, admin, preview, callbacks.encode(BroadcastPress(1, BroadcastAction.SEND)))
+    await bot.deliver()
+    [copy] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
+    assert "Họp khẩn <lúc 14:00> & mang tài liệu" in copy["text"]
+
+
+async def test_bad_announcements_are_refused_and_send_nothing(bot, admin):
+    member = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await bot.say(admin, "/lang en")
+    refused = await bot.say(member, f"/announce DBSH\n{TEXT}")
+    assert "quản trị viên" in refused["text"]
+    unknown = await bot.say(admin, f"/announce XYZ\n{TEXT}")
+    assert "Unknown council XYZ" in unknown["text"]
+    empty = await bot.say(admin, "/announce DBSH")
+    assert "no text" in empty["text"]
+    long = await bot.say(admin, "/announce DBSH\n" + "x" * 5000)
+    assert "5000" in long["text"] and "two announcements" in long["text"]
+    async with bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Outbox)) == 0
