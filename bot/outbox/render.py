@@ -7,6 +7,7 @@ and a reminder that has lost its point (task done, meeting moved) is skipped her
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -289,7 +290,8 @@ async def build_digest(
         text = digest.render(data, timing, now, locale)
         picture = None
         if not data.empty:
-            picture = reporting_chart(data.chart, council.name(locale))
+            # Drawing takes 0.1–0.3 s: in a thread, so the bot keeps answering meanwhile.
+            picture = await asyncio.to_thread(reporting_chart, data.chart, council.name(locale))
     return text, picture
 
 
