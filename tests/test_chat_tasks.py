@@ -172,3 +172,15 @@ async def test_vietnamese_quarter_and_year_deadlines(bot, admin):
         ("H1/2027", date(2027, 6, 30)),
         ("2027", date(2027, 12, 31)),
     ]
+
+
+async def test_tasks_escalated_the_same_morning_come_in_one_message(bot, admin):
+    await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await bot.say(admin, "/start")
+    await bot.say(admin, "/newtask DBSH BTC 2026-12-31 | Báo cáo thứ nhất")
+    await bot.say(admin, "/newtask TN BTC,DLK 2026-12-31 | Báo cáo thứ hai")
+    log = await walk(bot, local(2027, 1, 20, 12, 0))
+    [(moment, escalation)] = _sent_to(log, admin.id)
+    assert moment == local(2027, 1, 19, 8, 0)
+    assert "Báo cáo thứ nhất" in escalation["text"] and "Báo cáo thứ hai" in escalation["text"]
+    assert "Tỉnh Đắk Lắk" in escalation["text"]

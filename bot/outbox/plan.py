@@ -179,15 +179,18 @@ def task_rows(
                 )
     escalation = next((m for m in later if m.label == "ESC"), None)
     if open_parts and escalation is not None and _within(escalation.due_at, until):
+        # One escalation per admin per morning, listing every task escalated that day:
+        # tasks due on the same day escalate together, in one message, not seven.
+        day = escalation.due_at.astimezone(timing.tz).date().isoformat()
         for admin_id in directory.admin_ids:
             rows.append(
                 NewRow(
-                    dedupe_key=f"task:{task.id}:escalation:admin:{admin_id}",
+                    dedupe_key=f"escalation:{day}:admin:{admin_id}",
                     kind="task_escalation",
-                    subject=task_subject(task.id),
+                    subject="escalation",
                     due_at=escalation.due_at,
                     telegram_user_id=admin_id,
-                    payload={"task_id": task.id},
+                    payload={"day": day},
                     priority=PRIORITY_ESCALATION,
                 )
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +37,8 @@ from bot.models import (
     TaskAgency,
     TelegramUser,
 )
-from bot.schedule import Timing
+from bot.outbox.plan import NUDGE_WINDOW
+from bot.schedule import Timing, nudges
 from bot.services import digest
 from bot.text import Html, bold, escape, html_format, join_lines, mention
 
@@ -249,31 +250,55 @@ async def _task_message(
         return _message(destination, lines, task_status_keyboard(task.id))
 
 
+async def escalated_on(session: AsyncSession, day: date, timing: Timing) -> list[Task]:
+    """Open tasks whose escalation falls on `day` (after five nudges), with late agencies."""
+    window = select(Task).where(
+        Task.cancelled_at.is_(None),
+        Task.done_at.is_(None),
+        Task.due_on >= day - NUDGE_WINDOW,
+        Task.due_on < day,
+    )
+    found = []
+    for task in (await session.scalars(window.order_by(Task.due_on, Task.id))).all():
+        moments = nudges(task.due_on, timing.calendar, planned_at=task.created_at)
+        last = moments[-1] if moments and moments[-1].label == "ESC" else None
+        late = any(a.done_at is None for a in task.assignments)
+        if last is not None and late and last.due_at.astimezone(timing.tz).date() == day:
+            found.append(task)
+    return found
+
+
 async def _task_escalation(
     session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
 ) -> Rendered:
-    task = await session.get(Task, row.payload["task_id"])
-    if task is None or not task.is_open:
-        return Skip("task closed")
-    late = [a for a in task.assignments if a.done_at is None]
-    if not late:
+    tasks = await escalated_on(session, date.fromisoformat(row.payload["day"]), timing)
+    if not tasks:
         return Skip("every agency is done")
-    destination = await _destination(session, row, task.council_id, default_locale)
+    destination = await _destination(session, row, tasks[0].council_id, default_locale)
     if isinstance(destination, Skip):
         return destination
     with use_locale(destination.locale):
-        days = (timing.today(now) - task.due_on).days
         lines: list[str] = [
-            html_format(
-                _("🚨 <b>Escalation</b>: task #{id} is {overdue}, after five reminders."),
-                id=task.id,
-                overdue=format_days_left(-days),
-            ),
-            bold(task.title),
-            escape(task.council.name(destination.locale)),
-            escape(_("Agencies that have not reported it done:")),
-            *(html_format("• {agency}", agency=a.agency.name(destination.locale)) for a in late),
+            bold(_("🚨 Escalation: tasks still overdue after five reminders")),
         ]
+        for task in tasks:
+            days = (timing.today(now) - task.due_on).days
+            late = [a for a in task.assignments if a.done_at is None]
+            lines += [
+                "",
+                html_format(
+                    "#{id} {title} — {overdue}",
+                    id=task.id,
+                    title=bold(task.title),
+                    overdue=format_days_left(-days),
+                ),
+                escape(task.council.name(destination.locale)),
+                escape(_("Agencies that have not reported it done:")),
+                *(
+                    html_format("• {agency}", agency=a.agency.name(destination.locale))
+                    for a in late
+                ),
+            ]
         return _message(destination, lines, None)
 
 
