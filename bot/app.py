@@ -17,6 +17,7 @@ from bot.menus import publish_default_menus, publish_user_menu
 from bot.schedule import Timing, Weekly
 from bot.services import admins
 from bot.services.people import TelegramIdentity, identify
+from bot.updates import PerPersonUpdateProcessor
 from bot.worktime import WorkCalendar, load_adjustments
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def build_application(
         .token(settings.token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
+        .concurrent_updates(PerPersonUpdateProcessor())
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
         .build()
