@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -14,6 +14,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
 from bot.menus import publish_default_menus, publish_user_menu
+from bot.outbox.pacing import Pacer
 from bot.schedule import Timing, Weekly
 from bot.services import admins
 from bot.services.people import TelegramIdentity, identify
@@ -32,6 +33,8 @@ class Deps:
     timing: Timing
     # False in tests that drive the planner and the sender themselves.
     run_jobs: bool = True
+    # One pacer for everything this process sends: answers, questions, the outbox.
+    pacer: Pacer = field(default_factory=Pacer)
     engine: AsyncEngine | None = None
     sessionmaker: Sessionmaker | None = None
 

@@ -82,6 +82,7 @@ def _ask(turn: Turn, question: Html, attach: Attach) -> None:
         )
 
     async def ask() -> None:
+        await deps.pacer.wait(chat_id, chat is not None and chat.type != ChatType.PRIVATE)
         sent = await patiently(
             functools.partial(
                 turn.context.bot.send_message,
@@ -163,6 +164,7 @@ async def _broadcast(turn: Turn, press: BroadcastPress) -> None:
     chat_id = turn.chat_id
 
     async def show_progress() -> None:
+        await deps.pacer.wait(chat_id, False)
         sent = await patiently(
             functools.partial(
                 turn.context.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML

@@ -9,6 +9,7 @@ language, runs the handler, commits, and only then sends the replies. Expected e
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -18,16 +19,20 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.app import Deps, deps_of
 from bot.db import transaction
 from bot.flood import patiently
 from bot.i18n import set_locale
+from bot.outbox.pacing import Pacer
 from bot.services import audit
 from bot.services.errors import ServiceError
 from bot.services.people import Requester, TelegramIdentity, identify
 from bot.text import Html, escape, split_message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -131,21 +136,31 @@ def handler(fn: HandlerFn) -> Callback:
             replies = Reply(escape(error.render()))
         else:
             for action in turn.after_commit:
-                await action()
-        await send_replies(update, replies)
+                try:
+                    await action()
+                except TelegramError:
+                    # The change is committed; only a follow-up message failed. Saying
+                    # "nothing was changed" now would be wrong, so log and go on.
+                    log.warning(
+                        "update %s: a follow-up send failed", update.update_id, exc_info=True
+                    )
+        await send_replies(update, replies, deps.pacer)
 
     return callback
 
 
-async def send_replies(update: Update, replies: Reply | list[Reply] | None) -> None:
+async def send_replies(update: Update, replies: Reply | list[Reply] | None, pacer: Pacer) -> None:
+    """Send the answers, each under the pacer shared with everything the bot sends."""
     if replies is None:
         return
     message = update.effective_message
     chat = update.effective_chat
     if chat is None:
         return
-    quote = chat.type != ChatType.PRIVATE and message is not None
+    in_group = chat.type != ChatType.PRIVATE
+    quote = in_group and message is not None
     for reply in replies if isinstance(replies, list) else [replies]:
+        await pacer.wait(chat.id, in_group)
         if reply.photo is not None:
             await patiently(
                 functools.partial(
@@ -184,4 +199,6 @@ async def send_replies(update: Update, replies: Reply | list[Reply] | None) -> N
                 send = functools.partial(
                     chat.send_message, part, parse_mode=ParseMode.HTML, reply_markup=markup
                 )
+            if index:
+                await pacer.wait(chat.id, in_group)
             await patiently(send)

@@ -33,7 +33,6 @@ from bot.db import transaction
 from bot.keyboards import to_markup
 from bot.models import Outbox, OutboxState
 from bot.outbox import store
-from bot.outbox.pacing import Pacer
 from bot.outbox.render import Message, Postpone, Skip, render
 from bot.services import groups, people
 from bot.text import split_message
@@ -74,7 +73,7 @@ class Dispatcher:
         self.deps = deps
         self.bot = bot
         self.name = name or sender_name()
-        self.pacer = Pacer()
+        self.pacer = deps.pacer
         # Sends under way at once. A crash between Telegram's answer and the record
         # repeats at most these (docs/outbox.md); four keep up with 30/s easily.
         self.in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)

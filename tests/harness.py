@@ -47,7 +47,9 @@ class BotHarness:
         # the frozen clock moves in jumps, and a test must know when a pass is over.
         self.app: Application = build_application(settings, clock, run_jobs=False)  # type: ignore[type-arg]
         self.dispatcher = Dispatcher(deps_of_app(self.app), self.app.bot, name="test-sender")
-        self.dispatcher.pacer = Pacer(monotonic=BotTime(clock))
+        # One pacer for the whole bot, counting in the bot's time like the fake server.
+        deps_of_app(self.app).pacer = Pacer(monotonic=BotTime(clock))
+        self.dispatcher.pacer = deps_of_app(self.app).pacer
 
     async def start(self) -> None:
         app = self.app
