@@ -36,6 +36,9 @@ from bot.text import Html, html_format, mention
 from handlers.common import Turn, handler
 from jobs.broadcasts import progress_text
 
+# The name of the background task that sends a question (tests wait for it).
+ASK_TASK_NAME = "ask-for-note"
+
 Attach = Callable[[AsyncSession, int, int], Awaitable[None]]
 
 
@@ -95,7 +98,12 @@ def _ask(turn: Turn, question: Html, attach: Attach) -> None:
         async with transaction(deps.sessions()) as session:
             await attach(session, sent.chat_id, sent.message_id)
 
-    turn.after_commit.append(ask)
+    async def in_background() -> None:
+        # Not awaited here: under load the question waits for a slot under Telegram's
+        # limits, and the next person's press must not wait behind it.
+        turn.context.application.create_task(ask(), update=turn.update, name=ASK_TASK_NAME)
+
+    turn.after_commit.append(in_background)
 
 
 async def _task_status(turn: Turn, press: TaskPress) -> None:

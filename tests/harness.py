@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.db import Sessionmaker, transaction
 from bot.outbox.pacing import Pacer
 from bot.outbox.plan import plan_pass
+from handlers.buttons import ASK_TASK_NAME
 from jobs.broadcasts import follow as follow_broadcasts
 from jobs.sender import Dispatcher, PassResult
 from tests.fakebotapi import FakeBotApi, FakeChat, FakeUser
@@ -103,6 +104,9 @@ class BotHarness:
             while self.api.pending_updates():
                 await asyncio.sleep(0.01)
             await self.app.update_queue.join()
+            # Questions the bot asks in the background after a button press.
+            while any(t.get_name() == ASK_TASK_NAME for t in asyncio.all_tasks()):
+                await asyncio.sleep(0.01)
 
     async def say(
         self,
