@@ -126,6 +126,7 @@ async def _task_status(turn: Turn, press: TaskPress) -> None:
         done = _("Every agency has now reported this task as done.")
         question = html_format("{q}\n{done}", q=question, done=done)
     report_id = recorded.report.id
+    reports.expect_prompt(recorded.report, turn.chat_id)
 
     async def attach(session: AsyncSession, chat_id: int, message_id: int) -> None:
         await reports.attach_prompt(session, report_id, chat_id, message_id)
@@ -140,6 +141,7 @@ async def _meeting_answer(turn: Turn, press: MeetingPress) -> None:
     if press.answer != Rsvp.DELEGATE:
         return
     response_id = answered.response.id
+    rsvp.expect_prompt(answered.response, turn.chat_id)
 
     async def attach(session: AsyncSession, chat_id: int, message_id: int) -> None:
         await rsvp.attach_prompt(session, response_id, chat_id, message_id)

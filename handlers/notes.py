@@ -19,8 +19,15 @@ async def reply(turn: Turn) -> Reply | None:
     replied = turn.message.reply_to_message
     assert replied is not None
     text = turn.message.text or ""
+    to_the_bot = replied.from_user is not None and replied.from_user.id == turn.context.bot.id
     response = await rsvp.set_delegate(
-        turn.session, turn.now, turn.who, turn.chat_id, replied.message_id, text
+        turn.session,
+        turn.now,
+        turn.who,
+        turn.chat_id,
+        replied.message_id,
+        text,
+        to_the_bot=to_the_bot,
     )
     if response is not None:
         return Reply(
@@ -30,7 +37,9 @@ async def reply(turn: Turn) -> Reply | None:
                 id=response.meeting_id,
             )
         )
-    report = await reports.add_note(turn.session, turn.who, turn.chat_id, replied.message_id, text)
+    report = await reports.add_note(
+        turn.session, turn.who, turn.chat_id, replied.message_id, text, to_the_bot=to_the_bot
+    )
     if report is not None:
         return Reply(html_format(_("📝 Your note on task #{id} is recorded."), id=report.task_id))
     if not turn.in_private:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import TaskStatus
@@ -98,6 +98,11 @@ def _close_part(task: Task, part: TaskAgency, now: datetime) -> None:
         task.done_at = now
 
 
+def expect_prompt(report: StatusReport, chat_id: int) -> None:
+    """The bot is about to ask for a note in `chat_id` (its message id follows)."""
+    report.prompt_chat_id, report.prompt_message_id = chat_id, None
+
+
 async def attach_prompt(
     session: AsyncSession, report_id: int, chat_id: int, message_id: int
 ) -> None:
@@ -126,7 +131,13 @@ NOTE_KINDS = ("task_reminder", "task_nudge")
 
 
 async def add_note(
-    session: AsyncSession, who: Requester, chat_id: int, replied_to: int, text: str
+    session: AsyncSession,
+    who: Requester,
+    chat_id: int,
+    replied_to: int,
+    text: str,
+    *,
+    to_the_bot: bool = True,
 ) -> StatusReport | None:
     """Record a note written as a reply to the bot's note question, or to a task reminder.
 
@@ -137,11 +148,19 @@ async def add_note(
     if member is None:
         return None
     report = await session.scalar(
-        select(StatusReport).where(
+        select(StatusReport)
+        .where(
             StatusReport.prompt_chat_id == chat_id,
-            StatusReport.prompt_message_id == replied_to,
             StatusReport.member_id == member.id,
+            # The question's id is written just after it is sent; a quick reply to a
+            # bot message in between still belongs to the question being asked.
+            or_(
+                StatusReport.prompt_message_id == replied_to,
+                and_(StatusReport.prompt_message_id.is_(None), literal(to_the_bot)),
+            ),
         )
+        .order_by(StatusReport.created_at.desc(), StatusReport.id.desc())
+        .limit(1)
     )
     if report is None:
         task_id = await _task_of_reminder(session, chat_id, replied_to)

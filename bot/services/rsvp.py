@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Rsvp
@@ -71,6 +71,11 @@ async def answer(
     return Answered(response, meeting, changed)
 
 
+def expect_prompt(response: MeetingResponse, chat_id: int) -> None:
+    """The bot is about to ask for the delegate in `chat_id` (its message id follows)."""
+    response.prompt_chat_id, response.prompt_message_id = chat_id, None
+
+
 async def attach_prompt(
     session: AsyncSession, response_id: int, chat_id: int, message_id: int
 ) -> None:
@@ -80,17 +85,31 @@ async def attach_prompt(
 
 
 async def set_delegate(
-    session: AsyncSession, now: datetime, who: Requester, chat_id: int, replied_to: int, text: str
+    session: AsyncSession,
+    now: datetime,
+    who: Requester,
+    chat_id: int,
+    replied_to: int,
+    text: str,
+    *,
+    to_the_bot: bool = True,
 ) -> MeetingResponse | None:
     """A reply to the bot's "who goes instead?" question; None if it is not one."""
     if who.member is None:
         return None
     response = await session.scalar(
-        select(MeetingResponse).where(
+        select(MeetingResponse)
+        .where(
             MeetingResponse.prompt_chat_id == chat_id,
-            MeetingResponse.prompt_message_id == replied_to,
             MeetingResponse.member_id == who.member.id,
+            # As for notes: the question's id is written just after it is sent.
+            or_(
+                MeetingResponse.prompt_message_id == replied_to,
+                and_(MeetingResponse.prompt_message_id.is_(None), literal(to_the_bot)),
+            ),
         )
+        .order_by(MeetingResponse.answered_at.desc())
+        .limit(1)
     )
     if response is None:
         return None
