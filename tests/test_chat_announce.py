@@ -48,7 +48,7 @@ async def test_an_announcement_reaches_each_person_once_and_the_summary_names_th
 
     preview = await bot.say(admin, f"/announce all\n{TEXT}")
     assert TEXT in preview["text"]
-    assert "4" in preview["text"] and "2" in preview["text"]  # 4 people, 2 groups
+    assert "tới 4 thành viên đã đăng ký" in preview["text"] and "và 2 nhóm" in preview["text"]
     since = len(bot.api.sent)
     send = callbacks.encode(BroadcastPress(1, BroadcastAction.SEND))
     await _press(bot, admin, preview, send)
@@ -60,7 +60,7 @@ async def test_an_announcement_reaches_each_person_once_and_the_summary_names_th
     received = Counter(m["chat"]["id"] for m in copies)
     assert received == Counter({an.id: 1, binh.id: 1, cuong.id: 1, dbsh.id: 1, tn.id: 1})
     summary = [m for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id][-1]["text"]
-    assert "Phạm Thị Dung" in summary and "5" in summary
+    assert "Phạm Thị Dung" in summary and "Đã gửi tới: 5" in summary
 
     # 👍 counted once per person.
     [copy] = [m for m in copies if m["chat"]["id"] == an.id]
