@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import platform
 import shutil
@@ -90,3 +91,14 @@ def header(title: str, url: str) -> None:
 
 def verdict(ok: bool, claim: str) -> str:
     return f"{'PASS' if ok else 'FAIL'}  {claim}"
+
+
+class Problems(logging.Handler):
+    """Keeps the bot's warnings and errors, to count and print them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(f"{record.levelname} {record.name}: {record.getMessage()[:160]}")

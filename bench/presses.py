@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application
 
-from bench.common import bench_database, header, parser, percentile, verdict
+from bench.common import Problems, bench_database, header, parser, percentile, verdict
 from bot import callbacks
 from bot.app import build_application
 from bot.callbacks import TaskPress, TaskStatus
@@ -111,17 +111,6 @@ class RealTimeHarness(BotHarness):
         self.settings = settings
         self.sessions = sessions
         self.app: Application = build_application(settings, SystemClock(), run_jobs=False)
-
-
-class Problems(logging.Handler):
-    """Keeps the bot's warnings and errors, to count and print them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(f"{record.levelname} {record.name}: {record.getMessage()[:160]}")
 
 
 @dataclass

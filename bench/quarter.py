@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bench.common import bench_database, header, parser, percentile, verdict
+from bench.common import Problems, bench_database, header, parser, percentile, verdict
 from bot.app import build_application
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
@@ -47,7 +47,7 @@ from bot.services import admins
 from bot.services.reference import seed_reference_data
 from jobs.sender import Dispatcher
 from tests.fakebotapi import FakeBotApi, FakeChat, FakeUser
-from tests.harness import BotHarness, deps_of_app
+from tests.harness import BotHarness, BotTime, deps_of_app
 from tests.people import registered
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -158,34 +158,6 @@ class JobsHarness(BotHarness):
         sender = self.app.bot_data["dispatcher"]
         assert isinstance(sender, Dispatcher)
         return sender
-
-
-class Problems(logging.Handler):
-    """Keeps the bot's warnings and errors, to print them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(f"{record.levelname} {record.name}: {record.getMessage()[:160]}")
-
-
-class BotTime:
-    """Monotonic seconds as the bot lives them: real time plus every jump of the clock.
-
-    The pacer and the fake's flood buckets both count in real seconds. When the clock
-    jumps hours ahead in a millisecond, a real Telegram chat would have been quiet for
-    those hours; giving both this time source says so, instead of making the next moment
-    wait out a pacing gap that in bot time ended long ago.
-    """
-
-    def __init__(self, clock: FrozenClock) -> None:
-        self.clock = clock
-        self.start = clock.now()
-
-    def __call__(self) -> float:
-        return time.monotonic() + (self.clock.now() - self.start).total_seconds()
 
 
 @dataclass

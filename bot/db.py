@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -50,6 +52,13 @@ def _sqlite_begin(connection: Any) -> None:
     # transaction that read first and wrote later could otherwise fail at once with
     # "database is locked" (a stale WAL snapshot cannot wait) instead of waiting its turn.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_for(session: AsyncSession, model: Any) -> Any:
+    """An INSERT that knows ON CONFLICT, for whichever database the session is on."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(model)
+    return sqlite_insert(model)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> Sessionmaker:

@@ -157,12 +157,6 @@ def format_moment(value: datetime, tz: ZoneInfo, locale: str | None = None) -> s
     )
 
 
-def format_relative(delta: timedelta, locale: str | None = None) -> str:
-    """'còn 3 ngày nữa' style wording for a time ahead or past."""
-    loc = locale or current_locale()
-    return format_timedelta(delta, add_direction=True, locale=loc, threshold=1.0)
-
-
 def format_days_left(days: int) -> str:
     """How far a deadline is, in calendar days: 'còn 3 ngày', 'hôm nay', 'quá hạn 2 ngày'."""
     if days == 0:

@@ -19,8 +19,7 @@ async def digest_now(turn: Turn) -> list[Reply]:
         turn.session, turn.who, turn.args[0] if turn.args else None
     )
     timing = turn.deps.timing
-    # One period per minute: the same command sent twice posts once.
-    period = "now:" + turn.now.astimezone(timing.tz).strftime("%Y-%m-%dT%H:%M")
+    period = digest.on_demand_period(turn.now, timing)
     replies = []
     for council in councils:
         text, picture = await build_digest(

@@ -1,43 +1,38 @@
-"""/newtask, /canceltask and /tasks."""
+"""/newtask, /canceltask, /tasks and /status."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.callbacks import TaskStatus
-from bot.i18n import _, current_locale, format_day, format_days_left, ngettext
+from bot.i18n import _, current_locale, ngettext
 from bot.keyboards import task_status_keyboard, to_markup
 from bot.models import ReportStatus, Task
+from bot.outbox.render import due_line
 from bot.schedule import Timing
 from bot.services import reports, tasks
-from bot.services.reports import emoji
+from bot.services.reports import mark
 from bot.text import Html, bold, escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
-
-NO_STATUS = "—"
 
 
 def task_summary(
     task: Task,
     timing: Timing,
-    today_offset: int,
+    now: datetime,
     statuses: dict[tuple[int, int], ReportStatus] | None = None,
 ) -> list[Html]:
     """#42 · title, the deadline with how far it is, and each agency with its status."""
-    locale = current_locale()
-    due = format_day(task.due_on, timing.tz, locale)
-    if task.period:
-        due = f"{task.period} · {due}"
     statuses = statuses or {}
-    parts = []
+    marks = []
     for part in task.assignments:
-        status = statuses.get((task.id, part.agency_id))
-        mark = TaskStatus.DONE.emoji if part.done_at else emoji(status) if status else NO_STATUS
-        parts.append(f"{escape(part.agency.code)} {mark}")
+        latest = statuses.get((task.id, part.agency_id))
+        marks.append(f"{escape(part.agency.code)} {mark(part.done_at is not None, latest)}")
     lines = [
         html_format("#{id} · {title}", id=task.id, title=bold(task.title)),
-        html_format(_("⏳ Due: {due} ({left})"), due=due, left=format_days_left(today_offset)),
-        Html(" · ".join(parts)),
+        due_line(task, timing, now, current_locale()),
+        Html(" · ".join(marks)),
     ]
     if task.ref:
         lines.append(html_format(_("📄 Document: {ref}"), ref=task.ref))
@@ -56,7 +51,7 @@ async def new_task(turn: Turn) -> Reply:
             id=task.id,
             council=task.council.name(current_locale()),
         ),
-        *task_summary(task, timing, (task.due_on - timing.today(turn.now)).days),
+        *task_summary(task, timing, turn.now),
         "",
         escape(
             ngettext(
@@ -90,7 +85,6 @@ async def list_tasks(turn: Turn) -> Reply:
     if not found:
         return Reply(escape(_("No open tasks.")))
     timing = turn.deps.timing
-    today = timing.today(turn.now)
     locale = current_locale()
     statuses = await reports.latest_statuses(turn.session, [t.id for t in found])
     lines: list[str] = [escape(_("📋 Open tasks:"))]
@@ -99,7 +93,7 @@ async def list_tasks(turn: Turn) -> Reply:
         if task.council_id != council_id:
             council_id = task.council_id
             lines += ["", bold(task.council.name(locale))]
-        lines += ["", *task_summary(task, timing, (task.due_on - today).days, statuses)]
+        lines += ["", *task_summary(task, timing, turn.now, statuses)]
     if turn.who.is_admin:
         lines += ["", escape(_("To cancel a task: /canceltask ID."))]
     return Reply(join_lines(lines))
@@ -111,12 +105,11 @@ async def status(turn: Turn) -> list[Reply]:
     if not found:
         return [Reply(escape(_("Your agency has no open tasks to report on.")))]
     timing = turn.deps.timing
-    today = timing.today(turn.now)
     statuses = await reports.latest_statuses(turn.session, [t.id for t in found])
     replies = [Reply(escape(_("📋 Your agency's open tasks — answer with a button:")))]
     for task in found:
         lines = [
-            *task_summary(task, timing, (task.due_on - today).days, statuses),
+            *task_summary(task, timing, turn.now, statuses),
             escape(task.council.name(current_locale())),
         ]
         replies.append(Reply(join_lines(lines), to_markup(task_status_keyboard(task.id))))

@@ -12,9 +12,11 @@ from bot.i18n import (
     LOCALE_DIR,
     CatalogMissingError,
     _catalog,
+    format_days_left,
     format_moment,
-    format_relative,
+    format_time_left,
     pick_locale,
+    use_locale,
 )
 from bot.i18n_check import code_msgids, problems
 
@@ -52,10 +54,15 @@ def test_dates_and_times_in_hanoi_time_in_both_languages():
     assert format_moment(late, HANOI, "vi").startswith("Thứ Hai, 2 tháng 10")
 
 
-def test_relative_times():
-    assert "3 ngày" in format_relative(timedelta(days=3), "vi")
-    assert format_relative(timedelta(days=3), "en") == "in 3 days"
-    assert format_relative(timedelta(days=-2), "en") == "2 days ago"
+def test_time_left_is_counted_the_way_officials_count():
+    assert format_time_left(timedelta(days=14), "vi") == "còn 14 ngày"  # days, not "2 tuần"
+    assert format_time_left(timedelta(hours=2), "vi") == "còn 2 giờ"
+    assert format_time_left(timedelta(days=3), "en") == "3 days left"
+    assert format_time_left(timedelta(seconds=-5), "en") == "now"
+    with use_locale("vi"):
+        assert format_days_left(3) == "còn 3 ngày"
+        assert format_days_left(0) == "hôm nay"
+        assert format_days_left(-2) == "quá hạn 2 ngày"
 
 
 @pytest.mark.parametrize(

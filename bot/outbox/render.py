@@ -95,9 +95,10 @@ async def render(
 
 
 async def _destination(
-    session: AsyncSession, row: Outbox, council_id: int, default_locale: str
+    session: AsyncSession, row: Outbox, council_id: int | None, default_locale: str
 ) -> _Destination | Skip:
-    """Where the row goes: a member's private chat, else a mention in the council's group."""
+    """Where the row goes: a member's private chat, else a mention in the group of the
+    council `council_id` (SPEC §6); with None, a member out of reach is skipped."""
     if row.group_id is not None:
         group = await session.get(GroupChat, row.group_id)
         if group is None:
@@ -119,6 +120,8 @@ async def _destination(
     if user is not None and user.private_chat_ok:
         locale = pick_locale(user.language, member.language, user.telegram_language, default_locale)
         return _Destination(user.id, locale, False, None, user.id)
+    if council_id is None:
+        return Skip("unreachable: no private chat")
     group_chat = await session.scalar(
         select(GroupChat.chat_id).where(GroupChat.council_id == council_id).order_by(GroupChat.id)
     )
@@ -198,14 +201,19 @@ async def _meeting_change(
 # --- tasks ------------------------------------------------------------------------------
 
 
-def task_lines(task: Task, agency: Agency, timing: Timing, now: datetime, locale: str) -> list[str]:
-    days_left = (task.due_on - timing.today(now)).days
+def due_line(task: Task, timing: Timing, now: datetime, locale: str) -> Html:
+    """'⏳ Hạn: Q4/2026 · Thứ Năm, 31 tháng 12, 2026 (còn 38 ngày)'."""
     due = format_day(task.due_on, timing.tz, locale)
     if task.period:
         due = f"{task.period} · {due}"
+    left = format_days_left((task.due_on - timing.today(now)).days)
+    return html_format(_("⏳ Due: {due} ({left})"), due=due, left=left)
+
+
+def task_lines(task: Task, agency: Agency, timing: Timing, now: datetime, locale: str) -> list[str]:
     lines: list[str] = [
         bold(task.title),
-        html_format(_("⏳ Due: {due} ({left})"), due=due, left=format_days_left(days_left)),
+        due_line(task, timing, now, locale),
         html_format(_("🏛 Agency: {agency}"), agency=agency.name(locale)),
     ]
     if task.ref:
@@ -351,24 +359,11 @@ async def _announcement(
     announcement = await session.get(Announcement, row.payload["announcement_id"])
     if announcement is None:
         return Skip("announcement deleted")
-    if row.member_id is not None:
-        # A broadcast is not rerouted to a group as a mention: the summary names who
-        # could not be reached instead (SPEC §6).
-        member = await session.get(Member, row.member_id)
-        user = (
-            await session.get(TelegramUser, member.telegram_user_id)
-            if member is not None and member.telegram_user_id is not None
-            else None
-        )
-        if member is None or user is None or not user.private_chat_ok:
-            return Skip("unreachable: no private chat")
-        locale = pick_locale(user.language, member.language, user.telegram_language, default_locale)
-        destination = _Destination(user.id, locale, False, None, user.id)
-    else:
-        found = await _destination(session, row, 0, default_locale)
-        if isinstance(found, Skip):
-            return found
-        destination = found
+    # A broadcast is not rerouted to a group as a mention (council None): the summary
+    # names who could not be reached instead (SPEC §6).
+    destination = await _destination(session, row, None, default_locale)
+    if isinstance(destination, Skip):
+        return destination
     with use_locale(destination.locale):
         lines = [bold(_("📣 Announcement from the secretariat")), "", Html(announcement.html)]
         return _message(destination, lines, received_keyboard(announcement.id))

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import insert_for
 from bot.models import Outbox, OutboxState
 
 log = logging.getLogger(__name__)
@@ -65,13 +64,11 @@ async def add_rows(session: AsyncSession, rows: list[NewRow], now: datetime) -> 
         }
         for row in rows
     ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     inserted = 0
     # Chunked: SQLite allows 32766 bound parameters per statement, asyncpg 32767.
     for start in range(0, len(values), 1000):
         statement = (
-            insert(Outbox)
+            insert_for(session, Outbox)
             .values(values[start : start + 1000])
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(Outbox.id)

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import insert_for
 from bot.i18n import Msg, msg
 from bot.models import (
     Announcement,
@@ -207,9 +206,8 @@ async def acknowledge(
         AnnouncementState.CANCELLED,
     ):
         raise NotFoundError(msg("This announcement no longer exists."))
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(AnnouncementAck)
+        insert_for(session, AnnouncementAck)
         .values(announcement_id=announcement_id, telegram_user_id=telegram_user_id, at=now)
         .on_conflict_do_nothing(index_elements=["announcement_id", "telegram_user_id"])
         .returning(AnnouncementAck.id)

@@ -27,7 +27,6 @@ from bot.models import (
     GroupChat,
     Meeting,
     Member,
-    ReportStatus,
     RsvpAnswer,
     StatusReport,
     Task,
@@ -41,14 +40,12 @@ from bot.services.errors import BadInputError, NotFoundError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
-from bot.services.reports import emoji
+from bot.services.reports import emoji, mark
 from bot.services.rsvp import BUTTON_OF_ANSWER
 from bot.text import Html, bold, escape, html_format, join_lines
 
 DUE_SOON_DAYS = 14
 # A task's agencies count as reminded once its first reminder (14 days ahead) is due.
-REMINDED_FROM_DAYS = 14
-NO_REPORT = "—"
 
 
 @dataclass(frozen=True)
@@ -142,7 +139,8 @@ async def collect(
             data.overdue.append(state)
         elif 0 <= days_left <= DUE_SOON_DAYS:
             data.due_soon.append(state)
-        reminded = days_left <= REMINDED_FROM_DAYS
+        # Reminded once its first reminder day has come.
+        reminded = days_left <= max(timing.task_days, default=0)
         for part in state.parts:
             name = part.agency.code
             status = "done" if part.done else part.last.status.value if part.last else "none"
@@ -214,9 +212,7 @@ async def _people(session: AsyncSession, council: Council, data: DigestData) -> 
 
 
 def _mark(part: AgencyState) -> str:
-    if part.done:
-        return emoji(ReportStatus.DONE)
-    return emoji(part.last.status) if part.last else NO_REPORT
+    return mark(part.done, part.last.status if part.last else None)
 
 
 def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html:
@@ -307,6 +303,12 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
                 )
             )
     return join_lines(lines)
+
+
+def on_demand_period(now: datetime, timing: Timing) -> str:
+    """The period of a digest asked for with /digest: its minute, so the same command
+    sent twice in a row posts once."""
+    return "now:" + now.astimezone(timing.tz).strftime("%Y-%m-%dT%H:%M")
 
 
 async def councils_for_digest(

@@ -13,7 +13,7 @@ import enum
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,21 +86,8 @@ class ExportRow:
     done_at: datetime | None
 
     def values(self) -> list[object]:
-        return [
-            self.council,
-            self.task_id,
-            self.title,
-            self.period,
-            self.due_on,
-            self.ref,
-            self.agency_code,
-            self.agency_name,
-            self.status,
-            self.reported_at,
-            self.reported_by,
-            self.note,
-            self.done_at,
-        ]
+        # The columns, in field order (the *_COLUMNS headers follow the same order).
+        return [getattr(self, f.name) for f in fields(self)]
 
 
 TASK_COLUMNS = (
@@ -135,17 +122,8 @@ class ReportRow:
     note: str | None
 
     def values(self) -> list[object]:
-        return [
-            self.council,
-            self.task_id,
-            self.title,
-            self.agency_code,
-            self.agency_name,
-            self.status,
-            self.reported_at,
-            self.reported_by,
-            self.note,
-        ]
+        # The columns, in field order (the *_COLUMNS headers follow the same order).
+        return [getattr(self, f.name) for f in fields(self)]
 
 
 REPORT_COLUMNS = (

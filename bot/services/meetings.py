@@ -14,15 +14,16 @@ from bot.i18n import Msg, msg
 from bot.models import Meeting
 from bot.outbox import store
 from bot.outbox.plan import Directory, meeting_change_rows, meeting_subject, plan_meeting
+from bot.periods import DueFormatError, parse_due
 from bot.schedule import Timing
 from bot.services import audit
+from bot.services.arguments import one_line, title_of
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
 from bot.services.visibility import visible_councils
 
-MAX_TITLE = 300
 MAX_PLACE = 300
 
 
@@ -55,23 +56,17 @@ class NewMeeting:
     place: str | None
 
 
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DATE_VN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 # 09:00, 9:00, and the way it is often written in Vietnamese: 9h, 9h30, 9g30.
 _TIME = re.compile(r"^(\d{1,2})(?::|h|g)(\d{2})?$", re.IGNORECASE)
 
 
 def parse_day(text: str) -> date | None:
-    if match := _DATE_ISO.match(text):
-        year, month, day = (int(g) for g in match.groups())
-    elif match := _DATE_VN.match(text):
-        day, month, year = (int(g) for g in match.groups())
-    else:
-        return None
+    """A calendar day written as for a deadline (2026-12-03, 3/12/2026), not a period."""
     try:
-        return date(year, month, day)
-    except ValueError:
+        due = parse_due(text)
+    except DueFormatError:
         return None
+    return due.day if due.period is None else None
 
 
 def parse_time_of_day(text: str) -> time | None:
@@ -116,24 +111,13 @@ def parse_new_meeting(text: str, tz: ZoneInfo, now: datetime) -> NewMeeting:
         )
     code, day_text, time_text = head
     starts_at = parse_start(day_text, time_text, tz, now, usage)
-    title = " ".join(parts[1].split())
-    place = " ".join(parts[2].split()) if len(parts) == 3 else ""
-    _check_length(title, place, usage)
+    title = title_of(parts[1], usage)
+    place = one_line(parts[2]) if len(parts) == 3 else ""
+    _check_place(place, usage)
     return NewMeeting(code.upper(), starts_at, title, place or None)
 
 
-def _check_length(title: str, place: str, usage: Msg) -> None:
-    if not title:
-        raise BadInputError(msg("The title is empty."), usage)
-    if len(title) > MAX_TITLE:
-        raise BadInputError(
-            msg(
-                "The title is {length} characters long; at most {limit} are allowed.",
-                length=len(title),
-                limit=MAX_TITLE,
-            ),
-            usage,
-        )
+def _check_place(place: str, usage: Msg) -> None:
     if len(place) > MAX_PLACE:
         raise BadInputError(
             msg(

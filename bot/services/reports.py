@@ -37,6 +37,16 @@ def emoji(status: ReportStatus) -> str:
     return BUTTON_OF_STATUS[status].emoji
 
 
+NO_ANSWER = "—"
+
+
+def mark(done: bool, latest: ReportStatus | None) -> str:
+    """How an agency's part of a task is shown: ✅ when done, else its latest status."""
+    if done:
+        return emoji(ReportStatus.DONE)
+    return emoji(latest) if latest is not None else NO_ANSWER
+
+
 @dataclass(frozen=True)
 class Recorded:
     report: StatusReport

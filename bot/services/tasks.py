@@ -17,13 +17,13 @@ from bot.outbox.plan import plan_task, task_subject
 from bot.periods import Due, DueFormatError, Recurrence, parse_due, parse_recurrence
 from bot.schedule import Timing
 from bot.services import audit
+from bot.services.arguments import one_line, title_of
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
 from bot.services.visibility import visible_councils
 
-MAX_TITLE = 300
 MAX_REF = 100
 
 
@@ -79,23 +79,12 @@ def parse_new_task(text: str, today: date) -> NewTask:
         ) from None
     if due.day < today:
         raise BadInputError(msg("That deadline is already in the past."), usage)
-    title = " ".join(parts[1].split())
-    if not title:
-        raise BadInputError(msg("The title is empty."), usage)
-    if len(title) > MAX_TITLE:
-        raise BadInputError(
-            msg(
-                "The title is {length} characters long; at most {limit} are allowed.",
-                length=len(title),
-                limit=MAX_TITLE,
-            ),
-            usage,
-        )
+    title = title_of(parts[1], usage)
     recurrence: Recurrence | None = None
     ref: str | None = None
     for option in parts[2:]:
         name, sep, value = option.partition("=")
-        name, value = name.strip().lower(), " ".join(value.split())
+        name, value = name.strip().lower(), one_line(value)
         if sep and name == "every" and recurrence is None:
             try:
                 recurrence = parse_recurrence(value)
