@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 
+from bot.heap import settle
 from bot.i18n import _
 
 # Order and colours of the stacked bars: done, on track, at risk, blocked, no answer.
@@ -21,6 +22,7 @@ _SERIES = (
     ("none", "#bdbdbd"),
 )
 MAX_AGENCIES = 40
+_first_drawn = False
 
 
 def _labels() -> dict[str, str]:
@@ -60,4 +62,10 @@ def reporting_chart(per_agency: dict[str, Counter[str]], title: str) -> bytes | 
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
+    del figure, axes
+    global _first_drawn
+    if not _first_drawn:
+        _first_drawn = True
+        # matplotlib's modules, fonts and caches now stay for the life of the process.
+        settle()
     return buffer.getvalue()

@@ -180,10 +180,12 @@ def _require_schema(settings: Settings) -> None:
 
 def run_bot(settings: Settings) -> int:
     from bot.app import ALLOWED_UPDATES, build_application
+    from bot.heap import settle
 
     settings.token  # noqa: B018 - fail now, with exit code 2, when the token is missing
     _upgrade(settings)
     application = build_application(settings)
+    settle()
     log = logging.getLogger("dieuphoi")
     if settings.webhook_url:
         log.info(

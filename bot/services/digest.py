@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,9 +27,11 @@ from bot.models import (
     GroupChat,
     Meeting,
     Member,
+    ReportStatus,
     RsvpAnswer,
     StatusReport,
     Task,
+    TaskAgency,
     TelegramUser,
 )
 from bot.outbox.plan import PRIORITY_DIGEST, digest_subject
@@ -45,20 +47,57 @@ from bot.services.rsvp import BUTTON_OF_ANSWER
 from bot.text import Html, bold, escape, html_format, join_lines
 
 DUE_SOON_DAYS = 14
-# A task's agencies count as reminded once its first reminder (14 days ahead) is due.
 
 
-@dataclass(frozen=True)
+# The digest reads plain rows into these small records rather than ORM objects: a large
+# council has thousands of open task parts and reports, and building (and later
+# garbage-collecting) an ORM instance for each costs several times the SQL itself
+# (docs/benchmarks.md §3).
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyName:
+    code: str
+    name_vi: str
+    name_en: str
+
+    def name(self, locale: str) -> str:
+        return self.name_vi if locale == "vi" else self.name_en
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLine:
+    id: int
+    title: str
+    due_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class AgencyState:
-    agency: Agency
+    agency: AgencyName
     done: bool
-    last: StatusReport | None
+    last: ReportStatus | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskState:
-    task: Task
+    task: TaskLine
     parts: list[AgencyState]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    agency_code: str
+    status: ReportStatus
+    task_id: int
+    who: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonLine:
+    full_name: str
+    agency_code: str
 
 
 @dataclass
@@ -67,9 +106,9 @@ class DigestData:
     today_offset: dict[int, int] = field(default_factory=dict)  # task id -> days left
     overdue: list[TaskState] = field(default_factory=list)
     due_soon: list[TaskState] = field(default_factory=list)
-    reports: list[tuple[StatusReport, Task]] = field(default_factory=list)
+    reports: list[ReportLine] = field(default_factory=list)
     silent: dict[str, list[int]] = field(default_factory=dict)  # agency name -> task ids
-    unreachable: list[Member] = field(default_factory=list)
+    unreachable: list[PersonLine] = field(default_factory=list)
     unregistered: int = 0
     meetings: list[tuple[Meeting, Counter[RsvpAnswer]]] = field(default_factory=list)
     chart: dict[str, Counter[str]] = field(default_factory=dict)
@@ -106,45 +145,50 @@ async def open_period(
     return True, previous
 
 
+def _open_tasks(council: Council) -> Select[int]:
+    return select(Task.id).where(
+        Task.council_id == council.id, Task.cancelled_at.is_(None), Task.done_at.is_(None)
+    )
+
+
 async def collect(
     session: AsyncSession, council: Council, now: datetime, timing: Timing, since: datetime | None
 ) -> DigestData:
     data = DigestData(council)
     today = timing.today(now)
-    tasks = list(
-        (
-            await session.scalars(
-                select(Task)
-                .where(
-                    Task.council_id == council.id,
-                    Task.cancelled_at.is_(None),
-                    Task.done_at.is_(None),
-                )
-                .order_by(Task.due_on, Task.id)
-            )
-        ).all()
-    )
-    latest = await _latest_reports(session, [t.id for t in tasks])
+    agencies = await _agency_names(session)
+    tasks = [
+        TaskLine(*row)
+        for row in await session.execute(
+            select(Task.id, Task.title, Task.due_on)
+            .where(Task.id.in_(_open_tasks(council)))
+            .order_by(Task.due_on, Task.id)
+        )
+    ]
+    latest = await _latest_statuses(session, council)
+    parts: dict[int, list[AgencyState]] = {task.id: [] for task in tasks}
+    for task_id, agency_id, done_at in await session.execute(
+        select(TaskAgency.task_id, TaskAgency.agency_id, TaskAgency.done_at)
+        .where(TaskAgency.task_id.in_(_open_tasks(council)))
+        .order_by(TaskAgency.id)
+    ):
+        parts[task_id].append(
+            AgencyState(agencies[agency_id], done_at is not None, latest.get((task_id, agency_id)))
+        )
+    # Reminded once its first reminder day has come.
+    first_reminder = max(timing.task_days, default=0)
     for task in tasks:
         days_left = (task.due_on - today).days
         data.today_offset[task.id] = days_left
-        state = TaskState(
-            task,
-            [
-                AgencyState(p.agency, p.done_at is not None, latest.get((task.id, p.agency_id)))
-                for p in task.assignments
-            ],
-        )
+        state = TaskState(task, parts[task.id])
         if days_left < 0 and any(not a.done for a in state.parts):
             data.overdue.append(state)
         elif 0 <= days_left <= DUE_SOON_DAYS:
             data.due_soon.append(state)
-        # Reminded once its first reminder day has come.
-        reminded = days_left <= max(timing.task_days, default=0)
+        reminded = days_left <= first_reminder
         for part in state.parts:
-            name = part.agency.code
-            status = "done" if part.done else part.last.status.value if part.last else "none"
-            data.chart.setdefault(name, Counter())[status] += 1
+            status = "done" if part.done else part.last.value if part.last else "none"
+            data.chart.setdefault(part.agency.code, Counter())[status] += 1
             if reminded and not part.done and part.last is None:
                 data.silent.setdefault(part.agency.name_vi, []).append(task.id)
     # The first digest looks back one week.
@@ -169,50 +213,71 @@ async def collect(
     return data
 
 
-async def _latest_reports(
-    session: AsyncSession, task_ids: list[int]
-) -> dict[tuple[int, int], StatusReport]:
-    if not task_ids:
-        return {}
+async def _agency_names(session: AsyncSession) -> dict[int, AgencyName]:
+    rows = await session.execute(select(Agency.id, Agency.code, Agency.name_vi, Agency.name_en))
+    return {agency_id: AgencyName(*names) for agency_id, *names in rows}
+
+
+async def _latest_statuses(
+    session: AsyncSession, council: Council
+) -> dict[tuple[int, int], ReportStatus]:
+    """The newest report's status of each (open task, agency) of the council."""
     newest = (
         select(func.max(StatusReport.id))
-        .where(StatusReport.task_id.in_(task_ids))
+        .where(StatusReport.task_id.in_(_open_tasks(council)))
         .group_by(StatusReport.task_id, StatusReport.agency_id)
     )
-    reports = await session.scalars(select(StatusReport).where(StatusReport.id.in_(newest)))
-    return {(r.task_id, r.agency_id): r for r in reports}
+    rows = await session.execute(
+        select(StatusReport.task_id, StatusReport.agency_id, StatusReport.status).where(
+            StatusReport.id.in_(newest)
+        )
+    )
+    return {(task_id, agency_id): status for task_id, agency_id, status in rows}
 
 
 async def _reports_since(
     session: AsyncSession, council: Council, since: datetime
-) -> list[tuple[StatusReport, Task]]:
+) -> list[ReportLine]:
     query = (
-        select(StatusReport, Task)
+        select(
+            Agency.code,
+            StatusReport.status,
+            StatusReport.task_id,
+            Member.full_name,
+            StatusReport.note,
+        )
         .join(Task, Task.id == StatusReport.task_id)
+        .join(Agency, Agency.id == StatusReport.agency_id)
+        .join(Member, Member.id == StatusReport.member_id)
         .where(Task.council_id == council.id, StatusReport.created_at > since)
         .order_by(StatusReport.created_at, StatusReport.id)
     )
-    rows = await session.execute(query)
-    return [(report, task) for report, task in rows]
+    return [ReportLine(*row) for row in await session.execute(query)]
 
 
 async def _people(session: AsyncSession, council: Council, data: DigestData) -> None:
     rows = await session.execute(
-        select(Member, TelegramUser)
+        select(
+            Member.full_name,
+            Agency.code,
+            Member.telegram_user_id,
+            TelegramUser.private_chat_ok,
+        )
         .join(CouncilMembership, CouncilMembership.member_id == Member.id)
+        .join(Agency, Agency.id == Member.agency_id)
         .outerjoin(TelegramUser, TelegramUser.id == Member.telegram_user_id)
         .where(CouncilMembership.council_id == council.id)
         .order_by(Member.full_name)
     )
-    for member, user in rows:
-        if member.telegram_user_id is None:
+    for full_name, agency_code, telegram_user_id, private_chat_ok in rows:
+        if telegram_user_id is None:
             data.unregistered += 1
-        elif user is None or not user.private_chat_ok:
-            data.unreachable.append(member)
+        elif not private_chat_ok:
+            data.unreachable.append(PersonLine(full_name, agency_code))
 
 
 def _mark(part: AgencyState) -> str:
-    return mark(part.done, part.last.status if part.last else None)
+    return mark(part.done, part.last)
 
 
 def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html:
@@ -255,13 +320,13 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
             )
     if data.reports:
         lines += ["", bold(_("📝 Reports since the previous digest"))]
-        for report, task in data.reports:
+        for report in data.reports:
             line = html_format(
                 "• {agency} {mark} #{id} — {who}",
-                agency=report.agency.code,
+                agency=report.agency_code,
                 mark=emoji(report.status),
-                id=task.id,
-                who=report.member.full_name,
+                id=report.task_id,
+                who=report.who,
             )
             if report.note:
                 line = html_format("{line}: “{note}”", line=line, note=report.note)
@@ -275,7 +340,7 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
         lines += ["", bold(_("📵 Members who cannot be reached in private"))]
         for member in data.unreachable:
             lines.append(
-                html_format("• {name} ({agency})", name=member.full_name, agency=member.agency.code)
+                html_format("• {name} ({agency})", name=member.full_name, agency=member.agency_code)
             )
         if data.unregistered:
             lines.append(
