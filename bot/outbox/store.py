@@ -88,17 +88,21 @@ async def claim_due(
     session: AsyncSession, now: datetime, sender: str, limit: int, lease: timedelta = LEASE
 ) -> list[Outbox]:
     """Claim up to `limit` due rows for `sender`, most urgent first."""
+    # A CTE, not `id IN (subquery)`: PostgreSQL may run such a subquery again for every
+    # row it updates (a nested-loop semi-join), and each run skips the rows the earlier
+    # ones just locked, so the LIMIT held for each run and the claim took every due row.
+    # A CTE runs once.
     chosen = (
         select(Outbox.id)
         .where(_claimable(now, lease))
         .order_by(Outbox.priority, Outbox.due_at, Outbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        .cte("chosen")
     )
     statement = (
         update(Outbox)
-        .where(Outbox.id.in_(chosen), _claimable(now, lease))
+        .where(Outbox.id.in_(select(chosen.c.id)), _claimable(now, lease))
         .values(state=OutboxState.SENDING, claimed_by=sender, claimed_at=now)
         .returning(Outbox)
         .execution_options(synchronize_session=False)
