@@ -99,9 +99,12 @@ async def _follow_one(deps: Deps, bot: Bot, announcement_id: int, now: datetime)
             edit = due and text != announcement.progress_text
             if edit:
                 announcement.progress_text, announcement.progress_at = text, now
-            finished = progress.finished and await broadcasts.finish(session, announcement_id, now)
+            # The last edit keeps the 3 s spacing too: the summary waits for its turn.
+            finished = (
+                progress.finished and due and await broadcasts.finish(session, announcement_id, now)
+            )
             summary = summary_text(announcement, progress) if finished else None
-    if (edit or finished) and announcement.progress_message_id is not None:
+    if edit and announcement.progress_message_id is not None:
         try:
             await patiently(
                 functools.partial(
