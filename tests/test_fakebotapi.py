@@ -127,6 +127,29 @@ async def test_get_updates_long_poll_times_out(server: FakeBotApi, bot: Bot) -> 
     assert 0.9 <= elapsed < 3
 
 
+async def test_a_second_concurrent_poller_ends_the_first_with_409_conflict(
+    server: FakeBotApi,
+) -> None:
+    # Two clients of the same bot, told apart by their base URLs, as two processes are.
+    async with (
+        Bot(server.token, base_url=server.base_url_for("a")) as a,
+        Bot(server.token, base_url=server.base_url_for("b")) as b,
+    ):
+        first = asyncio.create_task(a.get_updates(timeout=5, read_timeout=10))
+        await asyncio.sleep(0.2)
+        assert await b.get_updates(timeout=0) == ()
+        with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+            await first
+        # One after the other is fine.
+        assert await a.get_updates(timeout=0) == ()
+        an = server.add_user("An", started=True)
+        await b.send_message(an.id, "xin chào")
+    assert [(p.caller, p.status) for p in server.polls] == [("b", 200), ("a", 409), ("a", 200)]
+    assert all(p.started <= p.ended for p in server.polls)
+    assert [(m["_caller"], m["text"]) for m in server.sent] == [("b", "xin chào")]
+    assert server.violations == []
+
+
 async def test_get_updates_allowed_updates_filter(server: FakeBotApi, bot: Bot) -> None:
     an = server.add_user("An")
     server.send_message(an, "hello")

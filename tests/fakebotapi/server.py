@@ -311,6 +311,18 @@ class _Call:
     method: str
     params: JSONDict
     files: dict[str, _Upload]
+    caller: str | None = None
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One getUpdates call: who made it (see :meth:`FakeBotApi.base_url_for`), when it
+    started and ended (the flood-control clock) and the answer's HTTP status."""
+
+    caller: str | None
+    started: float
+    ended: float
+    status: int
 
 
 @dataclass
@@ -525,6 +537,7 @@ class FakeBotApi:
         # observation
         self.sent: list[JSONDict] = []
         self.calls: list[tuple[str, JSONDict, int]] = []
+        self.polls: list[Poll] = []
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.callback_answers: dict[str, JSONDict] = {}
         self.violations: list[str] = []
@@ -580,6 +593,8 @@ class FakeBotApi:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        # Several clients of one bot (several processes) tell themselves apart this way.
+        app.router.add_route("*", "/{caller}/bot{token}/{method}", self._handle_api)
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
         )
@@ -620,6 +635,11 @@ class FakeBotApi:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def base_url_for(self, caller: str) -> str:
+        """The base URL for one of several clients: their calls, polls and messages are
+        recorded with ``caller`` (``_caller`` in :attr:`sent`, :attr:`polls`)."""
+        return f"http://127.0.0.1:{self.port}/{caller}/bot"
+
     @property
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
@@ -640,8 +660,11 @@ class FakeBotApi:
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = "vi",
+        *,
+        started: bool = False,
     ) -> FakeUser:
-        """Create a user (unique positive id). The user has not started the bot yet."""
+        """Create a user (unique positive id). The user has not started the bot yet,
+        unless ``started``: then the bot may write to them at once."""
         self._user_seq += 1
         user = FakeUser(
             id=700_000_000 + self._user_seq,
@@ -651,6 +674,8 @@ class FakeBotApi:
             language_code=language_code,
         )
         self._users[user.id] = user
+        if started:
+            self._started.add(user.id)
         return user
 
     def add_group(self, title: str = "HĐĐP vùng ĐBSH", supergroup: bool = False) -> FakeChat:
@@ -944,6 +969,8 @@ class FakeBotApi:
         method = self.spec.canonical(raw_method)
         name = method or raw_method
         params: JSONDict = {}
+        caller = request.match_info.get("caller")
+        started = self.limiter.now()
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -959,7 +986,7 @@ class FakeBotApi:
             fault = self._take_fault(method)
             if fault is not None:
                 raise fault
-            call = _Call(method, params, files)
+            call = _Call(method, params, files, caller)
             result: Any
             if method == "getUpdates":
                 result = await self._get_updates(call)
@@ -978,6 +1005,8 @@ class FakeBotApi:
                 f"{name}: the fake crashed (params: {_short(params)}):\n{traceback.format_exc()}"
             )
         self._record_call(name, params, status, body)
+        if name == "getUpdates":
+            self.polls.append(Poll(caller, started, self.limiter.now(), status))
         return web.json_response(
             body, status=status, dumps=functools.partial(json.dumps, ensure_ascii=False)
         )
@@ -1486,6 +1515,8 @@ class FakeBotApi:
         record["_method"] = call.method
         record["_params"] = copy.deepcopy(call.params)
         record["_files"] = {k: (f.filename, f.content) for k, f in call.files.items()}
+        record["_caller"] = call.caller
+        record["_at"] = self.limiter.now()  # when flood control counted it
         self.sent.append(record)
         self.stats["sent"] += 1
         self.stats_by_chat[chat_id]["sent"] += 1
