@@ -87,7 +87,10 @@ async def follow(deps: Deps, bot: Bot) -> None:
 
 async def _follow_one(deps: Deps, bot: Bot, announcement_id: int, now: datetime) -> None:
     async with transaction(deps.sessions()) as session:
-        announcement = await session.get(Announcement, announcement_id)
+        # Locked: every instance follows every broadcast, and on PostgreSQL two could
+        # otherwise both read the old progress_at and both edit within 3 s. (SQLite
+        # runs one write transaction at a time anyway.)
+        announcement = await session.get(Announcement, announcement_id, with_for_update=True)
         if announcement is None:
             return
         progress = await broadcasts.progress(session, announcement_id)
