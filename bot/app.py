@@ -9,11 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot import i18n
+from bot import i18n, instances
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
+from bot.instances import Presence
 from bot.menus import publish_default_menus, publish_user_menu
+from bot.outbox.budget import SharedBudget
 from bot.outbox.pacing import Pacer
 from bot.schedule import Timing, Weekly
 from bot.services import admins
@@ -35,6 +37,8 @@ class Deps:
     run_jobs: bool = True
     # One pacer for everything this process sends: answers, questions, the outbox.
     pacer: Pacer = field(default_factory=Pacer)
+    # This process among the instances sharing the database (bot/instances.py).
+    presence: Presence = field(default_factory=Presence)
     engine: AsyncEngine | None = None
     sessionmaker: Sessionmaker | None = None
 
@@ -109,12 +113,26 @@ async def on_startup(application: Application) -> None:
     if deps.run_jobs:
         import jobs  # here: jobs import this module
 
+        await _join(deps)
         jobs.start(application)
     log.info("dieuphoi started as @%s", application.bot.username)
 
 
+async def _join(deps: Deps) -> None:
+    """Register among the instances, and send within the budget they all share."""
+    async with transaction(deps.sessions()) as session:
+        peers = await instances.register(session, deps.presence.name, deps.clock.now())
+    deps.presence.beaten(peers)
+    deps.pacer.budget = SharedBudget(deps.sessions())
+    log.info("instance %s registered", deps.presence.name)
+
+
 async def on_shutdown(application: Application) -> None:
     deps: Deps = application.bot_data["deps"]
+    if deps.presence.registered and deps.sessionmaker is not None:
+        async with transaction(deps.sessionmaker) as session:
+            released = await instances.unregister(session, deps.presence.name)
+        log.info("instance %s stopped (%s claimed rows given back)", deps.presence.name, released)
     if deps.engine is not None:
         await deps.engine.dispose()
         deps.engine = deps.sessionmaker = None

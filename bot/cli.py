@@ -201,8 +201,12 @@ def run_bot(settings: Settings) -> int:
             allowed_updates=ALLOWED_UPDATES,
         )
     else:
+        from bot import polling
+
+        # Polls only while it holds the polling lease: with several instances on one
+        # database the others stand by (SPEC §1).
         log.info("starting in polling mode")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        polling.run(application, ALLOWED_UPDATES)
     return EXIT_OK
 
 

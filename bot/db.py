@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Double, cast, event, extract, func, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
@@ -59,6 +59,18 @@ def insert_for(session: AsyncSession, model: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return pg_insert(model)
     return sqlite_insert(model)
+
+
+def database_now(session: AsyncSession) -> Any:
+    """Now, in seconds since 1970, by the database server's clock, as an SQL expression.
+
+    For what several processes, maybe on several hosts, must agree on (who stopped
+    beating, whose turn it is to send): they all read the same clock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(extract("epoch", func.clock_timestamp()), Double)
+    # Millisecond precision, and the same value throughout one statement.
+    return type_coerce((func.julianday("now") - 2440587.5) * 86400.0, Double)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> Sessionmaker:

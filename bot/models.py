@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -484,3 +485,38 @@ class Outbox(Base):
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+
+
+# --- several instances (bot/instances.py, bot/outbox/budget.py) ---------------------------
+# Their times are seconds since 1970 by the database server's clock, not the processes':
+# hosts whose clocks disagree still agree on who is late and whose turn it is.
+
+
+class Instance(Base):
+    """A running `dieuphoi run` process; gone when it stops, or when it stops beating."""
+
+    __tablename__ = "instances"
+
+    # Also the `claimed_by` of the outbox rows it claims.
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[float] = mapped_column(Double)
+
+
+class Lease(Base):
+    """A role one instance at a time may hold (`polling`: asking Telegram for updates)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[float] = mapped_column(Double)
+
+
+class SendBudget(Base):
+    """Telegram's overall limit, shared by every instance: the next free moment to send."""
+
+    __tablename__ = "send_budget"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Double)

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,15 +61,13 @@ class PassResult:
     postponed: int = 0
 
 
-def sender_name() -> str:
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class Dispatcher:
     def __init__(self, deps: Deps, bot: Bot, name: str | None = None) -> None:
         self.deps = deps
         self.bot = bot
-        self.name = name or sender_name()
+        # Its name in the registry of instances: a dead sender's claims are released by
+        # that name (bot/instances.py).
+        self.name = name or deps.presence.name
         self.pacer = deps.pacer
         # Sends under way at once. A crash between Telegram's answer and the record
         # repeats at most these (docs/outbox.md); four keep up with 30/s easily.
@@ -86,8 +81,12 @@ class Dispatcher:
         result = PassResult()
         sessions = self.deps.sessions()
         now = self._now()
+        if not self.deps.presence.may_send():
+            return result  # the others may be about to take this process for dead
+        # A share of the batch: rows left unclaimed go to the other instances at once.
+        limit = max(1, BATCH // self.deps.presence.peers)
         async with transaction(sessions) as session:
-            rows = await store.claim_due(session, now, self.name, BATCH, self.lease)
+            rows = await store.claim_due(session, now, self.name, limit, self.lease)
         result.claimed = len(rows)
         if not rows:
             return result
@@ -159,7 +158,14 @@ class Dispatcher:
                 break
             async with self.in_flight:
                 await self.pacer.wait(message.chat_id, message.is_group)
-                outcome = await self._send_one(item)
+                alive = self.deps.presence.may_send()
+                outcome = await self._send_one(item) if alive else None
+            if outcome is None:
+                # This process has not managed to beat for a while: the others may soon
+                # take it for dead and send these rows themselves. Do not race them.
+                await self._give_back(items[index:])
+                postponed += len(items) - index
+                break
             if outcome == OutboxState.SENT:
                 sent += 1
             elif outcome == OutboxState.FAILED:

@@ -9,20 +9,34 @@ of one every 33 ms.
 
 Each send first waits for its chat's windows, then for the overall one, so a busy group
 does not hold up everyone else.
+
+The windows count this process's sends. When several instances share a database, the
+overall limit must hold for all of them together: then the pacer also takes a slot from
+a shared `budget` (bot/outbox/budget.py) for every send. The per-chat windows stay in
+the process: a chat's messages come from one process at a time, but for the rare
+reminder to someone who is also talking to another instance.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 OVERALL = ((30, 1.0),)
 # One a second on average; two reminders due at the same moment may go together.
 PRIVATE = ((2, 2.0),)
 # Twenty a minute, and no more than five in a quarter of a minute.
 GROUP = ((5, 15.0), (20, 60.0))
+# A shared slot missed by more than this is given up for a new one (a few attempts, then
+# the send goes anyway). Well under the budget's interval (1/29 s).
+LATE = 0.015
+MAX_SLOT_ATTEMPTS = 3
 
 
 class SlidingWindow:
@@ -43,6 +57,12 @@ class SlidingWindow:
         self.sends.append(at)
 
 
+class Budget(Protocol):
+    async def reserve(self) -> float:
+        """Take the next overall slot; returns the seconds to wait for it."""
+        ...
+
+
 class Pacer:
     def __init__(
         self,
@@ -50,8 +70,12 @@ class Pacer:
         private: tuple[tuple[int, float], ...] = PRIVATE,
         group: tuple[tuple[int, float], ...] = GROUP,
         monotonic: Callable[[], float] = time.monotonic,
+        budget: Budget | None = None,
     ) -> None:
         self._monotonic = monotonic
+        # Shared with the other instances; None when this process sends alone.
+        self.budget = budget
+        self._budget_failing = False
         self._overall = [SlidingWindow(n, s) for n, s in overall]
         self._private = private
         self._group = group
@@ -76,14 +100,45 @@ class Pacer:
 
     async def wait(self, chat_id: int, is_group: bool) -> None:
         """Wait for this chat's turn, then for an overall slot, and take both."""
-        # A loop, not one sleep: another send or a 429 meanwhile can push the turn back.
-        while (delay := self.chat_free_in(chat_id, is_group)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)
-        while (delay := self._overall_free_in()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)
+        while True:
+            # Loops, not one sleep: another send or a 429 meanwhile can push the turn back.
+            while (delay := self.chat_free_in(chat_id, is_group)) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            while (delay := self._overall_free_in()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            if self.budget is None:
+                break
+            await self._shared_slot()
+            # While this send waited for its shared slot, another send of this process
+            # may have taken the chat's turn; then the slot goes unused (which errs on
+            # the safe side) and the send waits again.
+            if self.chat_free_in(chat_id, is_group) == 0 and self._overall_free_in() == 0:
+                break
         now = self._monotonic()
         for window in [*self._windows(chat_id, is_group), *self._overall]:
             window.take(now)
+
+    async def _shared_slot(self) -> None:
+        assert self.budget is not None
+        for _attempt in range(MAX_SLOT_ATTEMPTS):
+            try:
+                delay = await self.budget.reserve()
+            except Exception:
+                # The budget lives in the database. Without it this process still keeps
+                # its own windows; refusing to send would be worse than a rare 429.
+                if not self._budget_failing:
+                    log.warning("shared send budget unavailable; pacing alone", exc_info=True)
+                self._budget_failing = True
+                return
+            self._budget_failing = False
+            due = time.monotonic() + delay
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # A process that was busy meanwhile (a long commit, a garbage collection)
+            # wakes late, when the next slots are other sends'; sending now would crowd
+            # them. Take a new slot instead.
+            if time.monotonic() - due <= LATE:
+                return
 
     def _overall_free_in(self) -> float:
         now = self._monotonic()

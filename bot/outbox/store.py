@@ -5,7 +5,8 @@ PostgreSQL two instances skip each other's rows instead of waiting or sending tw
 on SQLite (one writer at a time) the same statement is atomic by itself. A claim is a
 lease: a row claimed by a process that died is claimable again once the lease ends,
 so a crash between claiming and recording loses nothing (the send may then happen
-twice; see docs/outbox.md).
+twice; see docs/outbox.md). Sooner than that, the registry of instances releases the
+claims of a process that stopped beating (bot/instances.py).
 """
 
 from __future__ import annotations
@@ -171,6 +172,19 @@ async def retry_later(
             attempts=Outbox.attempts + (1 if count_attempt else 0),
         )
     )
+
+
+async def release(session: AsyncSession, sender: str) -> int:
+    """Put the rows `sender` has claimed back to wait, due at once: it stopped (cleanly,
+    or it was found dead: bot/instances.py). Returns how many."""
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.state == OutboxState.SENDING, Outbox.claimed_by == sender)
+        .values(state=OutboxState.PENDING, claimed_by=None, claimed_at=None)
+        .returning(Outbox.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())
 
 
 async def withdraw(session: AsyncSession, subject: str) -> int:

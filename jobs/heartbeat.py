@@ -1,0 +1,48 @@
+"""The heartbeat: every BEAT_SECONDS this instance says it is alive, releases what dead
+instances had claimed, and (polling mode) takes or renews the polling lease and starts
+or stops polling to match (bot/instances.py, bot/polling.py)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import Application, ContextTypes
+
+from bot import instances
+from bot.app import deps_of
+from bot.db import transaction
+from bot.polling import Poller
+
+log = logging.getLogger(__name__)
+
+
+def schedule(application: Application) -> None:
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        heartbeat_job, interval=instances.BEAT_SECONDS, first=0.0, name="heartbeat"
+    )
+
+
+async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    deps = deps_of(context)
+    presence = deps.presence
+    # Only in polling mode (bot/polling.py); with a webhook every instance serves.
+    poller: Poller | None = context.bot_data.get("poller")
+    leader = False
+    try:
+        async with transaction(deps.sessions()) as session:
+            peers = await instances.beat(session, presence.name, deps.clock.now())
+            if poller is not None:
+                leader = await instances.hold(
+                    session, instances.POLLING, presence.name, instances.POLLING_LEASE
+                )
+        presence.beaten(peers)
+        if leader and poller is not None:
+            poller.renewed()
+    except Exception:
+        # The database is unreachable or busy: look again at the next beat. Keep polling
+        # only while the lease surely has not run out under us.
+        log.exception("heartbeat failed")
+        leader = poller is not None and poller.polling and poller.may_keep_polling()
+    if poller is not None:
+        await poller.lead(leader)

@@ -1,0 +1,247 @@
+"""Several instances on one database: the registry, the polling lease, the shared send
+budget (bot/instances.py, bot/outbox/budget.py), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot import instances
+from bot.db import make_engine, make_sessionmaker, transaction
+from bot.models import Instance, Lease, Outbox, OutboxState
+from bot.models import SendBudget as BudgetRow
+from bot.outbox import store
+from bot.outbox.budget import INTERVAL, MAX_AHEAD, SharedBudget
+from bot.outbox.pacing import Pacer
+from tests.conftest import START
+
+POLLING = instances.POLLING
+
+
+async def _rows(session, count: int, prefix: str) -> None:
+    rows = [
+        store.NewRow(
+            dedupe_key=f"{prefix}:{i}",
+            kind="meeting_reminder",
+            subject=f"{prefix}",
+            due_at=START - timedelta(minutes=1),
+            telegram_user_id=1000 + i,
+        )
+        for i in range(count)
+    ]
+    await store.add_rows(session, rows, START)
+
+
+async def _age(session, name: str, seconds: float) -> None:
+    """Make `name` look as if it had not beaten for `seconds`."""
+    await session.execute(
+        update(Instance)
+        .where(Instance.name == name)
+        .values(heartbeat_at=Instance.heartbeat_at - seconds)
+    )
+
+
+async def _claims(session) -> Counter:
+    rows = (await session.execute(select(Outbox.state, Outbox.claimed_by))).all()
+    return Counter((state.value, by) for state, by in rows)
+
+
+async def test_a_claim_takes_its_limit_and_leaves_the_rest_to_the_other_instances(sessions):
+    async with transaction(sessions) as session:
+        await _rows(session, 10, "row")
+        assert len(await store.claim_due(session, START, "a", 4)) == 4
+        assert len(await store.claim_due(session, START, "b", 4)) == 4
+        assert len(await store.claim_due(session, START, "c", 4)) == 2
+    async with sessions() as session:
+        assert await _claims(session) == Counter(
+            {("sending", "a"): 4, ("sending", "b"): 4, ("sending", "c"): 2}
+        )
+
+
+# --- the registry --------------------------------------------------------------------
+
+
+async def test_a_dead_instances_claims_are_released_and_a_live_ones_are_not(sessions, caplog):
+    async with transaction(sessions) as session:
+        for name in ("dead", "live", "me"):
+            await instances.register(session, name, START)
+        await _rows(session, 10, "row")
+        await store.claim_due(session, START, "dead", 4)
+        await store.claim_due(session, START, "live", 3)
+        [sent] = await store.claim_due(session, START, "dead", 1)
+        await store.finish(session, sent.id, "dead", OutboxState.SENT, START)
+        await _age(session, "dead", instances.DEAD_AFTER + 1)
+        await _age(session, "live", instances.DEAD_AFTER - 2)  # late, but not dead yet
+
+    with caplog.at_level(logging.WARNING, logger="bot.instances"):
+        async with transaction(sessions) as session:
+            peers = await instances.beat(session, "me", START)
+
+    assert peers == 2
+    assert "instance dead stopped beating: 4 outbox rows" in caplog.text
+    async with sessions() as session:
+        assert set((await session.scalars(select(Instance.name))).all()) == {"live", "me"}
+        assert await _claims(session) == Counter(
+            {("pending", None): 6, ("sending", "live"): 3, ("sent", "dead"): 1}
+        )
+
+
+async def test_a_beat_that_comes_in_time_keeps_the_instance_and_its_claims(sessions):
+    async with transaction(sessions) as session:
+        await instances.register(session, "slow", START)
+        await instances.register(session, "me", START)
+        await _rows(session, 3, "row")
+        await store.claim_due(session, START, "slow", 3)
+        await _age(session, "slow", instances.DEAD_AFTER + 5)
+    async with transaction(sessions) as session:
+        await instances.beat(session, "slow", START)  # just before the others look
+    async with transaction(sessions) as session:
+        assert await instances.reap(session) == {}
+    async with sessions() as session:
+        assert await _claims(session) == Counter({("sending", "slow"): 3})
+
+
+async def test_an_instance_taken_for_dead_registers_again(sessions, caplog):
+    async with transaction(sessions) as session:
+        await instances.register(session, "me", START)
+        await instances.register(session, "other", START)
+        await _age(session, "me", 60)
+        assert await instances.reap(session) == {"me": 0}
+    with caplog.at_level(logging.WARNING, logger="bot.instances"):
+        async with transaction(sessions) as session:
+            assert await instances.beat(session, "me", START) == 2
+    assert "instance me was taken for dead" in caplog.text
+
+
+async def test_a_clean_stop_gives_back_claims_and_the_polling_lease(sessions):
+    async with transaction(sessions) as session:
+        await instances.register(session, "me", START)
+        await _rows(session, 5, "row")
+        await store.claim_due(session, START, "me", 2)
+        assert await instances.hold(session, POLLING, "me", 30)
+    async with transaction(sessions) as session:
+        assert await instances.unregister(session, "me") == 2
+        assert await instances.hold(session, POLLING, "next", 30)  # free at once
+    async with sessions() as session:
+        assert (await session.scalars(select(Instance.name))).all() == []
+        assert await _claims(session) == Counter({("pending", None): 5})
+
+
+# --- the polling lease ---------------------------------------------------------------
+
+
+async def test_the_polling_lease_has_one_holder_until_it_runs_out(sessions):
+    async with transaction(sessions) as session:
+        assert await instances.hold(session, POLLING, "a", 30)
+        assert not await instances.hold(session, POLLING, "b", 30)
+        assert await instances.hold(session, POLLING, "a", 30)  # renewed
+        # a stops beating: its lease runs out.
+        await session.execute(update(Lease).values(expires_at=Lease.expires_at - 31))
+        assert await instances.hold(session, POLLING, "b", 30)
+        assert not await instances.hold(session, POLLING, "a", 30)
+        await instances.let_go(session, POLLING, "a")  # not a's to give: nothing happens
+        assert await session.scalar(select(Lease.holder)) == "b"
+
+
+async def test_two_instances_racing_for_the_lease_get_one_holder(database_url):
+    engines = [make_engine(database_url) for _ in range(2)]
+    try:
+
+        async def contend(engine, name: str) -> bool:
+            async with transaction(make_sessionmaker(engine)) as session:
+                return await instances.hold(session, POLLING, name, 30)
+
+        won = await asyncio.gather(contend(engines[0], "a"), contend(engines[1], "b"))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert sorted(won) == [False, True]
+
+
+# --- the shared send budget ----------------------------------------------------------
+
+
+async def test_two_budgets_on_one_database_never_hand_out_slots_closer_than_the_interval(
+    database_url,
+):
+    engines = [make_engine(database_url) for _ in range(2)]
+    try:
+        budgets = [SharedBudget(make_sessionmaker(engine)) for engine in engines]
+
+        async def take_many(budget: SharedBudget) -> list[float]:
+            # Four at a time, like a sender's sends in flight.
+            slots = []
+            for _ in range(10):
+                taken = await asyncio.gather(*(budget.take() for _ in range(4)))
+                slots += [slot.at for slot in taken]
+            return slots
+
+        first, second = await asyncio.gather(*(take_many(b) for b in budgets))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    slots = sorted(first + second)
+    assert len(set(slots)) == 80
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+    assert min(gaps) >= INTERVAL - 1e-6, min(gaps)
+    # Back to back: 80 slots take 80 intervals, not more (nobody waits for nothing).
+    assert slots[-1] - slots[0] < 80 * INTERVAL + 1.0
+
+
+async def test_a_slot_is_a_wait_of_one_interval_after_the_previous_one(sessions):
+    budget = SharedBudget(sessions)
+    first = await budget.take()
+    second = await budget.take()
+    assert first.wait == pytest.approx(0.0, abs=0.01)
+    assert second.at - first.at == pytest.approx(INTERVAL, abs=1e-6)
+    assert 0 < second.wait <= INTERVAL
+
+
+async def test_a_database_clock_that_stepped_back_does_not_stop_sending(sessions):
+    budget = SharedBudget(sessions)
+    await budget.take()
+    async with transaction(sessions) as session:
+        await session.execute(update(BudgetRow).values(next_at=BudgetRow.next_at + 3600))
+    assert await budget.reserve() == pytest.approx(0.0, abs=0.01)
+    slot = await budget.take()
+    assert slot.wait <= MAX_AHEAD
+
+
+# --- the pacer with a budget ---------------------------------------------------------
+
+
+class ListBudget:
+    def __init__(self, waits: list[float], fail: bool = False) -> None:
+        self.waits = waits
+        self.fail = fail
+        self.taken = 0
+
+    async def reserve(self) -> float:
+        self.taken += 1
+        if self.fail:
+            raise ConnectionError("database unreachable")
+        return self.waits.pop(0) if self.waits else 0.0
+
+
+async def test_the_pacer_waits_for_the_shared_slot_of_every_send():
+    budget = ListBudget([0.0, 0.2])
+    pacer = Pacer(budget=budget)
+    started = asyncio.get_running_loop().time()
+    await pacer.wait(1, False)
+    await pacer.wait(2, False)
+    assert budget.taken == 2
+    assert asyncio.get_running_loop().time() - started >= 0.2
+
+
+async def test_without_its_database_the_pacer_still_sends_and_says_so_once(caplog):
+    pacer = Pacer(budget=ListBudget([], fail=True))
+    with caplog.at_level(logging.WARNING, logger="bot.outbox.pacing"):
+        for chat in range(3):
+            await asyncio.wait_for(pacer.wait(chat, False), 1)
+    assert caplog.text.count("shared send budget unavailable") == 1
