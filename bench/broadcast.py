@@ -106,9 +106,8 @@ def text_of(run: str) -> str:
 
 
 class StampedFakeBotApi(FakeBotApi):
-    """The fake, noting when it answered each call and recorded each message it created
-    (the fake's own records carry whole seconds only), and when each getUpdates arrived
-    (a long poll is recorded only when it returns)."""
+    """The fake, noting when it answered each call (its messages carry `_at` already) and
+    when each getUpdates arrived (a long poll is recorded only when it returns)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,11 +117,6 @@ class StampedFakeBotApi(FakeBotApi):
     def _record_call(self, method: str, params: Any, status: int, body: Any) -> None:
         self.call_times.append(time.monotonic())
         super()._record_call(method, params, status, body)
-
-    def _bot_message(self, call: Any, chat_id: int, content: Any, **kwargs: Any) -> Any:
-        message = super()._bot_message(call, chat_id, content, **kwargs)
-        self.sent[-1]["_at"] = time.monotonic()
-        return message
 
     async def _get_updates(self, call: Any) -> Any:
         self.poll_arrivals.append(time.monotonic())
