@@ -514,7 +514,8 @@ class Lease(Base):
 
 
 class SendBudget(Base):
-    """Telegram's overall limit, shared by every instance: the next free moment to send."""
+    """One of the sends a second Telegram allows the bot, shared by every instance: when
+    it may be used again (bot/outbox/budget.py)."""
 
     __tablename__ = "send_budget"
 

@@ -218,7 +218,7 @@ async def test_two_instances_share_a_broadcast_within_telegrams_overall_limit(
     rate = (len(times) - 1) / (times[-1] - times[0])
     print(f"sent by {dict(by)}; at most {busiest} in one second; {rate:.1f} a second overall")
     assert busiest <= 30, [(round(t - times[0], 3), who) for t, who in _timeline(sent)]
-    assert rate >= 27.0
+    assert rate >= 28.5  # the limit is the budget (30 a window), not the two processes
     assert await _states(bot.sessions) == Counter({OutboxState.SENT: MEMBERS})
     assert await _instances(bot.sessions) == 0  # both left the registry on SIGTERM
     await bot.start()  # so the fixture can stop it again

@@ -2,37 +2,40 @@
 
 Telegram's "about 30 messages per second" is for the bot, however many processes send
 for it. Each process keeps its own per-chat windows (bot/outbox/pacing.py: a chat's
-messages rarely come from two processes at once), but the overall limit lives in one
-database row, `send_budget.next_at`: the next moment at which anyone may send.
+messages rarely come from two processes at once), but the overall limit lives in the
+database as TOKENS rows of `send_budget`, one per send a second may hold. Each row's
+`next_at` is when its token may be used again: WINDOW after its last use.
 
-Taking a slot is one statement, an upsert that moves `next_at` one interval on and
-returns how long to wait for the slot just taken:
+Taking a slot is one statement: take the token free soonest and move it on,
 
-    next_at = max(next_at, now) + INTERVAL
+    next_at = max(next_at, now) + WINDOW
 
-PostgreSQL locks the row for the statement and SQLite runs it under its single write
-lock, so two processes never get the same slot, and the slots handed out are at least
-INTERVAL apart however many ask. This is GCRA ("the next free moment") with no burst:
-sends are spread evenly rather than let through thirty at once, because sends of
-several processes arrive at Telegram with different delays, and only an even spread
-leaves room for that jitter. `now` is the database's clock, so hosts whose clocks
-disagree still take turns correctly.
+and wait until the moment it was free. A token is used at most once in any WINDOW, so
+there are at most TOKENS sends in any WINDOW, whichever instances send them. This is the
+sliding window of the pacer, shared: a quiet moment leaves tokens free, so the sends of
+a new batch start at once instead of losing the gap, as an evenly spaced schedule would.
+PostgreSQL locks the chosen row (SKIP LOCKED: two instances take different tokens) and
+SQLite runs the statement under its single write lock. `now` is the database's clock,
+so hosts whose clocks disagree still take turns correctly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker, database_now, insert_for, transaction
-from bot.models import SendBudget as Row
+from bot.models import SendBudget as Token
 
-# One send every 1/29 s: 29 a second at most, however many instances. Telegram's (and
-# the fake's) bucket holds 30 a second; the missing one is room for jitter: a send that
-# reaches Telegram 30 ms late still leaves at most 30 in any one second.
-INTERVAL = 1 / 29
-# A slot further ahead than this means the database's clock stepped back: start again
+# Telegram's (and the fake's) thirty a second...
+TOKENS = 30
+# ...counted over a little more than a second: a send that reaches Telegram up to 30 ms
+# later than another (network, a busy process) still leaves at most 30 in any second.
+# 30 per 1.03 s is 29.1 a second at most, however many instances.
+WINDOW = 1.03
+# A token free further ahead than this means the database's clock stepped back: count
 # from now rather than wait for the clock to catch up.
 MAX_AHEAD = 60.0
 TELEGRAM = "telegram"
@@ -47,9 +50,10 @@ class Slot:
 class SharedBudget:
     """The overall budget, shared through the database (the pacer's `budget`)."""
 
-    def __init__(self, sessions: Sessionmaker, interval: float = INTERVAL) -> None:
+    def __init__(self, sessions: Sessionmaker, tokens: int = TOKENS, window: float = WINDOW):
         self.sessions = sessions
-        self.interval = interval
+        self.tokens = tokens
+        self.window = window
 
     async def reserve(self) -> float:
         """Take the next free slot; returns the seconds to wait for it."""
@@ -58,18 +62,45 @@ class SharedBudget:
     async def take(self) -> Slot:
         # Its own short transaction: never inside a caller's, whose locks (SQLite's
         # write lock) would make everyone else wait for the caller's send.
-        async with transaction(self.sessions) as session:
-            now = database_now(session)
-            free = case(
-                (Row.next_at > now + MAX_AHEAD, now), (Row.next_at > now, Row.next_at), else_=now
-            )
-            statement = (
-                insert_for(session, Row)
-                .values(name=TELEGRAM, next_at=now + self.interval)
-                .on_conflict_do_update(
-                    index_elements=["name"], set_={"next_at": free + self.interval}
-                )
-                .returning(Row.next_at - self.interval, Row.next_at - self.interval - now)
-            )
-            at, wait = (await session.execute(statement)).one()
-        return Slot(float(at), float(wait))
+        for _attempt in range(3):
+            async with transaction(self.sessions) as session:
+                slot = await self._take(session)
+                if slot is None:
+                    # No token free to take: none exist yet (a new database), or all
+                    # are being taken this very moment; the latter is rare and brief.
+                    await self._create_tokens(session)
+            if slot is not None:
+                return slot
+        raise RuntimeError("no send token could be taken")
+
+    async def _take(self, session: AsyncSession) -> Slot | None:
+        now = database_now(session)
+        # A CTE, run once (see store.claim_due); SKIP LOCKED: a token another instance
+        # is taking right now is not waited for, the next one is taken.
+        soonest = (
+            select(Token.name)
+            .where(Token.name.like(f"{TELEGRAM}:%"))
+            .order_by(Token.next_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .cte("soonest")
+        )
+        free = case(
+            (Token.next_at > now + MAX_AHEAD, now), (Token.next_at > now, Token.next_at), else_=now
+        )
+        statement = (
+            update(Token)
+            .where(Token.name.in_(select(soonest.c.name)))
+            .values(next_at=free + self.window)
+            .returning(Token.next_at - self.window, Token.next_at - self.window - now)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await session.execute(statement)).first()
+        return None if row is None else Slot(float(row[0]), float(row[1]))
+
+    async def _create_tokens(self, session: AsyncSession) -> None:
+        await session.execute(
+            insert_for(session, Token)
+            .values([{"name": f"{TELEGRAM}:{i:02d}", "next_at": 0.0} for i in range(self.tokens)])
+            .on_conflict_do_nothing(index_elements=["name"])
+        )

@@ -34,7 +34,7 @@ PRIVATE = ((2, 2.0),)
 # Twenty a minute, and no more than five in a quarter of a minute.
 GROUP = ((5, 15.0), (20, 60.0))
 # A shared slot missed by more than this is given up for a new one (a few attempts, then
-# the send goes anyway). Well under the budget's interval (1/29 s).
+# the send goes anyway): half the room the budget leaves for lateness (30 ms).
 LATE = 0.015
 MAX_SLOT_ATTEMPTS = 3
 
