@@ -181,12 +181,15 @@ def _require_schema(settings: Settings) -> None:
 def run_bot(settings: Settings) -> int:
     from bot.app import ALLOWED_UPDATES, build_application
     from bot.heap import settle
+    from bot.loop import use_fast_event_loop
 
     settings.token  # noqa: B018 - fail now, with exit code 2, when the token is missing
     _upgrade(settings)
+    loop = use_fast_event_loop()
     application = build_application(settings)
     settle()
     log = logging.getLogger("dieuphoi")
+    log.info("event loop: %s", loop)
     if settings.webhook_url:
         log.info(
             "starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port

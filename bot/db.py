@@ -26,6 +26,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _, _, path = url.partition(":///")
         if path and not path.startswith(":memory:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection: every transaction takes SQLite's single write lock at BEGIN
+        # (below), so they run one at a time anyway. Queuing for the pooled connection
+        # is first come, first served and wakes the next one at once; queuing on the
+        # lock itself means SQLite's busy handler sleeping and retrying, which under
+        # many concurrent button presses wastes most of the time (docs/benchmarks.md §4).
+        # Other processes on the same file still wait through busy_timeout.
+        kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

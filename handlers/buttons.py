@@ -8,8 +8,10 @@ message id (handlers/notes.py).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply
@@ -71,44 +73,84 @@ def _answer(turn: Turn, text: str, *, alert: bool = False) -> None:
     turn.after_commit.append(lambda: query.answer(text, show_alert=alert))
 
 
-def _ask(turn: Turn, question: Html, attach: Attach) -> None:
+@dataclass
+class _Question:
+    """A question on its way to a chat: waiting for its turn under the pacer, then sent."""
+
+    task: asyncio.Task[None] | None = None
+    sending: bool = False
+
+
+def _ask(turn: Turn, kind: str, question: Html, attach: Attach) -> None:
     """After the commit: ask with ForceReply in the chat of the press, then remember the
-    question's message id so the reply finds its answer."""
+    question's message id so the reply finds its answer.
+
+    A newer question of the same kind to the same chat replaces one still waiting for its
+    turn: someone tapping through several tasks gets one question, about the last, not a
+    queue of them trickling in at one a second (the earlier reports still take a note as a
+    reply to their own message). Questions are paced like every send, so under load they
+    wait; the press itself is answered at once.
+    """
     deps = turn.deps
     chat_id = turn.chat_id
     chat = turn.update.effective_chat
     user = turn.update.effective_user
-    if chat is not None and chat.type != ChatType.PRIVATE and user is not None:
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    if in_group and user is not None:
         # In a group the question names the person it is for.
         question = html_format(
             "{who}: {question}", who=mention(user.id, user.full_name), question=question
         )
+    waiting = _waiting_questions(turn)
+    key = (chat_id, user.id if user is not None else 0, kind)
+    this = _Question()
 
     async def ask() -> None:
-        await deps.pacer.wait(chat_id, chat is not None and chat.type != ChatType.PRIVATE)
-        sent = await patiently(
-            functools.partial(
-                turn.context.bot.send_message,
-                chat_id,
-                question,
-                parse_mode=ParseMode.HTML,
-                reply_markup=ForceReply(selective=True),
+        try:
+            await deps.pacer.wait(chat_id, in_group)
+            this.sending = True  # from here on it is not withdrawn
+            sent = await patiently(
+                functools.partial(
+                    turn.context.bot.send_message,
+                    chat_id,
+                    question,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=ForceReply(selective=True),
+                )
             )
-        )
+        finally:
+            if waiting.get(key) is this:
+                del waiting[key]
         async with transaction(deps.sessions()) as session:
             await attach(session, sent.chat_id, sent.message_id)
 
     async def in_background() -> None:
-        # Not awaited here: under load the question waits for a slot under Telegram's
-        # limits, and the next person's press must not wait behind it.
-        turn.context.application.create_task(ask(), update=turn.update, name=ASK_TASK_NAME)
+        earlier = waiting.get(key)
+        if earlier is not None and earlier.task is not None and not earlier.sending:
+            earlier.task.cancel()
+        waiting[key] = this
+        # Not awaited here: the next person's press must not wait behind this question.
+        this.task = turn.context.application.create_task(
+            ask(), update=turn.update, name=ASK_TASK_NAME
+        )
 
     turn.after_commit.append(in_background)
 
 
+_WAITING = "questions waiting"
+
+
+def _waiting_questions(turn: Turn) -> dict[tuple[int, int, str], _Question]:
+    """The questions of this application still on their way, by (chat, person, kind)."""
+    waiting: dict[tuple[int, int, str], _Question] = turn.context.application.bot_data.setdefault(
+        _WAITING, {}
+    )
+    return waiting
+
+
 async def _task_status(turn: Turn, press: TaskPress) -> None:
     recorded = await reports.record_status(
-        turn.session, turn.now, turn.who, press.task_id, press.status
+        turn.session, turn.now, turn.who, press.task_id, press.status, ask_in_chat=turn.chat_id
     )
     label = f"{press.status.emoji} {task_word(press.status)}"
     _answer(turn, _("Recorded: {status}").format(status=label))
@@ -120,18 +162,17 @@ async def _task_status(turn: Turn, press: TaskPress) -> None:
             "short note (at most 1,000 characters)."
         ),
         status=label,
-        id=recorded.task.id,
+        id=recorded.task_id,
     )
     if recorded.task_done:
         done = _("Every agency has now reported this task as done.")
         question = html_format("{q}\n{done}", q=question, done=done)
-    report_id = recorded.report.id
-    reports.expect_prompt(recorded.report, turn.chat_id)
+    report_id = recorded.report_id
 
     async def attach(session: AsyncSession, chat_id: int, message_id: int) -> None:
         await reports.attach_prompt(session, report_id, chat_id, message_id)
 
-    _ask(turn, question, attach)
+    _ask(turn, "note", question, attach)
 
 
 async def _meeting_answer(turn: Turn, press: MeetingPress) -> None:
@@ -153,7 +194,7 @@ async def _meeting_answer(turn: Turn, press: MeetingPress) -> None:
         ),
         id=answered.meeting.id,
     )
-    _ask(turn, question, attach)
+    _ask(turn, "delegate", question, attach)
 
 
 async def _broadcast(turn: Turn, press: BroadcastPress) -> None:

@@ -81,8 +81,9 @@ async def help_command(turn: Turn) -> Reply:
 async def whoami(turn: Turn) -> Reply:
     require_member(turn.who)
     lines = []
-    if turn.who.member is not None:
-        lines.append(member_card(turn.who.member))
+    member = await people.member_of_user(turn.session, turn.who.telegram_user_id)
+    if member is not None:
+        lines.append(member_card(member))
     if turn.who.is_admin:
         lines.append(escape(_("You are a secretariat admin.")))
     lines.append(html_format(_("Telegram id: {id}"), id=turn.who.telegram_user_id))

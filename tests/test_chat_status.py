@@ -163,3 +163,31 @@ async def test_a_reply_to_another_message_gets_a_hint(bot, admin):
     assert "/help" in answer["text"]
     [report] = await _reports(bot)
     assert report.note is None
+
+
+async def test_quick_presses_get_one_question_about_the_last_and_the_note_finds_it(bot, admin):
+    an, _binh, reminders = await _reminded(bot, admin)
+    reminder = reminders[an.id]
+    since = len(bot.api.sent)
+    # Three taps in a row, as fast as a thumb: 🟢, 🟠, 🔴. Telegram allows about one
+    # message a second in a chat, so the 🟢 question takes the chat's last free slot; the
+    # 🟠 one waits and is replaced by the 🔴 one.
+    for status in (TaskStatus.ON_TRACK, TaskStatus.AT_RISK, TaskStatus.BLOCKED):
+        bot.api.press_button(an, reminder, callbacks.encode(TaskPress(1, status)), force=True)
+    await bot.settle(timeout=10)
+    questions = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
+    assert [q["text"][:1] for q in questions] == ["🟢", "🔴"]
+    reports = await _reports(bot)
+    assert [r.status for r in reports] == ["on_track", "at_risk", "blocked"]
+    # The replaced question was never sent: its report waits for no message id.
+    assert [r.prompt_message_id for r in reports] == [
+        questions[0]["message_id"],
+        None,
+        questions[1]["message_id"],
+    ]
+    await bot.say(an, "Vướng mặt bằng", reply_to=questions[1])
+    # A reply to another bot message does not land on the report whose question never went.
+    hello = await bot.say(an, "/whoami")
+    answer = await bot.say(an, "Cảm ơn", reply_to=hello)
+    assert "/help" in answer["text"]
+    assert [r.note for r in await _reports(bot)] == [None, None, "Vướng mặt bằng"]

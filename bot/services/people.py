@@ -6,13 +6,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import msg, pick_locale
-from bot.models import Council, CouncilMembership, Member, TelegramUser
+from bot.models import Admin, Council, CouncilMembership, Member, TelegramUser
 from bot.services.admins import is_admin
 from bot.services.errors import BadInputError
 
@@ -58,14 +58,39 @@ def clean_name(full_name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", full_name).split())
 
 
+# Built once: identify runs for every update. One row per council of the member (one row
+# with no council for anyone else), so a single round trip answers everything.
+_WHO = (
+    select(
+        TelegramUser,
+        Member,
+        exists().where(Admin.telegram_user_id == bindparam("user_id")),
+        Council.code,
+    )
+    .outerjoin(Member, Member.telegram_user_id == TelegramUser.id)
+    .outerjoin(CouncilMembership, CouncilMembership.member_id == Member.id)
+    .outerjoin(Council, Council.id == CouncilMembership.council_id)
+    .where(TelegramUser.id == bindparam("user_id"))
+    .order_by(Council.code)
+)
+
+
 async def identify(
     session: AsyncSession, identity: TelegramIdentity | None, default_locale: str
 ) -> Requester:
-    """Resolve who is asking. Reads only; nothing is written here."""
+    """Resolve who is asking. Reads only; nothing is written here.
+
+    Runs for every update, so it is kept to one statement: the user with their member
+    record, admin flag and councils' codes. The member's memberships are not loaded as
+    objects; `member_of_user` loads them where they are shown.
+    """
     if identity is None:
         return Requester(telegram_user_id=0, locale=default_locale)
-    user = await session.get(TelegramUser, identity.id)
-    member = await member_of_user(session, identity.id)
+    rows = (await session.execute(_WHO, {"user_id": identity.id})).all()
+    if rows:
+        user, member, admin_flag, _code = rows[0]
+    else:  # never seen: an admin named in the settings may still be one
+        user, member, admin_flag = None, None, await is_admin(session, identity.id)
     locale = pick_locale(
         user.language if user else None,
         member.language if member else None,
@@ -77,12 +102,13 @@ async def identify(
         locale=locale,
         user=user,
         member=member,
-        is_admin=await is_admin(session, identity.id),
-        council_codes=sorted(m.council.code for m in member.memberships) if member else [],
+        is_admin=bool(admin_flag),
+        council_codes=[code for *_rest, code in rows if code is not None],
     )
 
 
 async def member_of_user(session: AsyncSession, telegram_user_id: int) -> Member | None:
+    """The member linked to a Telegram user, with their councils loaded."""
     return await session.scalar(
         select(Member)
         .where(Member.telegram_user_id == telegram_user_id)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, literal, or_, select
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.callbacks import TaskStatus
 from bot.i18n import msg, verbatim
-from bot.models import Outbox, ReportStatus, StatusReport, Task, TaskAgency
+from bot.models import Council, Outbox, ReportStatus, StatusReport, Task, TaskAgency
 from bot.services import audit
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.people import Requester
@@ -49,77 +50,135 @@ def mark(done: bool, latest: ReportStatus | None) -> str:
 
 @dataclass(frozen=True)
 class Recorded:
-    report: StatusReport
-    task: Task
+    report_id: int
+    task_id: int
     repeated: bool  # a double tap: nothing new was recorded
     task_done: bool
 
 
+# Built once: a status press is the busiest path, and building a statement costs about as
+# much as running it.
+_LATEST = aliased(StatusReport)
+_TASK_AND_PART = (
+    select(
+        Task.cancelled_at,
+        Task.done_at.label("task_done_at"),
+        Council.code.label("council_code"),
+        TaskAgency.id.label("part_id"),
+        TaskAgency.done_at.label("part_done_at"),
+        # The member's own latest report on the task, to see a double tap.
+        _LATEST.id.label("latest_id"),
+        _LATEST.status.label("latest_status"),
+        _LATEST.created_at.label("latest_at"),
+    )
+    .join(Council, Council.id == Task.council_id)
+    .outerjoin(
+        TaskAgency,
+        and_(TaskAgency.task_id == Task.id, TaskAgency.agency_id == bindparam("agency_id")),
+    )
+    .outerjoin(
+        _LATEST,
+        _LATEST.id
+        == (
+            select(StatusReport.id)
+            .where(
+                StatusReport.task_id == Task.id,
+                StatusReport.member_id == bindparam("member_id"),
+            )
+            .order_by(StatusReport.created_at.desc(), StatusReport.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        ),
+    )
+    .where(Task.id == bindparam("task_id"))
+)
+_NEW_REPORT = insert(StatusReport).returning(StatusReport.id)
+
+
 async def record_status(
-    session: AsyncSession, now: datetime, who: Requester, task_id: int, button: TaskStatus
+    session: AsyncSession,
+    now: datetime,
+    who: Requester,
+    task_id: int,
+    button: TaskStatus,
+    ask_in_chat: int | None = None,
 ) -> Recorded:
+    """Record the member's answer for their agency. `ask_in_chat`: the chat where the bot
+    will ask for a note (its message id is attached once sent).
+
+    This runs for every status button, the busiest path of the bot at a deadline: it reads
+    plain columns in one statement and inserts with one, rather than loading the task
+    with all its parts and agencies as objects (docs/benchmarks.md §4).
+    """
     member = who.member
     if member is None:
         raise NotAllowedError(msg("Only registered members can report on tasks."))
-    task = await session.get(Task, task_id)
-    if task is None or task.cancelled_at is not None:
+    # Plain rows straight from the connection: no ORM objects to build for a check.
+    connection = await session.connection()
+    asked = {"task_id": task_id, "agency_id": member.agency_id, "member_id": member.id}
+    found = (await connection.execute(_TASK_AND_PART, asked)).first()
+    if found is None or found.cancelled_at is not None:
         raise NotFoundError(msg("This task no longer exists or has been cancelled."))
-    part = next((a for a in task.assignments if a.agency_id == member.agency_id), None)
-    in_council = task.council.code in who.council_codes
-    if part is None or not in_council:
+    if found.part_id is None or found.council_code not in who.council_codes:
         raise NotAllowedError(msg("This task is not assigned to your agency."))
-    if part.done_at is not None:
+    if found.part_done_at is not None:
         raise NotAllowedError(msg("Your agency has already reported this task as done."))
     status = STATUS_OF_BUTTON[button]
-    latest = await session.scalar(
-        select(StatusReport)
-        .where(StatusReport.task_id == task.id, StatusReport.member_id == member.id)
-        .order_by(StatusReport.created_at.desc(), StatusReport.id.desc())
-        .limit(1)
-    )
-    if latest is not None and latest.status == status and now - latest.created_at < REPEAT_WINDOW:
-        return Recorded(latest, task, repeated=True, task_done=task.done_at is not None)
-    report = StatusReport(
-        task_id=task.id,
-        agency_id=member.agency_id,
-        member_id=member.id,
-        status=status,
-        created_at=now,
-    )
-    session.add(report)
+    task_done_at = found.task_done_at
+    if found.latest_status == status and now - found.latest_at < REPEAT_WINDOW:
+        return Recorded(found.latest_id, task_id, repeated=True, task_done=task_done_at is not None)
+    report_id = (
+        await connection.execute(
+            _NEW_REPORT,
+            {
+                "task_id": task_id,
+                "agency_id": member.agency_id,
+                "member_id": member.id,
+                "status": status,
+                "created_at": now,
+                "prompt_chat_id": ask_in_chat,
+            },
+        )
+    ).scalar_one()
+    part_id = found.part_id
+    task_done = task_done_at is not None
     if status == ReportStatus.DONE:
-        _close_part(task, part, now)
-    await session.flush()
+        task_done = await _close_part(session, task_id, part_id, now)
     audit.record(
         session,
         now,
         audit.telegram_actor(who.telegram_user_id),
         "task.report",
-        task_id=task.id,
+        task_id=task_id,
         agency_id=member.agency_id,
         status=status.value,
     )
-    return Recorded(report, task, repeated=False, task_done=task.done_at is not None)
+    return Recorded(report_id, task_id, repeated=False, task_done=task_done)
 
 
-def _close_part(task: Task, part: TaskAgency, now: datetime) -> None:
-    part.done_at = now
-    if all(a.done_at is not None for a in task.assignments):
-        task.done_at = now
-
-
-def expect_prompt(report: StatusReport, chat_id: int) -> None:
-    """The bot is about to ask for a note in `chat_id` (its message id follows)."""
-    report.prompt_chat_id, report.prompt_message_id = chat_id, None
+async def _close_part(session: AsyncSession, task_id: int, part_id: int, now: datetime) -> bool:
+    """Close the agency's part, and the task when it was the last open one."""
+    await session.execute(update(TaskAgency).where(TaskAgency.id == part_id).values(done_at=now))
+    still_open = await session.scalar(
+        select(func.count())
+        .select_from(TaskAgency)
+        .where(TaskAgency.task_id == task_id, TaskAgency.done_at.is_(None))
+    )
+    if still_open:
+        return False
+    await session.execute(update(Task).where(Task.id == task_id).values(done_at=now))
+    return True
 
 
 async def attach_prompt(
     session: AsyncSession, report_id: int, chat_id: int, message_id: int
 ) -> None:
     """Remember the question that asks for a note, so a reply to it finds this report."""
-    report = await session.get(StatusReport, report_id)
-    if report is not None:
-        report.prompt_chat_id, report.prompt_message_id = chat_id, message_id
+    await session.execute(
+        update(StatusReport)
+        .where(StatusReport.id == report_id)
+        .values(prompt_chat_id=chat_id, prompt_message_id=message_id)
+    )
 
 
 async def latest_statuses(
@@ -157,16 +216,23 @@ async def add_note(
     member = who.member
     if member is None:
         return None
+    asked_here = and_(StatusReport.prompt_chat_id == chat_id, StatusReport.member_id == member.id)
+    newest = select(func.max(StatusReport.id)).where(asked_here).scalar_subquery()
     report = await session.scalar(
         select(StatusReport)
         .where(
-            StatusReport.prompt_chat_id == chat_id,
-            StatusReport.member_id == member.id,
-            # The question's id is written just after it is sent; a quick reply to a
-            # bot message in between still belongs to the question being asked.
+            asked_here,
             or_(
                 StatusReport.prompt_message_id == replied_to,
-                and_(StatusReport.prompt_message_id.is_(None), literal(to_the_bot)),
+                # The question's id is written just after it is sent; a quick reply to a
+                # bot message in between belongs to the question being asked. Only the
+                # newest: an older question that was never sent (a newer press replaced
+                # it) must not catch replies meant for something else.
+                and_(
+                    StatusReport.prompt_message_id.is_(None),
+                    literal(to_the_bot),
+                    StatusReport.id == newest,
+                ),
             ),
         )
         .order_by(StatusReport.created_at.desc(), StatusReport.id.desc())
