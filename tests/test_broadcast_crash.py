@@ -51,10 +51,9 @@ async def test_kill_9_mid_broadcast_then_restart_delivers_the_rest_once(
     groups = [await _linked_group(bot, admin, code) for code in councils]
     await bot.stop()  # the real process takes over
     everyone = {u.id for u in users} | {g.id for g in groups}
-    # Until an instance's claims are released when it stops beating, a dead process's
-    # claimed rows wait out the lease (60 s by default): shortened so the test is quick.
-    # Safe here: passes of one process never overlap, and the dead one cannot send.
-    env = dict(cli_environment, OUTBOX_LEASE_SECONDS="2")
+    # The outbox lease stays at its default (60 s): the rows the dead process had claimed
+    # must come back through the heartbeat (bot/instances.py), within seconds.
+    env = cli_environment
 
     process = await start_cli("run", env=env, cwd=tmp_path)
     since, since_calls = len(api.sent), len(api.calls)
@@ -94,7 +93,8 @@ async def test_kill_9_mid_broadcast_then_restart_delivers_the_rest_once(
 
     process = await start_cli("run", env=env, cwd=tmp_path)
     try:
-        await _wait_for(lambda: len(copies()) == len(everyone))
+        # Well before the lease would end: released by the heartbeat, not by the lease.
+        await _wait_for(lambda: len(copies()) == len(everyone), timeout=30)
         await _wait_for(lambda: to_admin(SUMMARY), timeout=30)
         await asyncio.sleep(1.5)  # a repeat of anything would show up now
     finally:
