@@ -4,9 +4,10 @@ Telegram's "about 30 messages per second" is for the bot, however many processes
 for it. Each process keeps its own per-chat windows (bot/outbox/pacing.py: a chat's
 messages rarely come from two processes at once), but the overall limit lives in the
 database as TOKENS rows of `send_budget`, one per send a second may hold. Each row's
-`next_at` is when its token may be used again: WINDOW after its last use.
+`next_at` is when its token may be used again: WINDOW after its last use. One more
+row, the head, only serves to queue the takers.
 
-Taking a slot is one statement: take the token free soonest and move it on,
+Taking a slot: take the token free soonest and move it on,
 
     next_at = max(next_at, now) + WINDOW
 
@@ -14,9 +15,9 @@ and wait until the moment it was free. A token is used at most once in any WINDO
 there are at most TOKENS sends in any WINDOW, whichever instances send them. This is the
 sliding window of the pacer, shared: a quiet moment leaves tokens free, so the sends of
 a new batch start at once instead of losing the gap, as an evenly spaced schedule would.
-PostgreSQL locks the chosen row (SKIP LOCKED: two instances take different tokens) and
-SQLite runs the statement under its single write lock. `now` is the database's clock,
-so hosts whose clocks disagree still take turns correctly.
+Takers queue on the head row (PostgreSQL) or on the write lock (SQLite), a millisecond
+each. `now` is the database's clock, so hosts whose clocks disagree still take turns
+correctly.
 """
 
 from __future__ import annotations
@@ -62,28 +63,32 @@ class SharedBudget:
     async def take(self) -> Slot:
         # Its own short transaction: never inside a caller's, whose locks (SQLite's
         # write lock) would make everyone else wait for the caller's send.
-        for _attempt in range(3):
+        async with transaction(self.sessions) as session:
+            slot = await self._take(session)
+            if slot is None:  # a new database: no tokens yet
+                await self._create_tokens(session)
+        if slot is None:
             async with transaction(self.sessions) as session:
                 slot = await self._take(session)
-                if slot is None:
-                    # No token free to take: none exist yet (a new database), or all
-                    # are being taken this very moment; the latter is rare and brief.
-                    await self._create_tokens(session)
-            if slot is not None:
-                return slot
-        raise RuntimeError("no send token could be taken")
+        if slot is None:
+            raise RuntimeError("the send tokens could not be created")
+        return slot
 
     async def _take(self, session: AsyncSession) -> Slot | None:
+        # Takers queue on the head row (SQLite: on its write lock), so each one sees the
+        # tokens as the one before left them and gets the soonest. Without it, two
+        # PostgreSQL transactions could pick the same token, and the second, reading it
+        # again once the first committed, would take it a whole window late.
+        head = select(Token.name).where(Token.name == TELEGRAM).with_for_update()
+        if await session.scalar(head) is None:
+            return None
         now = database_now(session)
-        # A CTE, run once (see store.claim_due); SKIP LOCKED: a token another instance
-        # is taking right now is not waited for, the next one is taken.
         soonest = (
             select(Token.name)
             .where(Token.name.like(f"{TELEGRAM}:%"))
-            .order_by(Token.next_at)
+            .order_by(Token.next_at, Token.name)
             .limit(1)
-            .with_for_update(skip_locked=True)
-            .cte("soonest")
+            .cte("soonest")  # run once (see store.claim_due)
         )
         free = case(
             (Token.next_at > now + MAX_AHEAD, now), (Token.next_at > now, Token.next_at), else_=now
@@ -95,12 +100,13 @@ class SharedBudget:
             .returning(Token.next_at - self.window, Token.next_at - self.window - now)
             .execution_options(synchronize_session=False)
         )
-        row = (await session.execute(statement)).first()
-        return None if row is None else Slot(float(row[0]), float(row[1]))
+        at, wait = (await session.execute(statement)).one()
+        return Slot(float(at), float(wait))
 
     async def _create_tokens(self, session: AsyncSession) -> None:
+        names = [TELEGRAM] + [f"{TELEGRAM}:{i:02d}" for i in range(self.tokens)]
         await session.execute(
             insert_for(session, Token)
-            .values([{"name": f"{TELEGRAM}:{i:02d}", "next_at": 0.0} for i in range(self.tokens)])
+            .values([{"name": name, "next_at": 0.0} for name in names])
             .on_conflict_do_nothing(index_elements=["name"])
         )
