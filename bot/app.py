@@ -20,6 +20,7 @@ from bot.outbox.pacing import Pacer
 from bot.schedule import Timing, Weekly
 from bot.services import admins
 from bot.services.people import TelegramIdentity, identify
+from bot.telegram_http import AiohttpRequest
 from bot.updates import PerPersonUpdateProcessor
 from bot.worktime import WorkCalendar, load_adjustments
 
@@ -76,6 +77,8 @@ def build_application(
         .token(settings.token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .concurrent_updates(PerPersonUpdateProcessor())
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
