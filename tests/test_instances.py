@@ -251,3 +251,23 @@ async def test_without_its_database_the_pacer_still_sends_and_says_so_once(caplo
         for chat in range(3):
             await asyncio.wait_for(pacer.wait(chat, False), 1)
     assert caplog.text.count("shared send budget unavailable") == 1
+
+
+class SlowBudget(ListBudget):
+    """A reservation takes a round trip to the database, as the real one does."""
+
+    async def reserve(self) -> float:
+        await asyncio.sleep(0.002)
+        return await super().reserve()
+
+
+async def test_many_waiting_sends_reserve_one_shared_slot_each():
+    # Sixty sends at once (note questions at a busy deadline), ten allowed per 0.2 s here.
+    # Each must take exactly one slot from the shared budget: none reserved and then
+    # thrown away because another send of this process took the window meanwhile.
+    budget = SlowBudget([])
+    pacer = Pacer(overall=((10, 0.2),), budget=budget)
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(asyncio.gather(*(pacer.wait(chat, False) for chat in range(60))), 10)
+    assert budget.taken == 60
+    assert asyncio.get_running_loop().time() - started >= 5 * 0.2  # six windows' worth

@@ -81,6 +81,7 @@ class Pacer:
         self._group = group
         self._chats: dict[int, list[SlidingWindow]] = {}
         self._held: dict[int, float] = {}
+        self._turn = asyncio.Lock()
 
     def _windows(self, chat_id: int, is_group: bool) -> list[SlidingWindow]:
         windows = self._chats.get(chat_id)
@@ -104,19 +105,23 @@ class Pacer:
             # Loops, not one sleep: another send or a 429 meanwhile can push the turn back.
             while (delay := self.chat_free_in(chat_id, is_group)) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(delay)
-            while (delay := self._overall_free_in()) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(delay)
-            if self.budget is None:
-                break
-            await self._shared_slot()
-            # While this send waited for its shared slot, another send of this process
-            # may have taken the chat's turn; then the slot goes unused (which errs on
-            # the safe side) and the send waits again.
-            if self.chat_free_in(chat_id, is_group) == 0 and self._overall_free_in() == 0:
-                break
-        now = self._monotonic()
-        for window in [*self._windows(chat_id, is_group), *self._overall]:
-            window.take(now)
+            # The overall slot is taken by one send of this process at a time, in arrival
+            # order. Otherwise every waiting send (hundreds of note questions at a busy
+            # deadline) wakes each time the window frees and all but one go back to
+            # sleep, and with a shared budget each of them reserves a slot in the
+            # database that then goes unused.
+            async with self._turn:
+                if self.chat_free_in(chat_id, is_group) > 0:
+                    continue  # another send to this chat went first
+                while (delay := self._overall_free_in()) > 0:  # noqa: ASYNC110
+                    await asyncio.sleep(delay)
+                if self.budget is not None:
+                    await self._shared_slot()
+                # Chat windows are only taken under `_turn`, so this chat is still free.
+                now = self._monotonic()
+                for window in [*self._windows(chat_id, is_group), *self._overall]:
+                    window.take(now)
+                return
 
     async def _shared_slot(self) -> None:
         assert self.budget is not None
