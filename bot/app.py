@@ -99,7 +99,7 @@ async def on_startup(application: Application) -> None:
     deps: Deps = application.bot_data["deps"]
     settings = deps.settings
     i18n.load_catalogs()
-    deps.engine = make_engine(settings.database_url)
+    deps.engine = make_engine(settings.database_url, checkpoint_in_background=deps.run_jobs)
     deps.sessionmaker = make_sessionmaker(deps.engine)
     async with transaction(deps.sessionmaker) as session:
         added = await admins.ensure_admins(session, deps.clock.now(), settings.admin_telegram_ids)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import transaction
+from bot.db import checkpoint, make_engine, transaction
 from bot.models import Admin, CouncilMembership
 from tests.conftest import POSTGRES_URL
 
@@ -35,3 +35,28 @@ async def test_foreign_keys_are_enforced(seeded):
     with pytest.raises(IntegrityError):
         async with transaction(seeded) as session:
             session.add(CouncilMembership(council_id=1, member_id=9999))
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite's write-ahead log")
+@pytest.mark.parametrize("in_background", [False, True])
+async def test_the_log_is_copied_back_by_the_checkpoint_job_not_by_a_commit(
+    tmp_path, in_background
+):
+    path = tmp_path / "wal.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}", checkpoint_in_background=in_background)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE filler (body TEXT)"))
+        for _ in range(30):  # some 1,500 pages of log, past the 1,000 of an automatic copy
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("INSERT INTO filler VALUES (:body)"), [{"body": "x" * 4000}] * 50
+                )
+        in_log, copied = checkpoint(str(path))
+    finally:
+        await engine.dispose()
+    if in_background:
+        # No commit copied the log: all of it was left to the job, which copied it all.
+        assert in_log > 1000 and copied == in_log
+    else:
+        assert in_log < 1000  # commits copied it along the way
