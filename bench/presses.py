@@ -339,7 +339,12 @@ def problems_in(log: str) -> list[str]:
 
 
 async def bench(
-    url: str, rate: float, seconds: float, global_limit: float, profile: Path | None
+    url: str,
+    rate: float,
+    seconds: float,
+    global_limit: float,
+    profile: Path | None,
+    keep_log: Path | None,
 ) -> int:
     header(f"presses: {rate:.0f} status-button presses a second from {USERS} users", url)
     print(f"   load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -397,12 +402,13 @@ async def bench(
             )
         # Each question sent must end up linked to its report (the link is written just
         # after the send, so give the last ones a moment).
-        asked = {
-            (m["chat"]["id"], m["message_id"])
-            for m in api.sent[sent_before:]
-            if m.get("_method") == "sendMessage"
-        }
         for _attempt in range(100):
+            sent_by_end = len(api.sent)
+            asked = {
+                (m["chat"]["id"], m["message_id"])
+                for m in api.sent[sent_before:sent_by_end]
+                if m.get("_method") == "sendMessage"
+            }
             async with sessions() as session:
                 linked = set(
                     (
@@ -417,12 +423,13 @@ async def bench(
                 break
             await asyncio.sleep(0.1)
         prompted = len(asked & linked)
-        sent_by_end = len(api.sent)
     finally:
         exit_code = await stop_bot(process) if process is not None else None
         await api.stop()
         await engine.dispose()
         log_text = (workdir / "bot.log").read_text(errors="replace")
+        if keep_log is not None:
+            keep_log.write_text(log_text)  # noqa: ASYNC240 - the run is over
         folder.cleanup()
     del spawned
 
@@ -453,6 +460,16 @@ async def bench(
     print(f"   {_ms(latency)}")
     quick = sum(1 for v in latency if v <= P99_LIMIT) / max(1, len(latency))
     print(f"   within 150 ms: {quick:.1%}")
+    by_second: dict[int, list[float]] = {}
+    for press in answered:
+        by_second.setdefault(int(press.injected - start), []).append(
+            api.answered_at[press.query_id] - press.injected
+        )
+    worst = sorted(by_second.items(), key=lambda item: -max(item[1]))[:5]
+    print(
+        "   the worst seconds of the run (second: max latency): "
+        + ", ".join(f"{second}: {max(values) * 1000:.0f} ms" for second, values in worst)
+    )
     print(
         "   of which waiting in the fake (injected → getUpdates answer): "
         + _ms([api.delivered_at[p.update_id] - p.injected for p in answered])
@@ -527,6 +544,7 @@ def main() -> int:
     arguments.add_argument("--rate", type=float, default=RATE, help="presses per second")
     arguments.add_argument("--seconds", type=float, default=SECONDS, help="length of the run")
     arguments.add_argument("--profile", help="run the bot under cProfile, writing FILE")
+    arguments.add_argument("--keep-log", type=Path, help="copy the bot's log to this file")
     arguments.add_argument(
         "--global-limit",
         type=float,
@@ -536,7 +554,9 @@ def main() -> int:
     args = arguments.parse_args()
     profile = Path(args.profile).resolve() if args.profile else None
     with bench_database(args.database_url) as url:
-        return asyncio.run(bench(url, args.rate, args.seconds, args.global_limit, profile))
+        return asyncio.run(
+            bench(url, args.rate, args.seconds, args.global_limit, profile, args.keep_log)
+        )
 
 
 if __name__ == "__main__":
