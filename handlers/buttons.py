@@ -8,7 +8,6 @@ message id (handlers/notes.py).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -77,7 +76,8 @@ def _answer(turn: Turn, text: str, *, alert: bool = False) -> None:
 class _Question:
     """A question on its way to a chat: waiting for its turn under the pacer, then sent."""
 
-    task: asyncio.Task[None] | None = None
+    text: Html
+    attach: Attach
     sending: bool = False
 
 
@@ -85,11 +85,12 @@ def _ask(turn: Turn, kind: str, question: Html, attach: Attach) -> None:
     """After the commit: ask with ForceReply in the chat of the press, then remember the
     question's message id so the reply finds its answer.
 
-    A newer question of the same kind to the same chat replaces one still waiting for its
-    turn: someone tapping through several tasks gets one question, about the last, not a
-    queue of them trickling in at one a second (the earlier reports still take a note as a
-    reply to their own message). Questions are paced like every send, so under load they
-    wait; the press itself is answered at once.
+    A newer question of the same kind to the same person takes the place of one still
+    waiting for its turn (its place in line, not the back of it): someone tapping through
+    several tasks gets one question, about the last, not a queue of them trickling in at
+    one a second (the earlier reports still take a note as a reply to their own message).
+    Questions are paced like every send, so under load they wait; the press itself is
+    answered at once.
     """
     deps = turn.deps
     chat_id = turn.chat_id
@@ -103,17 +104,16 @@ def _ask(turn: Turn, kind: str, question: Html, attach: Attach) -> None:
         )
     waiting = _waiting_questions(turn)
     key = (chat_id, user.id if user is not None else 0, kind)
-    this = _Question()
 
-    async def ask() -> None:
+    async def ask(this: _Question) -> None:
         try:
             await deps.pacer.wait(chat_id, in_group)
-            this.sending = True  # from here on it is not withdrawn
+            this.sending = True  # from here on a newer question waits for its own turn
             sent = await patiently(
                 functools.partial(
                     turn.context.bot.send_message,
                     chat_id,
-                    question,
+                    this.text,
                     parse_mode=ParseMode.HTML,
                     reply_markup=ForceReply(selective=True),
                 )
@@ -122,17 +122,16 @@ def _ask(turn: Turn, kind: str, question: Html, attach: Attach) -> None:
             if waiting.get(key) is this:
                 del waiting[key]
         async with transaction(deps.sessions()) as session:
-            await attach(session, sent.chat_id, sent.message_id)
+            await this.attach(session, sent.chat_id, sent.message_id)
 
     async def in_background() -> None:
         earlier = waiting.get(key)
-        if earlier is not None and earlier.task is not None and not earlier.sending:
-            earlier.task.cancel()
-        waiting[key] = this
+        if earlier is not None and not earlier.sending:
+            earlier.text, earlier.attach = question, attach
+            return
+        this = waiting[key] = _Question(question, attach)
         # Not awaited here: the next person's press must not wait behind this question.
-        this.task = turn.context.application.create_task(
-            ask(), update=turn.update, name=ASK_TASK_NAME
-        )
+        turn.context.application.create_task(ask(this), update=turn.update, name=ASK_TASK_NAME)
 
     turn.after_commit.append(in_background)
 
