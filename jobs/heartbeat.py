@@ -12,15 +12,14 @@ from bot import instances
 from bot.app import deps_of
 from bot.db import transaction
 from bot.polling import Poller
+from jobs.repeat import every
 
 log = logging.getLogger(__name__)
 
 
 def schedule(application: Application) -> None:
     assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        heartbeat_job, interval=instances.BEAT_SECONDS, first=0.0, name="heartbeat"
-    )
+    every(application, heartbeat_job, instances.BEAT_SECONDS, "heartbeat")
 
 
 async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -9,6 +9,7 @@ from telegram.ext import Application, ContextTypes
 from bot.app import deps_of
 from bot.db import transaction
 from bot.outbox.plan import plan_pass
+from jobs.repeat import every
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +18,7 @@ PLAN_EVERY_SECONDS = 60.0
 
 def schedule(application: Application) -> None:
     assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        plan_job, interval=PLAN_EVERY_SECONDS, first=0.0, name="outbox-plan"
-    )
+    every(application, plan_job, PLAN_EVERY_SECONDS, "outbox-plan")
 
 
 async def plan_job(context: ContextTypes.DEFAULT_TYPE) -> None:
