@@ -410,15 +410,12 @@ async def bench(
                 if m.get("_method") == "sendMessage"
             }
             async with sessions() as session:
-                linked = set(
-                    (
-                        await session.execute(
-                            select(
-                                StatusReport.prompt_chat_id, StatusReport.prompt_message_id
-                            ).where(StatusReport.prompt_message_id.is_not(None))
-                        )
-                    ).tuples()
+                rows = await session.execute(
+                    select(StatusReport.prompt_chat_id, StatusReport.prompt_message_id).where(
+                        StatusReport.prompt_message_id.is_not(None)
+                    )
                 )
+                linked = {(chat, message) for chat, message in rows}
             if asked <= linked:
                 break
             await asyncio.sleep(0.1)
