@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.models import Announcement, AnnouncementState, Outbox, OutboxState
 from jobs.sender import MAX_IN_FLIGHT
+from tests.chat import linked_group
 from tests.cli import start_cli
 from tests.people import registered
 
@@ -33,14 +34,6 @@ async def _wait_for(predicate, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.005)
 
 
-async def _linked_group(bot, admin, code):
-    group = bot.api.add_group(f"HĐĐP {code}")
-    bot.api.add_bot_to_group(group, admin)
-    await bot.settle()
-    await bot.say(admin, f"/link {code}", chat=group)
-    return group
-
-
 async def test_kill_9_mid_broadcast_then_restart_delivers_the_rest_once(
     bot, api, admin, cli_environment, tmp_path
 ):
@@ -48,7 +41,7 @@ async def test_kill_9_mid_broadcast_then_restart_delivers_the_rest_once(
     users = [
         await registered(bot, f"Thành viên {i:02d}", councils[i % 2], "BTC") for i in range(MEMBERS)
     ]
-    groups = [await _linked_group(bot, admin, code) for code in councils]
+    groups = [await linked_group(bot, admin, code) for code in councils]
     await bot.stop()  # the real process takes over
     everyone = {u.id for u in users} | {g.id for g in groups}
     # The outbox lease stays at its default (60 s): the rows the dead process had claimed

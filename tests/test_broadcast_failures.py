@@ -14,19 +14,12 @@ from bot.app import ALLOWED_UPDATES
 from bot.callbacks import BroadcastAction, BroadcastPress
 from bot.models import GroupChat, Outbox, OutboxState
 from jobs.sender import BACKOFF, MAX_ATTEMPTS
+from tests.chat import linked_group
 from tests.fakebotapi import utf16_len
 from tests.people import registered
 
 SEND = callbacks.encode(BroadcastPress(1, BroadcastAction.SEND))
 TEXT = "Họp khẩn 9:00 & tài liệu"
-
-
-async def _linked_group(bot, admin, code):
-    group = bot.api.add_group(f"HĐĐP {code}")
-    bot.api.add_bot_to_group(group, admin)
-    await bot.settle()
-    await bot.say(admin, f"/link {code}", chat=group)
-    return group
 
 
 async def _send(bot, admin, text, target="DBSH"):
@@ -56,7 +49,7 @@ async def test_html_special_characters_and_emoji_arrive_as_typed(bot, admin):
     an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     bob = await registered(bot, "Trần Thị Bình", "DBSH", "HN", language_code="en")
     await bot.say(bob, "/lang en")
-    group = await _linked_group(bot, admin, "DBSH")
+    group = await linked_group(bot, admin, "DBSH")
     # What looks like markup is text; flags and skin tones are several code points (and
     # UTF-16 units, in which Telegram counts entity offsets).
     text = 'Họp <b>quý IV</b> & "tổng kết" 5 > 3 &amp; 🇻🇳 👍🏽 🎉\nDòng 2: <i>không nghiêng</i>'
@@ -86,7 +79,7 @@ async def test_html_special_characters_and_emoji_arrive_as_typed(bot, admin):
 
 async def test_5xx_on_some_copies_is_retried_after_a_pause_and_the_broadcast_completes(bot, admin):
     users = [await registered(bot, f"Thành viên {i}", "DBSH", "BTC") for i in range(4)]
-    group = await _linked_group(bot, admin, "DBSH")
+    group = await linked_group(bot, admin, "DBSH")
     since = await _send(bot, admin, TEXT)
     bot.api.fail_next("sendMessage", status=502, description="Bad Gateway", times=2)
 
@@ -147,7 +140,7 @@ async def test_a_copy_failing_every_time_is_reported_failed_after_the_last_attem
 
 async def test_a_group_migrated_during_the_broadcast_gets_its_copy_at_the_new_id(bot, admin):
     an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
-    group = await _linked_group(bot, admin, "DBSH")
+    group = await linked_group(bot, admin, "DBSH")
     since = await _send(bot, admin, TEXT)
     # Telegram also tells the bot by an update, which may come after the sender has tried
     # the old id: polling is held so that the sender meets the old id first.

@@ -9,24 +9,11 @@ from sqlalchemy import func, select
 from bot import callbacks
 from bot.callbacks import AnnouncementPress, BroadcastAction, BroadcastPress
 from bot.models import AnnouncementAck, Outbox
+from tests.chat import linked_group, press
 from tests.people import enrol, registered
 from tests.rosters import person
 
 TEXT = "Kính gửi các thành viên: họp <quý IV> & tổng kết 🎉"
-
-
-async def _press(bot, user, message, data):
-    query = bot.api.press_button(user, message, data, force=True)
-    await bot.settle()
-    return bot.api.callback_answers[query["callback_query"]["id"]]
-
-
-async def _linked_group(bot, admin, code):
-    group = bot.api.add_group(f"HĐĐP {code}")
-    bot.api.add_bot_to_group(group, admin)
-    await bot.settle()
-    await bot.say(admin, f"/link {code}", chat=group)
-    return group
 
 
 def _copies(bot, since):
@@ -44,15 +31,15 @@ async def test_an_announcement_reaches_each_person_once_and_the_summary_names_th
     blocked = await registered(bot, "Phạm Thị Dung", "TN", "GL")
     bot.api.block(blocked)
     await bot.settle()
-    dbsh, tn = await _linked_group(bot, admin, "DBSH"), await _linked_group(bot, admin, "TN")
+    dbsh, tn = await linked_group(bot, admin, "DBSH"), await linked_group(bot, admin, "TN")
 
     preview = await bot.say(admin, f"/announce all\n{TEXT}")
     assert TEXT in preview["text"]
     assert "tới 4 thành viên đã đăng ký" in preview["text"] and "và 2 nhóm" in preview["text"]
     since = len(bot.api.sent)
     send = callbacks.encode(BroadcastPress(1, BroadcastAction.SEND))
-    await _press(bot, admin, preview, send)
-    again = await _press(bot, admin, preview, send)  # a second press sends nothing more
+    await press(bot, admin, preview, send)
+    again = await press(bot, admin, preview, send)  # a second press sends nothing more
     assert again["show_alert"] is True
     await bot.deliver()
 
@@ -65,8 +52,8 @@ async def test_an_announcement_reaches_each_person_once_and_the_summary_names_th
     # 👍 counted once per person.
     [copy] = [m for m in copies if m["chat"]["id"] == an.id]
     thanks = callbacks.encode(AnnouncementPress(1))
-    await _press(bot, an, copy, thanks)
-    await _press(bot, an, copy, thanks)
+    await press(bot, an, copy, thanks)
+    await press(bot, an, copy, thanks)
     async with bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(AnnouncementAck)) == 1
 
@@ -77,8 +64,8 @@ async def test_cancel_then_send_sends_nothing(bot, admin):
     preview = await bot.say(admin, f"/announce DBSH\n{TEXT}")
     since = len(bot.api.sent)
     cancel = callbacks.encode(BroadcastPress(1, BroadcastAction.CANCEL))
-    await _press(bot, admin, preview, cancel)
-    refused = await _press(
+    await press(bot, admin, preview, cancel)
+    refused = await press(
         bot, other_admin, preview, callbacks.encode(BroadcastPress(1, BroadcastAction.SEND))
     )
     assert refused["show_alert"] is True
@@ -96,7 +83,7 @@ async def test_reply_announce_sends_the_admins_own_message(bot, admin):
     preview = await bot.say(admin, "/announce DBSH", reply_to=original["message"])
     assert "Họp khẩn <lúc 14:00> & mang tài liệu" in preview["text"]
     since = len(bot.api.sent)
-    await _press(bot, admin, preview, callbacks.encode(BroadcastPress(1, BroadcastAction.SEND)))
+    await press(bot, admin, preview, callbacks.encode(BroadcastPress(1, BroadcastAction.SEND)))
     await bot.deliver()
     [copy] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
     assert "Họp khẩn <lúc 14:00> & mang tài liệu" in copy["text"]

@@ -3,34 +3,13 @@ per period, with the chart when there is data."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 from sqlalchemy import func, select
 
 from bot import callbacks
 from bot.callbacks import MeetingPress, Rsvp, TaskPress, TaskStatus
 from bot.models import Digest
+from tests.chat import linked_group, local, press
 from tests.people import registered
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=HANOI).astimezone(UTC)
-
-
-async def _linked_group(bot, admin, code="DBSH"):
-    group = bot.api.add_group(f"HĐĐP {code}")
-    bot.api.add_bot_to_group(group, admin)
-    await bot.settle()
-    await bot.say(admin, f"/link {code}", chat=group)
-    return group
-
-
-async def _press(bot, user, message, data):
-    bot.api.press_button(user, message, data, force=True)
-    await bot.settle()
 
 
 def _in(bot, chat_id, since):
@@ -45,18 +24,18 @@ def _in(bot, chat_id, since):
 async def test_a_report_and_its_note_reach_the_next_digest_in_the_group(bot, admin):
     an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     await registered(bot, "Trần Thị Bình", "DBSH", "HN")
-    group = await _linked_group(bot, admin)
+    group = await linked_group(bot, admin)
     await bot.say(admin, "/newtask DBSH BTC,HN 2026-12-01 | Báo cáo <giữa kỳ> & kiến nghị")
     await bot.say(admin, "/newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng")
     listing = await bot.say_all(an, "/status")
     [card] = [m for m in listing if m.get("reply_markup")]
     since = len(bot.api.sent)
-    await _press(bot, an, card, callbacks.encode(TaskPress(1, TaskStatus.AT_RISK)))
+    await press(bot, an, card, callbacks.encode(TaskPress(1, TaskStatus.AT_RISK)))
     question = await bot.api.wait_for_message(an.id, since=since)
     await bot.say(an, "Chờ số liệu của <Sở Tài chính>", reply_to=question)
     meetings = await bot.say_all(an, "/meetings")
     [invitation] = [m for m in meetings if m.get("reply_markup")]
-    await _press(bot, an, invitation, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
+    await press(bot, an, invitation, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
 
     # Monday 30 November, 08:30: the weekly digest goes to the group.
     since = len(bot.api.sent)
@@ -81,7 +60,7 @@ async def test_a_report_and_its_note_reach_the_next_digest_in_the_group(bot, adm
 
 async def test_digest_on_demand_shows_the_admin_and_posts_once(bot, admin):
     await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
-    group = await _linked_group(bot, admin)
+    group = await linked_group(bot, admin)
     await bot.say(admin, "/newtask DBSH BTC 2026-12-01 | Rà soát dự án")
     replies = await bot.say_all(admin, "/digest DBSH")
     assert "Rà soát dự án" in replies[0]["text"]
@@ -105,7 +84,7 @@ async def test_digest_is_for_admins_and_the_schedule_can_change(bot, admin):
     member = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     refused = await bot.say(member, "/digest DBSH")
     assert "quản trị viên" in refused["text"]
-    group = await _linked_group(bot, admin)
+    group = await linked_group(bot, admin)
     await bot.say(admin, "/newtask DBSH BTC 2026-12-01 | Rà soát dự án")
     changed = await bot.say(admin, "/digestat DBSH fri 16:00")
     assert "fri 16:00" in changed["text"]

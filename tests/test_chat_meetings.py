@@ -3,28 +3,14 @@ cancelling, /meetings — through the real Application, the outbox and the fake 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from bot import callbacks
 from bot.models import Meeting, Outbox, OutboxState
+from tests.chat import linked_group, local
 from tests.people import registered
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=HANOI).astimezone(UTC)
-
-
-async def _linked_group(bot, admin, code="DBSH"):
-    group = bot.api.add_group(f"HĐĐP {code}")
-    bot.api.add_bot_to_group(group, admin)
-    await bot.settle()
-    await bot.say(admin, f"/link {code}", chat=group)
-    return group
 
 
 def _reminders(bot, since):
@@ -50,7 +36,7 @@ async def test_reminders_reach_every_member_and_group_once_at_each_moment(bot, a
     an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     binh = await registered(bot, "Trần Thị Bình", "DBSH", "HN")
     other = await registered(bot, "Lê Văn Cường", "TN", "DLK")
-    group = await _linked_group(bot, admin)
+    group = await linked_group(bot, admin)
     await bot.say(admin, "/start")
 
     answer = await bot.say(
@@ -163,7 +149,7 @@ async def test_bad_meeting_commands_get_usage_and_create_nothing(bot, admin):
 
 async def test_a_member_without_a_private_chat_is_mentioned_in_the_group(bot, admin):
     an = await registered(bot, "Nguyễn <Văn> An", "DBSH", "BTC")
-    group = await _linked_group(bot, admin)
+    group = await linked_group(bot, admin)
     await bot.say(admin, "/newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch")
     bot.api.block(an)
     await bot.settle()

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot import callbacks
 from bot.callbacks import MeetingPress, Rsvp, TaskPress, TaskStatus
 from bot.models import MeetingResponse, StatusReport
+from tests.chat import HANOI, press
 from tests.people import registered
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-async def _press(bot, user, message, data):
-    query = bot.api.press_button(user, message, data, force=True)
-    await bot.settle()
-    return bot.api.callback_answers[query["callback_query"]["id"]]
 
 
 async def _responses(bot):
@@ -36,9 +28,9 @@ async def _invited(bot, admin):
 
 async def test_answers_change_until_the_meeting_starts_and_show_in_meetings(bot, admin):
     an, card = await _invited(bot, admin)
-    answer = await _press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
+    answer = await press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
     assert "✅" in answer["text"]
-    await _press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.ABSENT)))
+    await press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.ABSENT)))
     [response] = await _responses(bot)
     assert response.answer == "absent"
     replies = await bot.say_all(an, "/meetings")
@@ -46,7 +38,7 @@ async def test_answers_change_until_the_meeting_starts_and_show_in_meetings(bot,
     assert "❌ 1" in text and "✅ 0" in text
 
     bot.clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=HANOI).astimezone(UTC))
-    late = await _press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
+    late = await press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
     assert late["show_alert"] is True
     [response] = await _responses(bot)
     assert response.answer == "absent"
@@ -55,7 +47,7 @@ async def test_answers_change_until_the_meeting_starts_and_show_in_meetings(bot,
 async def test_a_delegate_is_named_by_replying_to_the_question(bot, admin):
     an, card = await _invited(bot, admin)
     since = len(bot.api.sent)
-    await _press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.DELEGATE)))
+    await press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.DELEGATE)))
     question = await bot.api.wait_for_message(an.id, since=since)
     confirmed = await bot.say(an, "Lê Thị Hoa, Phó Vụ trưởng <Vụ Đầu tư>", reply_to=question)
     assert "Lê Thị Hoa, Phó Vụ trưởng <Vụ Đầu tư>" in confirmed["text"]
@@ -69,7 +61,7 @@ async def test_a_delegate_is_named_by_replying_to_the_question(bot, admin):
 async def test_a_member_of_another_council_cannot_answer(bot, admin):
     _an, card = await _invited(bot, admin)
     outsider = await registered(bot, "Lê Văn Cường", "TN", "DLK")
-    refused = await _press(bot, outsider, card, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
+    refused = await press(bot, outsider, card, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
     assert refused["show_alert"] is True
     assert await _responses(bot) == []
 
@@ -81,10 +73,10 @@ async def test_status_lists_the_agency_tasks_with_buttons_that_record(bot, admin
     replies = await bot.say_all(an, "/status")
     cards = [r for r in replies if r.get("reply_markup")]
     assert len(cards) == 1 and "Báo cáo quý" in cards[0]["text"]
-    await _press(bot, an, cards[0], callbacks.encode(TaskPress(1, TaskStatus.BLOCKED)))
+    await press(bot, an, cards[0], callbacks.encode(TaskPress(1, TaskStatus.BLOCKED)))
     async with bot.sessions() as session:
         [report] = (await session.scalars(select(StatusReport))).all()
     assert report.status == "blocked"
-    await _press(bot, an, cards[0], callbacks.encode(TaskPress(1, TaskStatus.DONE)))
+    await press(bot, an, cards[0], callbacks.encode(TaskPress(1, TaskStatus.DONE)))
     nothing = await bot.say(an, "/status")
     assert "Báo cáo quý" not in nothing["text"]

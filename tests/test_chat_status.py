@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot import callbacks
 from bot.callbacks import TaskPress, TaskStatus
 from bot.models import StatusReport, Task, TaskAgency
+from tests.chat import HANOI, press
 from tests.people import registered
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 REMINDER_DAY = datetime(2026, 12, 17, 8, 0, tzinfo=HANOI).astimezone(UTC)  # T-14d
 
 
@@ -27,12 +26,6 @@ async def _reminded(bot, admin):
     return an, binh, reminders
 
 
-async def _press(bot, user, message, data):
-    query = bot.api.press_button(user, message, data, force=True)
-    await bot.settle()
-    return bot.api.callback_answers[query["callback_query"]["id"]]
-
-
 async def _reports(bot):
     async with bot.sessions() as session:
         return (await session.scalars(select(StatusReport).order_by(StatusReport.id))).all()
@@ -42,7 +35,7 @@ async def test_done_closes_the_agency_part_and_asks_for_a_note(bot, admin):
     an, binh, reminders = await _reminded(bot, admin)
     done = callbacks.encode(TaskPress(1, TaskStatus.DONE))
     since = len(bot.api.sent)
-    answer = await _press(bot, an, reminders[an.id], done)
+    answer = await press(bot, an, reminders[an.id], done)
     assert "✅" in answer["text"]
     question = await bot.api.wait_for_message(an.id, since=since)
     assert "#1" in question["text"]
@@ -75,7 +68,7 @@ async def test_done_closes_the_agency_part_and_asks_for_a_note(bot, admin):
 async def test_a_member_of_another_agency_changes_nothing(bot, admin):
     an, _binh, reminders = await _reminded(bot, admin)
     outsider = await registered(bot, "Phạm Văn Dũng", "DBSH", "BCT")
-    answer = await _press(
+    answer = await press(
         bot, outsider, reminders[an.id], callbacks.encode(TaskPress(1, TaskStatus.DONE))
     )
     assert answer["show_alert"] is True and "cơ quan" in answer["text"]
@@ -85,8 +78,8 @@ async def test_a_member_of_another_agency_changes_nothing(bot, admin):
 async def test_double_tap_records_one_report_and_other_statuses_are_kept(bot, admin):
     an, _binh, reminders = await _reminded(bot, admin)
     at_risk = callbacks.encode(TaskPress(1, TaskStatus.AT_RISK))
-    await _press(bot, an, reminders[an.id], at_risk)
-    await _press(bot, an, reminders[an.id], at_risk)
+    await press(bot, an, reminders[an.id], at_risk)
+    await press(bot, an, reminders[an.id], at_risk)
     assert [r.status for r in await _reports(bot)] == ["at_risk"]
     listing = await bot.say(an, "/tasks")
     assert "BTC 🟠" in listing["text"]
@@ -96,10 +89,10 @@ async def test_forged_stale_and_garbage_presses_are_refused(bot, admin):
     an, _binh, reminders = await _reminded(bot, admin)
     reminder = reminders[an.id]
     for data in ("garbage", "0:t:1:d", "1:t:1:z", "1:t:999:d", "x" * 64):
-        answer = await _press(bot, an, reminder, data)
+        answer = await press(bot, an, reminder, data)
         assert answer["show_alert"] is True, data
     await bot.say(admin, "/canceltask 1")
-    answer = await _press(bot, an, reminder, callbacks.encode(TaskPress(1, TaskStatus.DONE)))
+    answer = await press(bot, an, reminder, callbacks.encode(TaskPress(1, TaskStatus.DONE)))
     assert answer["show_alert"] is True and "hủy" in answer["text"]
     assert await _reports(bot) == []
 
@@ -107,7 +100,7 @@ async def test_forged_stale_and_garbage_presses_are_refused(bot, admin):
 async def _answered(bot, admin, status=TaskStatus.ON_TRACK):
     an, _binh, reminders = await _reminded(bot, admin)
     since = len(bot.api.sent)
-    await _press(bot, an, reminders[an.id], callbacks.encode(TaskPress(1, status)))
+    await press(bot, an, reminders[an.id], callbacks.encode(TaskPress(1, status)))
     question = await bot.api.wait_for_message(an.id, since=since)
     return an, reminders, question
 

@@ -3,22 +3,17 @@ after it, the escalation to the admins, recurring tasks, /tasks, /canceltask."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot import callbacks
 from bot.models import Outbox, Task
 from bot.outbox import store
+from tests.chat import local
 from tests.people import registered
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 REPORT = "/newtask DBSH BTC,HN Q4/2026 | Báo cáo thực hiện quy hoạch vùng | ref=6411/VPCP-KTTH"
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=HANOI).astimezone(UTC)
 
 
 async def walk(bot, until: datetime) -> list[tuple[datetime, dict]]:

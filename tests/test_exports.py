@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
@@ -15,10 +14,10 @@ from openpyxl import load_workbook
 from bot import callbacks
 from bot.callbacks import TaskPress, TaskStatus
 from bot.services.exports import ExportRow, to_csv, to_xlsx
+from tests.chat import HANOI
 from tests.cli import run_cli
 from tests.people import registered
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 REMINDER_DAY = datetime(2026, 12, 17, 8, 0, tzinfo=HANOI).astimezone(UTC)  # T-14d
 TITLE = "Báo cáo <quy hoạch> & kế hoạch vùng Đồng bằng sông Hồng"
 NOTE = "Đã trình <UBND> & chờ ý kiến — “Sở Tài chính” 👍"

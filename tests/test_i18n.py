@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,8 +18,7 @@ from bot.i18n import (
     use_locale,
 )
 from bot.i18n_check import code_msgids, problems
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+from tests.chat import HANOI
 
 
 def test_every_text_in_the_code_has_a_vietnamese_translation():

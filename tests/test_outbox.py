@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -16,9 +15,9 @@ from bot.models import GroupChat, Outbox, OutboxState, TelegramUser
 from bot.outbox import store
 from bot.outbox.pacing import Pacer
 from jobs.sender import Dispatcher
+from tests.chat import HANOI
 from tests.people import registered
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 SEVEN_DAYS_BEFORE = datetime(2026, 11, 26, 9, 0, tzinfo=HANOI).astimezone(UTC)
 
 

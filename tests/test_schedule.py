@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from bot.schedule import meeting_reminders, nudges, task_reminders
 from bot.worktime import WorkCalendar
+from tests.chat import HANOI, local
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 CALENDAR = WorkCalendar(HANOI)
 DAYS = (14, 7, 3, 1, 0)
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=HANOI).astimezone(UTC)
 
 
 def test_reminders_pushed_onto_one_morning_collapse_into_the_latest():

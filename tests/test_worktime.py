@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.worktime import ANNOUNCED_DAY_OFF, DayAdjustments, WorkCalendar, load_adjustments
+from tests.chat import HANOI
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 SHIPPED_CSV = Path(__file__).resolve().parent.parent / "bot" / "data" / "workdays.csv"
 CAL = WorkCalendar(HANOI)
 
