@@ -55,7 +55,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from bench.common import bench_database, header, parser, verdict
+from bench.common import bench_database, header, parser, registered_person, verdict
 from bot import callbacks
 from bot.callbacks import BroadcastPress
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
@@ -63,15 +63,11 @@ from bot.models import (
     Agency,
     Announcement,
     Council,
-    CouncilMembership,
     GroupChat,
-    Member,
     Outbox,
-    TelegramUser,
 )
 from bot.services import admins
 from bot.services.broadcasts import subject
-from bot.services.people import name_key
 from bot.services.reference import seed_reference_data
 from jobs.sender import MAX_IN_FLIGHT
 from tests.cli import cli_env
@@ -154,39 +150,23 @@ async def build_world(
         for number in range(members):
             family, given = FAMILY[number % len(FAMILY)], GIVEN[number % len(GIVEN)]
             language = "en" if number % 9 == 0 else "vi"
-            user = api.add_user(given.split()[-1], family, language_code=language)
-            # The person has opened a private chat with the bot (as after /start).
-            api._started.add(user.id)
-            user_ids.append(user.id)
-            session.add(
-                TelegramUser(
-                    id=user.id,
-                    first_name=user.first_name,
-                    last_name=user.last_name,
-                    telegram_language=language,
-                    private_chat_ok=True,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                )
-            )
             council = councils[number % len(councils)]
-            full_name = f"{family} {given} {council.code}{number:04d}"
-            member = Member(
-                full_name=full_name,
-                name_key=name_key(full_name),
-                position="Chuyên viên",
-                agency_id=agencies[number % len(agencies)].id,
-                telegram_user_id=user.id,
-                registered_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            member.memberships = [CouncilMembership(council_id=council.id)]
+            council_ids = [council.id]
             if number % 10 == 0:
-                other = councils[(number + 1) % len(councils)]
-                member.memberships.append(CouncilMembership(council_id=other.id))
+                council_ids.append(councils[(number + 1) % len(councils)].id)
                 twice += 1
-            session.add(member)
+            user, _member = registered_person(
+                session,
+                api,
+                family=family,
+                given=given,
+                language=language,
+                full_name=f"{family} {given} {council.code}{number:04d}",
+                agency_id=agencies[number % len(agencies)].id,
+                council_ids=council_ids,
+                now=now,
+            )
+            user_ids.append(user.id)
         group_ids: list[int] = []
         for number in range(groups):
             council = councils[number % len(councils)]

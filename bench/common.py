@@ -15,9 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import make_engine
 from bot.migrate import upgrade
+from bot.models import CouncilMembership, Member, TelegramUser
+from bot.services.people import name_key
+from tests.fakebotapi import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,3 +106,44 @@ class Problems(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(f"{record.levelname} {record.name}: {record.getMessage()[:160]}")
+
+
+def registered_person(
+    session: AsyncSession,
+    api: FakeBotApi,
+    *,
+    family: str,
+    given: str,
+    language: str,
+    full_name: str,
+    agency_id: int,
+    council_ids: list[int],
+    now: datetime,
+) -> tuple[FakeUser, Member]:
+    """A member as `/start` leaves them, written directly: a Telegram user who has opened
+    a private chat with the bot, linked to a member of `council_ids`."""
+    user = api.add_user(given.split()[-1], family, language_code=language, started=True)
+    session.add(
+        TelegramUser(
+            id=user.id,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            telegram_language=language,
+            private_chat_ok=True,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+    )
+    member = Member(
+        full_name=full_name,
+        name_key=name_key(full_name),
+        position="Chuyên viên",
+        agency_id=agency_id,
+        telegram_user_id=user.id,
+        registered_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    member.memberships = [CouncilMembership(council_id=c) for c in council_ids]
+    session.add(member)
+    return user, member

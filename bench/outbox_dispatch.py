@@ -40,12 +40,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.common import bench_database, header, parser, percentile, verdict
+from bench.common import bench_database, header, parser, percentile, registered_person, verdict
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
 from bot.models import (
     Agency,
     Council,
-    CouncilMembership,
     GroupChat,
     Meeting,
     Member,
@@ -53,12 +52,10 @@ from bot.models import (
     OutboxState,
     Task,
     TaskAgency,
-    TelegramUser,
 )
 from bot.outbox import store
 from bot.outbox.plan import PRIORITY_MEETING, PRIORITY_TASK, meeting_subject, task_subject
 from bot.schedule import offset_label
-from bot.services.people import name_key
 from bot.services.reference import seed_reference_data
 from tests.cli import cli_env
 from tests.fakebotapi import FakeBotApi, FakeUser
@@ -122,35 +119,19 @@ async def build_world(session: Any, api: FakeBotApi, now: datetime, rng: random.
         for number in range(MEMBERS_PER_COUNCIL):
             family, given = FAMILY[number % len(FAMILY)], GIVEN[number % len(GIVEN)]
             language = "en" if number % 9 == 0 else "vi"
-            user = api.add_user(given.split()[-1], family, language_code=language)
-            # The person has opened a private chat with the bot (as after /start).
-            api._started.add(user.id)
-            world.users.append(user)
-            session.add(
-                TelegramUser(
-                    id=user.id,
-                    first_name=user.first_name,
-                    last_name=user.last_name,
-                    telegram_language=language,
-                    private_chat_ok=True,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                )
-            )
-            full_name = f"{family} {given} {code}{number:02d}"
-            member = Member(
-                full_name=full_name,
-                name_key=name_key(full_name),
-                position="Chuyên viên",
+            user, member = registered_person(
+                session,
+                api,
+                family=family,
+                given=given,
+                language=language,
+                full_name=f"{family} {given} {code}{number:02d}",
                 agency_id=agencies[codes[number % len(codes)]].id,
-                telegram_user_id=user.id,
-                registered_at=now,
-                created_at=now,
-                updated_at=now,
+                council_ids=[council.id],
+                now=now,
             )
-            member.memberships = [CouncilMembership(council_id=council.id)]
+            world.users.append(user)
             members.append(member)
-        session.add_all(members)
         chat = api.add_group(f"HĐĐP {code}")
         group = GroupChat(
             chat_id=chat.id,
