@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -167,16 +166,21 @@ def format_days_left(days: int) -> str:
 
 
 def format_time_left(delta: timedelta, locale: str | None = None) -> str:
-    """How long until a moment: 'còn 2 giờ', 'còn 7 ngày' (never 'weeks': officials count days)."""
+    """How long until a moment: 'còn 2 giờ', 'còn 7 ngày' (never 'weeks': officials count days).
+
+    The unit words are ours, not Babel's: CLDR's Vietnamese changed "giờ" to "tiếng"
+    (Babel 2.19), which official correspondence does not write.
+    """
     loc = locale or current_locale()
-    if delta.total_seconds() <= 0:
-        with use_locale(loc):
-            return _("now")
-    unit: Literal["day", "hour", "minute"] = "minute"
-    if delta >= timedelta(days=1):
-        unit = "day"
-    elif delta >= timedelta(hours=1):
-        unit = "hour"
-    duration = format_timedelta(delta, granularity=unit, threshold=1000, locale=loc)
+    seconds = delta.total_seconds()
     with use_locale(loc):
-        return _("{duration} left").format(duration=duration)
+        if seconds <= 0:
+            return _("now")
+        if delta >= timedelta(days=1):
+            n = max(1, round(seconds / 86400))
+            return ngettext("{n} day left", "{n} days left", n).format(n=n)
+        if delta >= timedelta(hours=1):
+            n = max(1, round(seconds / 3600))
+            return ngettext("{n} hour left", "{n} hours left", n).format(n=n)
+        n = max(1, round(seconds / 60))
+        return ngettext("{n} minute left", "{n} minutes left", n).format(n=n)
