@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -21,8 +22,10 @@ from bot.schedule import Timing, Weekly
 from bot.services import admins
 from bot.services.people import TelegramIdentity, identify
 from bot.telegram_http import AiohttpRequest
-from bot.updates import PerPersonUpdateProcessor
 from bot.worktime import WorkCalendar, load_adjustments
+
+if TYPE_CHECKING:
+    from bot.inbox.flow import Flow
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +81,9 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
-        .concurrent_updates(PerPersonUpdateProcessor())
+        # Updates are fetched and stored by bot/inbox, not by python-telegram-bot's
+        # Updater, and handled by its flow (each person's in order, many at once).
+        .updater(None)
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
         .build()
@@ -118,7 +122,19 @@ async def on_startup(application: Application) -> None:
 
         await _join(deps)
         jobs.start(application)
+    flow = application.bot_data["flow"] = _flow(application, deps)
+    flow.start()
+    # Updates stored and not finished before a stop or a crash are taken up now.
+    await flow.sweep()
     log.info("dieuphoi started as @%s", application.bot.username)
+
+
+def _flow(application: Application, deps: Deps) -> Flow:
+    from bot.inbox.flow import Flow
+    from handlers.errors import apology, flood_notice  # here: handlers import this module
+    from handlers.replies import speaker_of
+
+    return Flow(application, deps, speaker_of(application).say, apology, flood_notice)
 
 
 async def _join(deps: Deps) -> None:
@@ -132,6 +148,9 @@ async def _join(deps: Deps) -> None:
 
 async def on_shutdown(application: Application) -> None:
     deps: Deps = application.bot_data["deps"]
+    flow: Flow | None = application.bot_data.pop("flow", None)
+    if flow is not None:
+        await flow.stop()
     if deps.presence.registered and deps.sessionmaker is not None:
         async with transaction(deps.sessionmaker) as session:
             released = await instances.unregister(session, deps.presence.name)

@@ -190,33 +190,18 @@ def run_bot(settings: Settings) -> int:
     settle()
     log = logging.getLogger("dieuphoi")
     log.info("event loop: %s", loop)
+    from bot import polling
+
     if settings.webhook_url:
         log.info(
             "starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port
         )
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=_webhook_path(settings.webhook_url),
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
     else:
-        from bot import polling
-
         # Polls only while it holds the polling lease: with several instances on one
         # database the others stand by (SPEC §1).
         log.info("starting in polling mode")
-        polling.run(application, ALLOWED_UPDATES)
+    polling.run(application, settings, ALLOWED_UPDATES)
     return EXIT_OK
-
-
-def _webhook_path(url: str) -> str:
-    from urllib.parse import urlparse
-
-    return urlparse(url).path.lstrip("/")
 
 
 async def seed(settings: Settings, *, demo: bool = False) -> int:

@@ -34,6 +34,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import database_now, insert_for
+from bot.inbox import store as inbox_store
 from bot.models import Instance, Lease
 from bot.outbox import store
 
@@ -98,8 +99,14 @@ async def register(session: AsyncSession, name: str, started_at: datetime) -> in
     return await _count(session)
 
 
-async def beat(session: AsyncSession, name: str, started_at: datetime) -> int:
-    """Say this process is alive; returns how many instances are (this one included)."""
+@dataclass(frozen=True)
+class Beat:
+    peers: int  # live instances, this one included
+    reaped: dict[str, int]  # dead instances found now, with the outbox rows they held
+
+
+async def beat(session: AsyncSession, name: str, started_at: datetime) -> Beat:
+    """Say this process is alive, and reap the instances that stopped beating."""
     beaten = await session.execute(
         update(Instance)
         .where(Instance.name == name)
@@ -111,8 +118,8 @@ async def beat(session: AsyncSession, name: str, started_at: datetime) -> int:
         # holds in memory may go out twice. Carry on under the same name.
         log.warning("instance %s was taken for dead by another instance; registering again", name)
         await register(session, name, started_at)
-    await reap(session)
-    return await _count(session)
+    reaped = await reap(session)
+    return Beat(await _count(session), reaped)
 
 
 async def _count(session: AsyncSession) -> int:
@@ -135,10 +142,13 @@ async def reap(session: AsyncSession) -> dict[str, int]:
     released = {}
     for name in dead:
         released[name] = await store.release(session, name)
+        updates = await inbox_store.release(session, name)
         log.warning(
-            "instance %s stopped beating: %s outbox rows it had claimed are due again",
+            "instance %s stopped beating: %s outbox rows it had claimed are due again, "
+            "and %s updates it had not finished",
             name,
             released[name],
+            updates,
         )
     return released
 
@@ -148,6 +158,7 @@ async def unregister(session: AsyncSession, name: str) -> int:
     claimed are given back at once; returns how many."""
     await session.execute(delete(Instance).where(Instance.name == name))
     await let_go(session, POLLING, name)
+    await inbox_store.release(session, name)
     return await store.release(session, name)
 
 

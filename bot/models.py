@@ -458,6 +458,8 @@ class Outbox(Base):
         # The dispatcher's query: due pending rows, most urgent first.
         Index("ix_outbox_due", "state", "due_at"),
         Index("ix_outbox_subject", "subject"),
+        # A reply to a reminder finds the reminder by its message.
+        Index("ix_outbox_message", "chat_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -521,3 +523,42 @@ class SendBudget(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_at: Mapped[float] = mapped_column(Double)
+
+
+# --- updates from Telegram (bot/inbox) ---------------------------------------------------
+
+
+class InboxState(enum.StrEnum):
+    PENDING = "pending"  # stored, not handled yet (or to be tried again)
+    HANDLED = "handled"  # its changes are committed; its replies may not all be sent yet
+    DONE = "done"  # handled and answered
+    FAILED = "failed"  # could not be parsed, or its handling kept failing
+    DROPPED = "dropped"  # one of a flood: not handled (the person was asked to slow down)
+
+
+class InboxUpdate(Base):
+    """Every update from Telegram, stored before Telegram is told it arrived (the next
+    getUpdates offset, or the webhook's 200), and handled once by its update id.
+
+    `replies` holds what the handling still has to say to Telegram (handlers/replies.py),
+    written in the same transaction as the handling's changes: after a crash the changes
+    are not made twice, and the answers are still given.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_due", "state", "due_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    # Whose updates keep their order: the person's Telegram id (else the chat's).
+    person: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[InboxState] = mapped_column(_enum(InboxState), default=InboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[datetime]
+    # When to (re)try it; a failed try waits a little before the next.
+    due_at: Mapped[datetime]
+    # The instance handling it; None when any instance may take it.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    replies: Mapped[list[Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]

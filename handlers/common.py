@@ -2,8 +2,13 @@
 
 A handler is `async def verb(turn: Turn) -> Reply | list[Reply] | None`, wrapped by
 `@handler`. The wrapper opens one transaction, works out who is asking and in which
-language, runs the handler, commits, and only then sends the replies. Expected errors
-(ServiceError) roll the transaction back and become a message in the user's language.
+language, runs the handler, and writes its answers as replies (handlers/replies.py)
+into the update's inbox row in that same transaction, which also marks the update
+handled (bot/inbox/store.mark_handled): the changes are made once, and the answers
+are data. It commits, gives the processing slot back, and only then says the answers.
+Expected errors (ServiceError) roll the transaction back and become a message in the
+user's language; unexpected ones roll it back and are left to the inbox flow, which
+tries the update again a few times before apologising.
 """
 
 from __future__ import annotations
@@ -18,19 +23,21 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update, User
-from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.app import Deps, deps_of
 from bot.db import transaction
-from bot.flood import patiently
 from bot.i18n import set_locale
-from bot.outbox.pacing import Pacer
+from bot.inbox import handling as inbox_handling
+from bot.inbox.handling import Handling, Outcome
+from bot.inbox.store import mark_handled
 from bot.services import audit
 from bot.services.errors import ServiceError
 from bot.services.people import Requester, TelegramIdentity, identify
-from bot.text import Html, escape, split_message
+from bot.text import Html, escape
+from handlers import replies
+from handlers.replies import Effect, speaker_of
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +59,9 @@ class Turn:
     session: AsyncSession
     who: Requester
     deps: Deps
-    after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    # Answers other than the returned messages (a button press's answer, a question…),
+    # said after the commit in this order, before the messages.
+    effects: list[Effect] = field(default_factory=list)
 
     @property
     def now(self) -> datetime:
@@ -96,6 +105,43 @@ class Turn:
         assert message is not None
         return message
 
+    # --- answers besides messages, said after the commit ---------------------------------
+
+    def answer_query(self, text: str, *, alert: bool = False) -> None:
+        """Answer the button press (a toast; a dialog with `alert`)."""
+        query = self.update.callback_query
+        assert query is not None
+        self.effects.append(replies.answer(query.id, text, alert=alert))
+
+    def remove_keyboard(self) -> None:
+        """Take the buttons off the message whose button was pressed."""
+        query = self.update.callback_query
+        assert query is not None and query.message is not None
+        self.effects.append(
+            replies.remove_keyboard(
+                self.chat_id, query.message.message_id, in_group=not self.in_private
+            )
+        )
+
+    def ask(self, kind: str, question: Html, attach: tuple[str, int]) -> None:
+        """Ask the person a question they answer by replying (ForceReply)."""
+        self.effects.append(
+            replies.ask(
+                self.chat_id,
+                self.who.telegram_user_id,
+                kind,
+                question,
+                attach,
+                in_group=not self.in_private,
+            )
+        )
+
+    def show_progress(self, announcement_id: int, text: Html) -> None:
+        self.effects.append(replies.progress(self.chat_id, announcement_id, text))
+
+    def refresh_menu(self, user_id: int, locale: str, *, admin: bool) -> None:
+        self.effects.append(replies.menu(user_id, locale, admin=admin))
+
 
 _COMMAND = re.compile(r"^/\S+")
 
@@ -117,6 +163,14 @@ def identity_of(user: User | None) -> TelegramIdentity | None:
     )
 
 
+class _Duplicate(Exception):
+    """This update was handled by another attempt: roll this one back."""
+
+
+class AnsweringFailed(Exception):
+    """An unexpected error after the commit: the changes are saved, an answer is not."""
+
+
 def handler(fn: HandlerFn) -> Callback:
     @functools.wraps(fn)
     async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -124,6 +178,7 @@ def handler(fn: HandlerFn) -> Callback:
         default = deps.settings.default_locale
         chat = update.effective_chat
         in_group = chat is not None and chat.type != ChatType.PRIVATE
+        handling = inbox_handling.current.get()
         turn: Turn | None = None
         try:
             async with transaction(deps.sessions()) as session:
@@ -131,74 +186,66 @@ def handler(fn: HandlerFn) -> Callback:
                 # Groups are read by many people: they get the councils' default language.
                 set_locale(default if in_group else who.locale)
                 turn = Turn(update, context, session, who, deps)
-                replies = await fn(turn)
+                answers = turn.effects + to_effects(update, await fn(turn))
+                await _gate(session, handling, answers, deps.clock.now())
+        except _Duplicate:
+            return
         except ServiceError as error:
-            replies = Reply(escape(error.render()))
-        else:
-            for action in turn.after_commit:
-                try:
-                    await action()
-                except TelegramError:
-                    # The change is committed; only a follow-up message failed. Saying
-                    # "nothing was changed" now would be wrong, so log and go on.
-                    log.warning(
-                        "update %s: a follow-up send failed", update.update_id, exc_info=True
-                    )
-        await send_replies(update, replies, deps.pacer)
+            answers = to_effects(update, Reply(escape(error.render())))
+            try:
+                async with transaction(deps.sessions()) as session:
+                    await _gate(session, handling, answers, deps.clock.now())
+            except _Duplicate:
+                return
+        except Exception as error:
+            if handling is None:
+                raise  # not from the inbox: python-telegram-bot's error handler
+            handling.outcome, handling.error = Outcome.FAILED, error
+            return
+        if handling is not None:
+            handling.outcome = Outcome.HANDLED
+            # Waiting for Telegram's per-chat limits needs no database: let others in.
+            handling.release_slot()
+        try:
+            keep = handling.keep if handling is not None else None
+            left = await speaker_of(context.application).say(answers, update, keep)
+        except Exception as error:
+            raise AnsweringFailed(str(error)) from error
+        if handling is not None:
+            handling.left = left
 
     return callback
 
 
-async def send_replies(update: Update, replies: Reply | list[Reply] | None, pacer: Pacer) -> None:
-    """Send the answers, each under the pacer shared with everything the bot sends."""
-    if replies is None:
-        return
-    message = update.effective_message
+async def _gate(
+    session: AsyncSession, handling: Handling | None, answers: list[Effect], now: datetime
+) -> None:
+    """Mark the update handled, with its answers, in the handler's own transaction."""
+    if handling is not None and not await mark_handled(session, handling.update_id, answers, now):
+        raise _Duplicate
+
+
+def to_effects(update: Update, answers: Reply | list[Reply] | None) -> list[Effect]:
+    """The handler's messages as replies to say in the update's chat."""
     chat = update.effective_chat
-    if chat is None:
-        return
+    if answers is None or chat is None:
+        return []
     in_group = chat.type != ChatType.PRIVATE
-    quote = in_group and message is not None
-    for reply in replies if isinstance(replies, list) else [replies]:
-        await pacer.wait(chat.id, in_group)
+    message = update.effective_message
+    # In a group the first answer quotes the message it answers, so the asker sees it.
+    quote = message.message_id if in_group and message is not None else None
+    effects = []
+    for reply in answers if isinstance(answers, list) else [answers]:
         if reply.photo is not None:
-            await patiently(
-                functools.partial(
-                    chat.send_photo,
-                    photo=reply.photo,
-                    caption=reply.text,
-                    parse_mode=ParseMode.HTML,
-                )
-            )
-            continue
-        if reply.document is not None:
+            effects.append(replies.photo(chat.id, reply.text, reply.photo, in_group=in_group))
+        elif reply.document is not None:
             name, content = reply.document
-            await patiently(
-                functools.partial(
-                    chat.send_document,
-                    document=content,
-                    filename=name,
-                    caption=reply.text,
-                    parse_mode=ParseMode.HTML,
+            effects.append(replies.document(chat.id, reply.text, name, content, in_group=in_group))
+        else:
+            effects.append(
+                replies.send(
+                    chat.id, reply.text, in_group=in_group, markup=reply.markup, quote=quote
                 )
             )
-            continue
-        parts = split_message(reply.text)
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            markup = reply.markup if last else None
-            if quote and message is not None and index == 0:
-                send = functools.partial(
-                    message.reply_text,
-                    part,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    do_quote=True,
-                )
-            else:
-                send = functools.partial(
-                    chat.send_message, part, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-            if index:
-                await pacer.wait(chat.id, in_group)
-            await patiently(send)
+            quote = None
+    return effects

@@ -5,7 +5,6 @@ from __future__ import annotations
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n import _, set_locale
-from bot.menus import publish_user_menu
 from bot.services import invites, people
 from bot.services.permissions import require_member
 from bot.text import escape, html_format, join_lines
@@ -21,7 +20,7 @@ async def start(turn: Turn) -> Reply:
     if token is None:
         await people.remember_user(turn.session, turn.now, turn.identity, private_chat=True)
         who = turn.who
-        _refresh_menu_after_commit(turn, who.locale)
+        _refresh_menu(turn, who.locale)
         if who.member is not None:
             return Reply(
                 join_lines(
@@ -40,7 +39,7 @@ async def start(turn: Turn) -> Reply:
     # The member's roster language applies from this very answer on.
     who = await people.identify(turn.session, turn.identity, turn.deps.settings.default_locale)
     set_locale(who.locale)
-    _refresh_menu_after_commit(turn, who.locale)
+    _refresh_menu(turn, who.locale)
     if registration.already_registered:
         greeting = html_format(_("You are already registered as {name}."), name=member.full_name)
     else:
@@ -63,17 +62,17 @@ async def start(turn: Turn) -> Reply:
     )
 
 
-def _refresh_menu_after_commit(turn: Turn, locale: str) -> None:
+def _refresh_menu(turn: Turn, locale: str) -> None:
     """Admins get their admin menu (and anyone their language) once the change is saved."""
-    bot, user_id, admin = turn.context.bot, turn.who.telegram_user_id, turn.who.is_admin
+    user_id, admin = turn.who.telegram_user_id, turn.who.is_admin
     if admin or (turn.who.user is not None and turn.who.user.language):
-        turn.after_commit.append(lambda: publish_user_menu(bot, user_id, locale, admin=admin))
+        turn.refresh_menu(user_id, locale, admin=admin)
 
 
 @handler
 async def help_command(turn: Turn) -> Reply:
     if turn.in_private and turn.who.is_admin:
-        _refresh_menu_after_commit(turn, turn.who.locale)
+        _refresh_menu(turn, turn.who.locale)
     return Reply(help_text(turn.who, in_group=not turn.in_private))
 
 
@@ -99,8 +98,7 @@ async def lang(turn: Turn) -> Reply:
     language = await people.set_language(turn.session, turn.now, turn.identity, turn.args[0])
     set_locale(language)
     # Translated in the new language: "Language set to English." / "Đã chuyển sang tiếng Việt."
-    bot, user_id, admin = turn.context.bot, turn.who.telegram_user_id, turn.who.is_admin
-    turn.after_commit.append(lambda: publish_user_menu(bot, user_id, language, admin=admin))
+    turn.refresh_menu(turn.who.telegram_user_id, language, admin=turn.who.is_admin)
     return Reply(escape(_("Language set to English.")))
 
 

@@ -30,12 +30,14 @@ async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     leader = False
     try:
         async with transaction(deps.sessions()) as session:
-            peers = await instances.beat(session, presence.name, deps.clock.now())
+            beat = await instances.beat(session, presence.name, deps.clock.now())
             if poller is not None:
                 leader = await instances.hold(
                     session, instances.POLLING, presence.name, instances.POLLING_LEASE
                 )
-        presence.beaten(peers)
+        presence.beaten(beat.peers)
+        if beat.reaped and (flow := context.bot_data.get("flow")) is not None:
+            flow.wake_sweep()  # the dead instances' unfinished updates are free now
         if leader and poller is not None:
             poller.renewed()
     except Exception:

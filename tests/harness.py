@@ -13,9 +13,12 @@ from bot.app import ALLOWED_UPDATES, Deps, build_application
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db import Sessionmaker, transaction
+from bot.inbox.flow import Flow
+from bot.inbox.receive import Receiver
 from bot.outbox.pacing import Pacer
 from bot.outbox.plan import plan_pass
-from handlers.buttons import ASK_TASK_NAME
+from bot.telegram_http import AiohttpRequest
+from handlers.replies import ASK_TASK_NAME
 from jobs.broadcasts import follow as follow_broadcasts
 from jobs.sender import Dispatcher, PassResult
 from tests.fakebotapi import FakeBotApi, FakeChat, FakeUser
@@ -51,6 +54,8 @@ class BotHarness:
         # One pacer for the whole bot, counting in the bot's time like the fake server.
         deps_of_app(self.app).pacer = Pacer(monotonic=BotTime(clock))
         self.dispatcher.pacer = deps_of_app(self.app).pacer
+        self._request = AiohttpRequest(connection_pool_size=1)
+        self.receiver: Receiver | None = None
 
     async def start(self) -> None:
         app = self.app
@@ -58,22 +63,41 @@ class BotHarness:
         assert app.post_init is not None
         await app.post_init(app)  # what run_polling does: the same start-up hook
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
-        )
+        await self.resume_polling()
+
+    async def resume_polling(self) -> None:
+        """Poll as `dieuphoi run` does (bot/inbox/receive.py), without the lease: the
+        harness is the only poller."""
+        await self._request.initialize()
+        self.receiver = Receiver(
+            self.app.bot, self._request, deps_of_app(self.app), self.flow, ALLOWED_UPDATES,
+            timeout=1,
+        )  # fmt: skip
+        self.receiver.start()
+
+    async def pause_polling(self) -> None:
+        """Stop fetching updates (they wait at the fake server) until `resume_polling`."""
+        if self.receiver is not None:
+            await self.receiver.stop()
+            self.receiver = None
 
     async def stop(self) -> None:
         """Stop the bot; a test may stop it early to hand over to a real process."""
         app = self.app
         if not app.running:
             return
-        assert app.updater is not None
-        await app.updater.stop()
+        await self.pause_polling()
+        await self._request.shutdown()
         await app.stop()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
         await app.shutdown()
+
+    @property
+    def flow(self) -> Flow:
+        flow = self.app.bot_data["flow"]
+        assert isinstance(flow, Flow)
+        return flow
 
     async def deliver(self) -> PassResult:
         """What the jobs do: one planning pass, then sending passes until nothing is due."""
@@ -103,7 +127,7 @@ class BotHarness:
         async with asyncio.timeout(timeout):
             while self.api.pending_updates():
                 await asyncio.sleep(0.01)
-            await self.app.update_queue.join()
+            await self.flow.idle()
             # Questions the bot asks in the background after a button press.
             while any(t.get_name() == ASK_TASK_NAME for t in asyncio.all_tasks()):
                 await asyncio.sleep(0.01)

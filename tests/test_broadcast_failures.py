@@ -10,7 +10,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot import callbacks
-from bot.app import ALLOWED_UPDATES
 from bot.callbacks import BroadcastAction, BroadcastPress
 from bot.models import GroupChat, Outbox, OutboxState
 from jobs.sender import BACKOFF, MAX_ATTEMPTS
@@ -144,8 +143,7 @@ async def test_a_group_migrated_during_the_broadcast_gets_its_copy_at_the_new_id
     since = await _send(bot, admin, TEXT)
     # Telegram also tells the bot by an update, which may come after the sender has tried
     # the old id: polling is held so that the sender meets the old id first.
-    assert bot.app.updater is not None
-    await bot.app.updater.stop()
+    await bot.pause_polling()
     supergroup = bot.api.migrate_group(group, admin)
     calls = len(bot.api.calls)
     await bot.deliver()
@@ -164,9 +162,7 @@ async def test_a_group_migrated_during_the_broadcast_gets_its_copy_at_the_new_id
     assert summary is not None and "Đã gửi tới: 2" in summary and "Không gửi được: 0" in summary
 
     # The migration's updates arrive late: nothing is sent again.
-    await bot.app.updater.start_polling(
-        poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
-    )
+    await bot.resume_polling()
     await bot.settle()
     await bot.deliver()
     assert _copies(bot, since, TEXT) == Counter({an.id: 1, supergroup.id: 1})

@@ -80,7 +80,7 @@ async def test_a_dead_instances_claims_are_released_and_a_live_ones_are_not(sess
 
     with caplog.at_level(logging.WARNING, logger="bot.instances"):
         async with transaction(sessions) as session:
-            peers = await instances.beat(session, "me", START)
+            peers = (await instances.beat(session, "me", START)).peers
 
     assert peers == 2
     assert "instance dead stopped beating: 4 outbox rows" in caplog.text
@@ -114,7 +114,7 @@ async def test_an_instance_taken_for_dead_registers_again(sessions, caplog):
         assert await instances.reap(session) == {"me": 0}
     with caplog.at_level(logging.WARNING, logger="bot.instances"):
         async with transaction(sessions) as session:
-            assert await instances.beat(session, "me", START) == 2
+            assert (await instances.beat(session, "me", START)).peers == 2
     assert "instance me was taken for dead" in caplog.text
 
 

@@ -263,6 +263,14 @@ async def progress(session: AsyncSession, announcement_id: int) -> Progress:
     return result
 
 
+async def has_progress_message(session: AsyncSession, announcement_id: int) -> bool:
+    """True once the admin's progress message was posted (and recorded)."""
+    message_id = await session.scalar(
+        select(Announcement.progress_message_id).where(Announcement.id == announcement_id)
+    )
+    return message_id is not None
+
+
 async def attach_progress(
     session: AsyncSession, announcement_id: int, chat_id: int, message_id: int, text: str
 ) -> None:
