@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import itertools
-import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,89 +20,14 @@ from sqlalchemy import func, select
 
 from bot.db import transaction
 from bot.instances import DEAD_AFTER, POLLING
-from bot.models import Council, Instance, Lease, Meeting, Member, Outbox, OutboxState, TelegramUser
+from bot.models import Council, Instance, Lease, Meeting, Member, Outbox, OutboxState
 from bot.outbox.plan import PRIORITY_MEETING
 from bot.outbox.store import NewRow, add_rows
 from jobs.sender import MAX_IN_FLIGHT
-from tests.cli import start_cli
-from tests.people import enrol
-from tests.rosters import person
+from tests.processes import Process, registered_members, until
 
 MEMBERS = 150
 TITLE = "Họp khẩn nhiều phiên bản"
-
-
-class Process:
-    """One `dieuphoi run`, its stderr read as it comes (a full pipe would stall it)."""
-
-    def __init__(self, tag: str, process: asyncio.subprocess.Process) -> None:
-        self.tag = tag
-        self.process = process
-        self.lines: list[str] = []
-        self._reader = asyncio.create_task(self._read())
-
-    @classmethod
-    async def start(cls, tag: str, api, env, cwd) -> Process:
-        env = dict(env, TELEGRAM_API_BASE_URL=api.base_url_for(tag))
-        return cls(tag, await start_cli("run", env=env, cwd=cwd))
-
-    async def _read(self) -> None:
-        assert self.process.stderr is not None
-        async for line in self.process.stderr:
-            self.lines.append(line.decode(errors="replace"))
-
-    @property
-    def log(self) -> str:
-        return "".join(self.lines)
-
-    async def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-        await self._reader
-
-    async def stop(self) -> int:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(self.process.wait(), 30)
-        await self._reader
-        return code
-
-
-async def _until(predicate, timeout: float = 60.0, every: float = 0.01) -> None:
-    async with asyncio.timeout(timeout):
-        while not await _value(predicate()):
-            await asyncio.sleep(every)
-
-
-async def _value(result):
-    return await result if asyncio.iscoroutine(result) else result
-
-
-async def _members(bot, api, count: int) -> list:
-    """Registered members who have started the bot, written straight to the database:
-    a /start dialogue each would spend count/30 s on flood limits before the test."""
-    rows = [person("DBSH", f"Thành viên {i:03d}", "BTC") for i in range(count)]
-    enrolled = await enrol(bot, *rows)
-    users = []
-    now = datetime.now(UTC)
-    async with transaction(bot.sessions) as session:
-        for member, _token in enrolled:
-            user = api.add_user(first_name=member.full_name.split()[-1], started=True)
-            session.add(
-                TelegramUser(
-                    id=user.id,
-                    first_name=user.first_name,
-                    private_chat_ok=True,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                )
-            )
-            await session.flush()
-            row = await session.get(Member, member.id)
-            row.telegram_user_id, row.registered_at = user.id, now
-            users.append(user)
-    return users
 
 
 async def _reminders_due_now(sessions) -> int:
@@ -145,8 +69,8 @@ async def _instances(sessions) -> int:
 async def _two_instances(api, env, cwd, sessions) -> tuple[Process, Process]:
     a = await Process.start("a", api, env, cwd)
     b = await Process.start("b", api, env, cwd)
-    await _until(lambda: _instances(sessions), every=0.1)  # one is up
-    await _until(lambda: _count_is(sessions, 2), every=0.1)
+    await until(lambda: _instances(sessions), every=0.1)  # one is up
+    await until(lambda: _count_is(sessions, 2), every=0.1)
     # Both have beaten since and know they are two: each claims its share.
     await asyncio.sleep(2.5)
     return a, b
@@ -191,7 +115,7 @@ async def _states(sessions) -> Counter:
 async def test_two_instances_share_a_broadcast_within_telegrams_overall_limit(
     bot, api, cli_environment, tmp_path
 ):
-    users = await _members(bot, api, MEMBERS)
+    users = await registered_members(bot, api, MEMBERS)
     await bot.stop()  # the real processes take over
     a, b = await _two_instances(api, cli_environment, tmp_path, bot.sessions)
     since = len(api.sent)
@@ -202,7 +126,7 @@ async def test_two_instances_share_a_broadcast_within_telegrams_overall_limit(
     try:
         with _no_pauses_in_the_fake():
             assert await _reminders_due_now(bot.sessions) == MEMBERS
-            await _until(lambda: len({m["chat"]["id"] for m in reminders()}) == MEMBERS, 60)
+            await until(lambda: len({m["chat"]["id"] for m in reminders()}) == MEMBERS, 60)
         await asyncio.sleep(1.0)  # a repeat would show up now
     finally:
         codes = [await a.stop(), await b.stop()]
@@ -242,7 +166,7 @@ async def _busiest(sessions, processes: list[Process]) -> Process:
 async def test_kill_9_of_one_instance_mid_send_the_other_finishes_in_seconds(
     bot, api, cli_environment, tmp_path
 ):
-    users = await _members(bot, api, MEMBERS)
+    users = await registered_members(bot, api, MEMBERS)
     await bot.stop()
     # The outbox lease keeps its default of 60 s: what comes sooner is the registry's doing.
     a, b = await _two_instances(api, cli_environment, tmp_path, bot.sessions)
@@ -254,13 +178,13 @@ async def test_kill_9_of_one_instance_mid_send_the_other_finishes_in_seconds(
     victim, survivor = a, b
     try:
         assert await _reminders_due_now(bot.sessions) == MEMBERS
-        await _until(lambda: sum(received().values()) >= MEMBERS // 4, 30, every=0.002)
+        await until(lambda: sum(received().values()) >= MEMBERS // 4, 30, every=0.002)
         victim = await _busiest(bot.sessions, [a, b])  # the one with rows still to send
         survivor = b if victim is a else a
         await victim.kill()
         killed = time.monotonic()
         at_kill = sum(received().values())
-        await _until(lambda: len(received()) == MEMBERS, 30)
+        await until(lambda: len(received()) == MEMBERS, 30)
         finished = time.monotonic() - killed
         await asyncio.sleep(1.0)
     finally:
@@ -317,7 +241,7 @@ async def test_one_instance_polls_at_a_time_and_another_takes_over_when_it_stops
         # A newcomer stands by; kill -9 of the poller: its lease runs out, then the
         # newcomer polls.
         c = await Process.start("c", api, cli_environment, tmp_path)
-        await _until(lambda: _count_is(bot.sessions, 2), every=0.1)
+        await until(lambda: _count_is(bot.sessions, 2), every=0.1)
         await second.kill()
         killed = api.limiter.now()
         answer = await _answer(api, user, "/help")

@@ -1,0 +1,86 @@
+"""Real `dieuphoi run` processes in a test: started, read, killed; and what they need."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import UTC, datetime
+
+from bot.db import transaction
+from bot.models import Member, TelegramUser
+from tests.cli import start_cli
+from tests.people import enrol
+from tests.rosters import person
+
+
+class Process:
+    """One `dieuphoi run`, its stderr read as it comes (a full pipe would stall it)."""
+
+    def __init__(self, tag: str, process: asyncio.subprocess.Process) -> None:
+        self.tag = tag
+        self.process = process
+        self.lines: list[str] = []
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(cls, tag: str, api, env, cwd) -> Process:
+        env = dict(env, TELEGRAM_API_BASE_URL=api.base_url_for(tag))
+        return cls(tag, await start_cli("run", env=env, cwd=cwd))
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        async for line in self.process.stderr:
+            self.lines.append(line.decode(errors="replace"))
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    async def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+        await self._reader
+
+    async def stop(self) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.process.wait(), 30)
+        await self._reader
+        return code
+
+
+async def until(predicate, timeout: float = 60.0, every: float = 0.01) -> None:
+    async with asyncio.timeout(timeout):
+        while not await value(predicate()):
+            await asyncio.sleep(every)
+
+
+async def value(result):
+    return await result if asyncio.iscoroutine(result) else result
+
+
+async def registered_members(bot, api, count: int) -> list:
+    """Registered members who have started the bot, written straight to the database:
+    a /start dialogue each would spend count/30 s on flood limits before the test."""
+    rows = [person("DBSH", f"Thành viên {i:03d}", "BTC") for i in range(count)]
+    enrolled = await enrol(bot, *rows)
+    users = []
+    now = datetime.now(UTC)
+    async with transaction(bot.sessions) as session:
+        for member, _token in enrolled:
+            user = api.add_user(first_name=member.full_name.split()[-1], started=True)
+            session.add(
+                TelegramUser(
+                    id=user.id,
+                    first_name=user.first_name,
+                    private_chat_ok=True,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                )
+            )
+            await session.flush()
+            row = await session.get(Member, member.id)
+            row.telegram_user_id, row.registered_at = user.id, now
+            users.append(user)
+    return users
