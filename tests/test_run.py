@@ -9,9 +9,9 @@ import socket
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from bot.models import Member
+from bot.models import InboxState, InboxUpdate, Member
 from tests.cli import start_cli
 from tests.people import enrol
 from tests.rosters import person
@@ -67,7 +67,7 @@ async def test_polling_registers_users_and_stops_cleanly(bot, api, env, tmp_path
     await bot.start()  # so the fixture can stop it again
 
 
-async def test_webhook_mode_refuses_requests_without_the_secret(bot, api, env, tmp_path):
+async def test_webhook_mode_refuses_forged_updates_and_handles_each_once(bot, api, env, tmp_path):
     await bot.stop()
     port = _free_port()
     env.update(
@@ -86,31 +86,43 @@ async def test_webhook_mode_refuses_requests_without_the_secret(bot, api, env, t
         # nobody polls, so the test delivers the update to the bot's listener itself.
         update = api.send_message(user, "/start")
         url = f"http://127.0.0.1:{port}/telegram/hook"
+        body = json.dumps(update)
+        plain = {"Content-Type": "application/json"}
         async with httpx.AsyncClient() as client:
-            for _ in range(100):  # the listener opens right after setWebhook
-                try:
-                    refused = await client.post(
-                        url,
-                        content=json.dumps(update),
-                        headers={"Content-Type": "application/json"},
-                    )
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.1)
-            assert refused.status_code == 403
-            accepted = await client.post(
-                url,
-                content=json.dumps(update),
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Telegram-Bot-Api-Secret-Token": "s3cret-value",
-                },
-            )
-            assert accepted.status_code == 200
+            for forged in (
+                plain,
+                {**plain, "X-Telegram-Bot-Api-Secret-Token": "wrong"},
+                {**plain, "X-Telegram-Bot-Api-Secret-Token": "s3cret-valu"},
+                {**plain, "X-Telegram-Bot-Api-Secret-Token": ""},
+            ):
+                refused = await _post(client, url, body, forged)
+                assert refused.status_code == 403
+            await asyncio.sleep(0.5)
+            async with bot.sessions() as session:
+                assert await session.scalar(select(func.count()).select_from(InboxUpdate)) == 0
+            assert [m for m in api.sent if m["chat"]["id"] == user.id] == []  # nothing done
+            signed = {**plain, "X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
+            for _delivery in range(2):  # Telegram may deliver an update twice
+                accepted = await _post(client, url, body, signed)
+                assert accepted.status_code == 200
         answer = await api.wait_for_message(user.id, timeout=30)
         assert str(user.id) in answer["text"]
+        await asyncio.sleep(1.0)  # a second answer would show up now
+        assert len([m for m in api.sent if m["chat"]["id"] == user.id]) == 1
     finally:
         code, log = await _stop(process)
     assert code == 0, log
     assert api.token not in log and "s3cret-value" not in log
+    async with bot.sessions() as session:
+        [row] = (await session.scalars(select(InboxUpdate))).all()
+    assert (row.update_id, row.state) == (update["update_id"], InboxState.DONE)
     await bot.start()
+
+
+async def _post(client: httpx.AsyncClient, url: str, body: str, headers: dict) -> httpx.Response:
+    for _ in range(100):  # the listener opens as the bot starts
+        try:
+            return await client.post(url, content=body, headers=headers)
+        except httpx.ConnectError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing listens at {url}")
