@@ -22,6 +22,7 @@ from bot.schedule import Timing, Weekly
 from bot.services import admins
 from bot.services.people import TelegramIdentity, identify
 from bot.telegram_http import AiohttpRequest
+from bot.wake import Listener
 from bot.worktime import WorkCalendar, load_adjustments
 
 if TYPE_CHECKING:
@@ -121,7 +122,9 @@ async def on_startup(application: Application) -> None:
         import jobs  # here: jobs import this module
 
         await _join(deps)
-        jobs.start(application)
+        application.bot_data["loops"] = jobs.start(application)
+        listener = application.bot_data["listener"] = Listener(deps.engine)
+        listener.start()  # PostgreSQL: woken by the other instances' work
     flow = application.bot_data["flow"] = _flow(application, deps)
     flow.start()
     # Updates stored and not finished before a stop or a crash are taken up now.
@@ -131,8 +134,8 @@ async def on_startup(application: Application) -> None:
 
 def _flow(application: Application, deps: Deps) -> Flow:
     from bot.inbox.flow import Flow
+    from bot.replies import speaker_of
     from handlers.errors import apology, flood_notice  # here: handlers import this module
-    from handlers.replies import speaker_of
 
     return Flow(application, deps, speaker_of(application).say, apology, flood_notice)
 
@@ -148,6 +151,11 @@ async def _join(deps: Deps) -> None:
 
 async def on_shutdown(application: Application) -> None:
     deps: Deps = application.bot_data["deps"]
+    for loop in application.bot_data.pop("loops", []):
+        await loop.stop()
+    listener: Listener | None = application.bot_data.pop("listener", None)
+    if listener is not None:
+        await listener.stop()
     flow: Flow | None = application.bot_data.pop("flow", None)
     if flow is not None:
         await flow.stop()

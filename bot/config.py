@@ -38,6 +38,7 @@ _ENV_NAMES = {
     "outbox_poll_seconds": "OUTBOX_POLL_SECONDS",
     "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
     "digest_schedule": "DIGEST_SCHEDULE",
+    "outbox_retention_days": "OUTBOX_RETENTION_DAYS",
 }
 
 DEFAULT_WORKDAYS_FILE = Path(__file__).resolve().parent / "data" / "workdays.csv"
@@ -89,6 +90,10 @@ class Settings(BaseSettings):
     # When each council's weekly digest goes to its groups (local time); per council
     # it can be changed with /digestat.
     digest_schedule: str = "mon 08:30"
+    # Sent, skipped and dropped outbox rows older than this are pruned. At least 45: the
+    # planner looks back up to 40 days (nudges after Tết), and a pruned row must never be
+    # planned again.
+    outbox_retention_days: int = Field(default=90, ge=45, le=3650)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
@@ -41,6 +42,8 @@ def make_engine(url: str, *, checkpoint_in_background: bool = False, **kwargs: A
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if checkpoint_in_background:
             event.listen(engine.sync_engine, "connect", _no_checkpoint_in_commits)
+            if path is not None:
+                event.listen(engine.sync_engine, "commit", functools.partial(_committed, path))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
@@ -68,6 +71,19 @@ def _no_checkpoint_in_commits(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
+
+
+# Commits by SQLite file, so the checkpoint job can skip a database nothing was written to.
+_commits: dict[str, int] = {}
+
+
+def _committed(path: str, _connection: Any) -> None:
+    _commits[path] = _commits.get(path, 0) + 1
+
+
+def commits(path: str) -> int:
+    """How many transactions this process has committed to the SQLite file `path`."""
+    return _commits.get(path, 0)
 
 
 def sqlite_path(url: str) -> str | None:

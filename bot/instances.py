@@ -33,6 +33,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import wake
 from bot.db import database_now, insert_for
 from bot.inbox import store as inbox_store
 from bot.models import Instance, Lease
@@ -140,6 +141,8 @@ async def reap(session: AsyncSession) -> dict[str, int]:
         )
     ).all()
     released = {}
+    if dead:
+        await wake.after_commit(session, wake.OUTBOX)
     for name in dead:
         released[name] = await store.release(session, name)
         updates = await inbox_store.release(session, name)

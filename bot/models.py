@@ -540,7 +540,7 @@ class InboxUpdate(Base):
     """Every update from Telegram, stored before Telegram is told it arrived (the next
     getUpdates offset, or the webhook's 200), and handled once by its update id.
 
-    `replies` holds what the handling still has to say to Telegram (handlers/replies.py),
+    `replies` holds what the handling still has to say to Telegram (bot/replies.py),
     written in the same transaction as the handling's changes: after a crash the changes
     are not made twice, and the answers are still given.
     """

@@ -96,3 +96,10 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
         filename, content, mimetype = part
         form.add_field(name, content, filename=filename, content_type=mimetype)
     return form
+
+
+def retry_after_seconds(value: object) -> float:
+    """Telegram's `retry_after` in seconds (python-telegram-bot 22 gives an int or, soon, a
+    timedelta)."""
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

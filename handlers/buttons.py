@@ -58,7 +58,7 @@ def _answer(turn: Turn, text: str, *, alert: bool = False) -> None:
 
 def _ask(turn: Turn, kind: str, question: Html, attach: tuple[str, int]) -> None:
     """After the commit: ask with ForceReply in the chat of the press; the reply is matched
-    to the question by its message id (handlers/replies.py sends it in the background)."""
+    to the question by its message id (bot/replies.py sends it in the background)."""
     user = turn.update.effective_user
     if not turn.in_private and user is not None:
         # In a group the question names the person it is for.

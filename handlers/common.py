@@ -2,7 +2,7 @@
 
 A handler is `async def verb(turn: Turn) -> Reply | list[Reply] | None`, wrapped by
 `@handler`. The wrapper opens one transaction, works out who is asking and in which
-language, runs the handler, and writes its answers as replies (handlers/replies.py)
+language, runs the handler, and writes its answers as replies (bot/replies.py)
 into the update's inbox row in that same transaction, which also marks the update
 handled (bot/inbox/store.mark_handled): the changes are made once, and the answers
 are data. It commits, gives the processing slot back, and only then says the answers.
@@ -26,18 +26,18 @@ from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot import replies
 from bot.app import Deps, deps_of
 from bot.db import transaction
 from bot.i18n import set_locale
 from bot.inbox import handling as inbox_handling
 from bot.inbox.handling import Handling, Outcome
 from bot.inbox.store import mark_handled
+from bot.replies import Effect, speaker_of
 from bot.services import audit
 from bot.services.errors import ServiceError
 from bot.services.people import Requester, TelegramIdentity, identify
 from bot.text import Html, escape
-from handlers import replies
-from handlers.replies import Effect, speaker_of
 
 log = logging.getLogger(__name__)
 

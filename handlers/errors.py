@@ -15,9 +15,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import replies
 from bot.i18n import _, pick_locale, use_locale
 from bot.text import escape
-from handlers import replies
 from handlers.common import AnsweringFailed
 
 log = logging.getLogger(__name__)

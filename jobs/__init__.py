@@ -1,22 +1,24 @@
-"""Scheduled work (APScheduler through PTB's JobQueue).
+"""Scheduled work.
 
 Jobs only say *when* to look; the database says *what* is due. `start` is called once
-the database is open; it schedules the heartbeat (every 2 s: this instance is alive,
-and polls if it holds the lease), the planner (every minute) and the sender (a chain
-of one-off passes: right away again while there is work, else after
-OUTBOX_POLL_SECONDS), and on SQLite the log checkpoint (every 5 s).
+the database is open. Through PTB's JobQueue (APScheduler): the heartbeat (every 2 s:
+this instance is alive, and polls if it holds the lease), the planner (every minute),
+the pruning of old rows (every hour) and, on SQLite, the log checkpoint. As loops that
+run as long as the bot and sleep until there is work (jobs/loops.py): the sender and the
+broadcast follower.
 """
 
 from __future__ import annotations
 
 from telegram.ext import Application
 
-from jobs import broadcasts, checkpoint, dispatch, heartbeat, planning
+from jobs import broadcasts, checkpoint, dispatch, heartbeat, planning, prune
+from jobs.loops import Loop
 
 
-def start(application: Application) -> None:
+def start(application: Application) -> list[Loop]:
     heartbeat.schedule(application)
     planning.schedule(application)
-    dispatch.schedule(application)
-    broadcasts.schedule(application)
+    prune.schedule(application)
     checkpoint.schedule(application)
+    return [dispatch.schedule(application), broadcasts.schedule(application)]

@@ -7,10 +7,15 @@ worker thread, so the disk's flush does not hold up the button presses being rec
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from telegram.ext import Application, ContextTypes
 
-from bot.db import checkpoint, sqlite_path
+from bot.db import checkpoint, commits, sqlite_path
+from bot.logs import Throttled
+
+log = logging.getLogger(__name__)
+_trouble = Throttled(log)
 
 CHECKPOINT_EVERY_SECONDS = 5.0
 
@@ -29,6 +34,19 @@ def schedule(application: Application) -> None:
     )
 
 
+_seen: dict[str, int] = {}
+
+
 async def checkpoint_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert context.job is not None
-    await asyncio.to_thread(checkpoint, str(context.job.data))
+    path = str(context.job.data)
+    written = commits(path)
+    if _seen.get(path) == written:
+        return  # nothing was written since the last checkpoint: an idle bot does nothing
+    try:
+        await asyncio.to_thread(checkpoint, path)
+    except Exception as error:
+        _trouble.failure("checkpoint", "the SQLite checkpoint failed", error)
+        return
+    _trouble.recovered("checkpoint")
+    _seen[path] = written

@@ -1,55 +1,57 @@
-"""The sending pass, run as a chain of one-off jobs rather than a fixed interval: a
-pass may take seconds when much is due (pacing), and the next one should start as soon
-as it ends — never overlap it, never wait a full interval with work left."""
+"""The sending loop: one pass after another while rows are due, then asleep until the
+next row is due or a commit adds one (bot/wake.py). A pass may take seconds when much is
+due (pacing); the next starts as soon as it ends, never overlapping it."""
 
 from __future__ import annotations
 
 import logging
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
-from bot.app import Deps, deps_of
+from bot.app import Deps
 from bot.db import transaction
 from bot.outbox import store
+from bot.wake import OUTBOX, Waker
+from jobs.loops import Loop
 from jobs.sender import BATCH, Dispatcher
 
 log = logging.getLogger(__name__)
 
 # Never spin: a due row another instance is holding is left alone this long.
 MIN_PAUSE = 0.05
+# Asleep at most this long: a row added by a process that cannot wake this one (another
+# instance on SQLite, the command line) waits no longer than this.
+IDLE_MAX = 30.0
+# A process that may not send now (its heartbeat is late) looks again this soon.
+NOT_NOW = 1.0
 
 
-def schedule(application: Application) -> None:
-    assert application.job_queue is not None
-    dispatcher = Dispatcher(application.bot_data["deps"], application.bot)
+def schedule(application: Application) -> Loop:
+    deps: Deps = application.bot_data["deps"]
+    dispatcher = Dispatcher(deps, application.bot)
     application.bot_data["dispatcher"] = dispatcher
-    application.job_queue.run_once(dispatch_job, when=0.0, name="outbox-send")
 
-
-async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    dispatcher: Dispatcher = context.bot_data["dispatcher"]
-    deps = deps_of(context)
-    delay = deps.settings.outbox_poll_seconds
-    try:
+    async def send_pass() -> float:
+        if not deps.presence.may_send():
+            return NOT_NOW
         result = await dispatcher.run_pass()
-        if result.claimed >= BATCH:
-            delay = 0.0
-        else:
-            delay = await _until_next(deps, delay)
-    except Exception:
-        # A database hiccup must not end the chain: log, wait, look again.
-        log.exception("outbox pass failed")
-    finally:
-        assert context.job_queue is not None
-        context.job_queue.run_once(dispatch_job, when=delay, name="outbox-send")
+        if result.claimed >= dispatcher.batch_limit():
+            return 0.0
+        return await until_next(deps, IDLE_MAX)
+
+    loop = Loop("outbox-send", send_pass, Waker(OUTBOX))
+    loop.start()
+    return loop
 
 
-async def _until_next(deps: Deps, poll: float) -> float:
-    """Sleep until the next row is due, but look again at least every `poll` seconds
-    (another instance, a command or the planner may add an earlier one)."""
+async def until_next(deps: Deps, longest: float) -> float:
+    """Seconds until the next row is due, at most `longest`."""
     async with transaction(deps.sessions()) as session:
         due = await store.next_due_at(session)
     if due is None:
-        return poll
+        return longest
     seconds = (due - deps.clock.now()).total_seconds()
-    return min(poll, max(MIN_PAUSE, seconds))
+    return min(longest, max(MIN_PAUSE, seconds))
+
+
+__all__ = ["BATCH", "schedule", "until_next"]

@@ -11,10 +11,12 @@ from telegram.ext import Application, ContextTypes
 from bot import instances
 from bot.app import deps_of
 from bot.db import transaction
+from bot.logs import Throttled
 from bot.polling import Poller
 from jobs.repeat import every
 
 log = logging.getLogger(__name__)
+_trouble = Throttled(log)
 
 
 def schedule(application: Application) -> None:
@@ -40,10 +42,11 @@ async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
             flow.wake_sweep()  # the dead instances' unfinished updates are free now
         if leader and poller is not None:
             poller.renewed()
-    except Exception:
+        _trouble.recovered("heartbeat")
+    except Exception as error:
         # The database is unreachable or busy: look again at the next beat. Keep polling
         # only while the lease surely has not run out under us.
-        log.exception("heartbeat failed")
+        _trouble.failure("heartbeat", "the heartbeat cannot reach the database", error)
         leader = poller is not None and poller.polling and poller.may_keep_polling()
     if poller is not None:
         await poller.lead(leader)

@@ -32,6 +32,7 @@ from bot.models import Outbox, OutboxState
 from bot.outbox import store
 from bot.outbox.render import Message, Postpone, Skip, render
 from bot.services import groups, people
+from bot.telegram_http import retry_after_seconds
 from bot.text import split_message
 
 log = logging.getLogger(__name__)
@@ -77,16 +78,18 @@ class Dispatcher:
     def _now(self) -> datetime:
         return self.deps.clock.now()
 
+    def batch_limit(self) -> int:
+        """A share of the batch: rows left unclaimed go to the other instances at once."""
+        return max(1, BATCH // self.deps.presence.peers)
+
     async def run_pass(self) -> PassResult:
         result = PassResult()
         sessions = self.deps.sessions()
         now = self._now()
         if not self.deps.presence.may_send():
             return result  # the others may be about to take this process for dead
-        # A share of the batch: rows left unclaimed go to the other instances at once.
-        limit = max(1, BATCH // self.deps.presence.peers)
         async with transaction(sessions) as session:
-            rows = await store.claim_due(session, now, self.name, limit, self.lease)
+            rows = await store.claim_due(session, now, self.name, self.batch_limit(), self.lease)
         result.claimed = len(rows)
         if not rows:
             return result
@@ -194,7 +197,7 @@ class Dispatcher:
         try:
             sent = await self._deliver(message)
         except RetryAfter as error:
-            seconds = _seconds(error.retry_after)
+            seconds = retry_after_seconds(error.retry_after)
             self.pacer.hold(message.chat_id, seconds)
             return await self._again(item, timedelta(seconds=seconds), str(error), count=False)
         except ChatMigrated as error:
@@ -293,6 +296,3 @@ class Dispatcher:
             await groups.group_migrated(session, self._now(), old_chat_id, new_chat_id)
         log.info("outbox: group %s is now %s", old_chat_id, new_chat_id)
 
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

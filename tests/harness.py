@@ -17,8 +17,8 @@ from bot.inbox.flow import Flow
 from bot.inbox.receive import Receiver
 from bot.outbox.pacing import Pacer
 from bot.outbox.plan import plan_pass
+from bot.replies import ASK_TASK_NAME, speaker_of
 from bot.telegram_http import AiohttpRequest
-from handlers.replies import ASK_TASK_NAME
 from jobs.broadcasts import follow as follow_broadcasts
 from jobs.sender import Dispatcher, PassResult
 from tests.fakebotapi import FakeBotApi, FakeChat, FakeUser
@@ -111,7 +111,10 @@ class BotHarness:
         for _ in range(50):
             result = await self.dispatcher.run_pass()
             if not result.claimed:
-                await follow_broadcasts(deps, self.app.bot)
+                # A finished broadcast queues its summary: one more pass sends it.
+                await follow_broadcasts(deps, speaker_of(self.app))
+                result = await self.dispatcher.run_pass()
+            if not result.claimed:
                 return total
             for name in ("claimed", "sent", "failed", "skipped", "dropped", "postponed"):
                 setattr(total, name, getattr(total, name) + getattr(result, name))

@@ -1,5 +1,5 @@
 """Updates from Telegram are stored before they are acknowledged, handled once, and what
-was committed is never reported as failed (bot/inbox, handlers/replies.py)."""
+was committed is never reported as failed (bot/inbox, bot/replies.py)."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from bot.db import transaction
 from bot.inbox import store
 from bot.inbox.flow import Flow
 from bot.logs import Throttled
+from bot.telegram_http import retry_after_seconds
 
 if TYPE_CHECKING:
     from bot.app import Deps
@@ -111,7 +112,7 @@ class Receiver:
                 self._trouble.failure("conflict", "another process polls this bot", error)
                 pause = 1.0
             except RetryAfter as error:
-                pause = _seconds(error.retry_after)
+                pause = retry_after_seconds(error.retry_after)
             except (NetworkError, TelegramError) as error:
                 failures += 1
                 self._trouble.failure("telegram", "Telegram cannot be reached for updates", error)
@@ -146,7 +147,3 @@ class Receiver:
             )
         self.flow.submit(new)
 
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

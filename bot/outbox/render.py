@@ -21,6 +21,7 @@ from bot.i18n import (
     format_days_left,
     format_moment,
     format_time_left,
+    ngettext,
     pick_locale,
     use_locale,
 )
@@ -39,7 +40,8 @@ from bot.models import (
 )
 from bot.outbox.plan import NUDGE_WINDOW
 from bot.schedule import Timing, nudges
-from bot.services import digest
+from bot.services import broadcasts, digest
+from bot.services.broadcasts import Progress
 from bot.text import Html, bold, escape, html_format, join_lines, mention
 
 TASK_KINDS = frozenset({"task_reminder", "task_nudge"})
@@ -369,6 +371,59 @@ async def _announcement(
         return _message(destination, lines, received_keyboard(announcement.id))
 
 
+def progress_text(announcement: Announcement, progress: Progress) -> Html:
+    return html_format(
+        _("📣 Announcement #{id}: sent {sent}/{total} · {failed} failed"),
+        id=announcement.id,
+        sent=progress.delivered,
+        total=progress.total,
+        failed=progress.failed,
+    )
+
+
+def summary_text(announcement: Announcement, progress: Progress) -> Html:
+    """Delivered, failed and 👍 counts, naming who could not be reached (SPEC §6). With
+    hundreds of names it is longer than one message: the sender splits it."""
+    lines: list[str] = [
+        bold(_("📣 Announcement #{id} is finished.").format(id=announcement.id)),
+        html_format(_("Delivered: {n}"), n=progress.delivered),
+        html_format(_("Failed: {n}"), n=progress.failed),
+        html_format(_("👍 Received: {n}"), n=progress.acks),
+    ]
+    if progress.unreachable:
+        lines.append(
+            escape(
+                ngettext(
+                    "{n} member cannot be reached in private (never started the bot, or "
+                    "blocked it):",
+                    "{n} members cannot be reached in private (never started the bot, or "
+                    "blocked it):",
+                    len(progress.unreachable),
+                ).format(n=len(progress.unreachable))
+            )
+        )
+        lines += [html_format("• {name}", name=name) for name in progress.unreachable]
+    if progress.failures:
+        lines.append(escape(_("Not delivered after several attempts:")))
+        lines += [html_format("• {name}", name=name) for name in progress.failures]
+    return join_lines(lines)
+
+
+async def _announcement_summary(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    """The summary for the admin who pressed 📣, once every copy is out."""
+    announcement = await session.get(Announcement, row.payload["announcement_id"])
+    if announcement is None:
+        return Skip("announcement deleted")
+    destination = await _destination(session, row, None, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    progress = await broadcasts.progress(session, announcement.id)
+    with use_locale(destination.locale):
+        return _message(destination, [summary_text(announcement, progress)], None)
+
+
 _RENDERERS = {
     "meeting_reminder": _meeting_reminder,
     "meeting_change": _meeting_change,
@@ -377,4 +432,5 @@ _RENDERERS = {
     "task_escalation": _task_escalation,
     "digest": _digest,
     "announcement": _announcement,
+    "announcement_summary": _announcement_summary,
 }

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import wake
 from bot.db import insert_for
 from bot.models import Outbox, OutboxState
 
@@ -75,6 +76,8 @@ async def add_rows(session: AsyncSession, rows: list[NewRow], now: datetime) -> 
             .returning(Outbox.id)
         )
         inserted += len((await session.execute(statement)).all())
+    if inserted:
+        await wake.after_commit(session, wake.OUTBOX)
     return inserted
 
 
@@ -194,5 +197,33 @@ async def withdraw(session: AsyncSession, subject: str) -> int:
         .where(Outbox.subject == subject, Outbox.state == OutboxState.PENDING)
         .values(state=OutboxState.CANCELLED)
         .returning(Outbox.id)
+    )
+    return len(result.all())
+
+
+# Rows whose sending is over. Failed rows are kept: they tell of a problem to look into.
+FINISHED = (OutboxState.SENT, OutboxState.SKIPPED, OutboxState.DROPPED, OutboxState.CANCELLED)
+
+
+async def prune(session: AsyncSession, older_than: datetime, limit: int = 5000) -> int:
+    """Delete up to `limit` finished rows that were due, and sent, before `older_than`.
+
+    Old enough that the planner never looks back that far (bot/config: the retention is
+    longer than its look-back), so a pruned row's key is never planned again.
+    """
+    chosen = (
+        select(Outbox.id)
+        .where(
+            Outbox.state.in_(FINISHED),
+            Outbox.due_at < older_than,
+            func.coalesce(Outbox.sent_at, Outbox.due_at) < older_than,
+        )
+        .limit(limit)
+    )
+    result = await session.execute(
+        delete(Outbox)
+        .where(Outbox.id.in_(chosen))
+        .returning(Outbox.id)
+        .execution_options(synchronize_session=False)
     )
     return len(result.all())

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import wake
 from bot.db import insert_for
 from bot.i18n import Msg, msg
 from bot.models import (
@@ -172,6 +173,7 @@ async def confirm(
         for g in people.group_ids
     ]
     queued = await add_rows(session, rows, now)
+    await wake.after_commit(session, wake.BROADCASTS)
     audit.record(
         session,
         now,
@@ -282,7 +284,8 @@ async def attach_progress(
 
 
 async def finish(session: AsyncSession, announcement_id: int, now: datetime) -> bool:
-    """Mark a broadcast done once; True for the one caller that did it (posts the summary)."""
+    """Mark a broadcast done once, and queue its summary for the admin who sent it (an
+    outbox row: paced, retried, split when long). True for the one caller that did it."""
     result = await session.execute(
         update(Announcement)
         .where(
@@ -290,9 +293,25 @@ async def finish(session: AsyncSession, announcement_id: int, now: datetime) -> 
             Announcement.state == AnnouncementState.SENDING,
         )
         .values(state=AnnouncementState.DONE, finished_at=now)
-        .returning(Announcement.id)
+        .returning(Announcement.confirmed_by)
     )
-    return result.first() is not None
+    done = result.first()
+    if done is None:
+        return False
+    if done.confirmed_by is not None:
+        key = f"{subject(announcement_id)}:summary"
+        summary = NewRow(
+            dedupe_key=key,
+            kind="announcement_summary",
+            # Not the copies' subject: the progress counts those rows.
+            subject=key,
+            due_at=now,
+            telegram_user_id=done.confirmed_by,
+            payload={"announcement_id": announcement_id},
+            priority=PRIORITY_BROADCAST - 1,
+        )
+        await add_rows(session, [summary], now)
+    return True
 
 
 async def sending(session: AsyncSession) -> list[Announcement]:

@@ -35,6 +35,7 @@ from bot.app import Deps
 from bot.db import transaction
 from bot.menus import publish_user_menu
 from bot.services import broadcasts, groups, people, reports, rsvp
+from bot.telegram_http import retry_after_seconds
 from bot.text import CAPTION_LIMIT, Html, split_message, visible_length
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,17 @@ def remove_keyboard(chat_id: int, message_id: int, *, in_group: bool) -> Effect:
         "chat_id": chat_id,
         "message_id": message_id,
         "in_group": in_group,
+    }
+
+
+def edit(chat_id: int, message_id: int, text: Html) -> Effect:
+    """New text for a message of the bot's (a private chat's: the broadcast's progress)."""
+    return {
+        "op": "edit",
+        "chat_id": chat_id,
+        "message_id": message_id,
+        "text": str(text),
+        "in_group": False,
     }
 
 
@@ -219,6 +231,8 @@ class Speaker:
             await self._send_file(effect)
         elif op == "remove_keyboard":
             await self._remove_keyboard(effect)
+        elif op == "edit":
+            await self._edit(effect)
         elif op == "ask":
             self._ask(effect, update)
         elif op == "progress":
@@ -299,6 +313,17 @@ class Speaker:
             )
         except BadRequest as error:  # already without buttons, or deleted
             log.info("keyboard of message %s not removed: %s", effect["message_id"], error)
+
+    async def _edit(self, effect: Effect) -> None:
+        try:
+            await self._to_chat(
+                effect,
+                lambda chat_id: self.bot.edit_message_text(
+                    effect["text"], chat_id, effect["message_id"], parse_mode=ParseMode.HTML
+                ),
+            )
+        except BadRequest as error:  # "message is not modified", or deleted by its reader
+            log.info("message %s not edited: %s", effect["message_id"], error)
 
     async def _progress(self, effect: Effect) -> None:
         announcement_id = effect["announcement_id"]
@@ -389,7 +414,7 @@ class Speaker:
                 return await call()
             except RetryAfter as error:
                 floods += 1
-                seconds = _seconds(error.retry_after)
+                seconds = retry_after_seconds(error.retry_after)
                 if chat_id is not None:
                     self.deps.pacer.hold(chat_id, seconds)
                 if floods >= FLOOD_TRIES:
@@ -418,10 +443,6 @@ def _markup(data: dict[str, Any] | None, bot: Bot) -> InlineKeyboardMarkup | Non
         return None
     return InlineKeyboardMarkup.de_json(data, bot)
 
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
 
 
 def speaker_of(application: Application) -> Speaker:

@@ -1,0 +1,48 @@
+"""Prune what is only history: outbox rows sent, skipped or dropped more than
+OUTBOX_RETENTION_DAYS ago, and updates finished more than a week ago (Telegram gives an
+update again for a day at most; a week leaves time to look into a failed one)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram.ext import Application, ContextTypes
+
+from bot.app import deps_of
+from bot.db import transaction
+from bot.inbox import store as inbox_store
+from bot.outbox import store as outbox_store
+from jobs.repeat import every
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_SECONDS = 3600.0
+INBOX_KEPT = timedelta(days=7)
+# Deleted a chunk per transaction, so no transaction holds the database for long.
+CHUNK = 5000
+
+
+def schedule(application: Application) -> None:
+    every(application, prune_job, PRUNE_EVERY_SECONDS, "prune")
+
+
+async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    deps = deps_of(context)
+    now = deps.clock.now()
+    outbox_before = now - timedelta(days=deps.settings.outbox_retention_days)
+    try:
+        outbox = updates = 0
+        while True:
+            async with transaction(deps.sessions()) as session:
+                deleted = await outbox_store.prune(session, outbox_before, CHUNK)
+            outbox += deleted
+            if deleted < CHUNK:
+                break
+        async with transaction(deps.sessions()) as session:
+            updates = await inbox_store.prune(session, now - INBOX_KEPT)
+    except Exception:
+        log.warning("pruning old rows failed; it is tried again in an hour", exc_info=True)
+        return
+    if outbox or updates:
+        log.info("pruned %s old outbox rows and %s old updates", outbox, updates)
