@@ -19,9 +19,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import Bot
-from telegram import Message as TelegramMessage
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
@@ -43,6 +43,9 @@ BATCH = 200
 CHAT_BACKLOG_SECONDS = 20.0
 MAX_ATTEMPTS = 5
 MAX_IN_FLIGHT = 4
+# Payload keys of a message of several parts: how many are sent, and the first one.
+PARTS_SENT = "parts_sent"
+FIRST_MESSAGE = "first_message"
 BACKOFF = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
 
 
@@ -50,6 +53,8 @@ BACKOFF = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2), ti
 class Ready:
     row_id: int
     message: Message
+    # The row's payload: a message of several parts notes there how far it got.
+    payload: dict[str, Any]
 
 
 @dataclass
@@ -147,7 +152,7 @@ class Dispatcher:
                     )
                     result.postponed += 1
                 else:
-                    ready.append(Ready(row.id, rendered))
+                    ready.append(Ready(row.id, rendered, dict(row.payload)))
         return ready
 
     async def _send_chat(self, items: list[Ready]) -> tuple[int, int, int]:
@@ -195,7 +200,7 @@ class Dispatcher:
         """Send one message and record what happened; returns the row's new state."""
         message = item.message
         try:
-            sent = await self._deliver(message)
+            chat_id, message_id = await self._deliver(item)
         except RetryAfter as error:
             seconds = retry_after_seconds(error.retry_after)
             self.pacer.hold(message.chat_id, seconds)
@@ -224,34 +229,51 @@ class Dispatcher:
                 self.name,
                 OutboxState.SENT,
                 self._now(),
-                chat_id=sent.chat_id,
-                message_id=sent.message_id,
+                chat_id=chat_id,
+                message_id=message_id,
             )
         if not recorded:
             log.warning("outbox: row %s was sent after its claim lapsed", item.row_id)
         return OutboxState.SENT
 
-    async def _deliver(self, message: Message) -> TelegramMessage:
+    async def _deliver(self, item: Ready) -> tuple[int, int]:
         """Send the text (split at line boundaries when long) and the picture, if any;
-        returns the first message, the one the row records."""
+        returns the chat and id of the first message, the one the row records.
+
+        A message of several parts (a long digest) notes on its row each part sent, so
+        a retry (after a 429 on a later part, say) or another instance taking the row
+        over goes on from there instead of posting the first parts again. Each note also
+        renews the claim: a long message does not outlive its lease.
+        """
+        message = item.message
         parts = split_message(message.text)
-        first: TelegramMessage | None = None
-        for index, part in enumerate(parts):
+        steps = len(parts) + (1 if message.photo is not None else 0)
+        done = int(item.payload.get(PARTS_SENT, 0))
+        first = item.payload.get(FIRST_MESSAGE)
+        for index in range(done, steps):
             if index:
                 await self.pacer.wait(message.chat_id, message.is_group)
-            last = index == len(parts) - 1
-            sent = await self.bot.send_message(
-                chat_id=message.chat_id,
-                text=part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=to_markup(message.keyboard) if last else None,
-            )
-            first = first or sent
-        if message.photo is not None:
-            await self.pacer.wait(message.chat_id, message.is_group)
-            await self.bot.send_photo(chat_id=message.chat_id, photo=message.photo)
+            if index < len(parts):
+                last = index == len(parts) - 1
+                sent = await self.bot.send_message(
+                    chat_id=message.chat_id,
+                    text=parts[index],
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=to_markup(message.keyboard) if last else None,
+                )
+                first = first or [sent.chat_id, sent.message_id]
+            else:
+                assert message.photo is not None
+                await self.bot.send_photo(chat_id=message.chat_id, photo=message.photo)
+            if steps > 1 and index < steps - 1:
+                await self._note_progress(item, index + 1, first)
         assert first is not None
-        return first
+        return int(first[0]), int(first[1])
+
+    async def _note_progress(self, item: Ready, parts_sent: int, first: object) -> None:
+        item.payload.update({PARTS_SENT: parts_sent, FIRST_MESSAGE: first})
+        async with transaction(self.deps.sessions()) as session:
+            await store.note_progress(session, item.row_id, self.name, item.payload, self._now())
 
     async def _network_error(self, item: Ready, error: str) -> OutboxState:
         async with transaction(self.deps.sessions()) as session:

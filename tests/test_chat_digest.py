@@ -3,12 +3,18 @@ per period, with the chart when there is data."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from bot import callbacks
 from bot.callbacks import MeetingPress, Rsvp, TaskPress, TaskStatus
-from bot.models import Digest
+from bot.db import transaction
+from bot.models import Digest, Outbox, OutboxState
+from bot.services import tasks
 from tests.chat import linked_group, local, press
+from tests.fakebotapi import ApiError, FakeBotApi
+from tests.harness import deps_of_app
 from tests.people import registered
 
 
@@ -93,3 +99,57 @@ async def test_digest_is_for_admins_and_the_schedule_can_change(bot, admin):
     assert any("Rà soát dự án" in m.get("text", "") for m in _in(bot, group.id, since))
     bad = await bot.say(admin, "/digestat DBSH someday 16:00")
     assert "/digestat DBSH fri 16:00" in bad["text"]
+
+
+async def test_a_long_digest_interrupted_by_a_429_goes_on_without_repeating_a_part(
+    bot, admin, monkeypatch
+):
+    await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    group = await linked_group(bot, admin)
+    for number in range(30):  # more than fits in one message
+        await _task(bot, f"Nhiệm vụ số {number:02d}: " + "rà soát, tổng hợp và báo cáo " * 5)
+    real = FakeBotApi._handlers["sendMessage"]
+    to_group = 0
+
+    def second_part_refused(api, call):
+        nonlocal to_group
+        if call.params.get("chat_id") == group.id:
+            to_group += 1
+            if to_group == 2:  # Telegram's flood control, on the second part
+                raise ApiError(
+                    429, "Too Many Requests: retry after 5", parameters={"retry_after": 5}
+                )
+        return real(api, call)
+
+    monkeypatch.setitem(FakeBotApi._handlers, "sendMessage", second_part_refused)
+    since = len(bot.api.sent)
+    await bot.say_all(admin, "/digest DBSH")
+    await bot.deliver()
+
+    def posted() -> list[dict]:
+        return [m for m in bot.api.sent[since:] if m["chat"]["id"] == group.id]
+
+    assert len(posted()) == 1  # the first part; the second waits
+    await bot.advance_to(bot.clock.now() + timedelta(seconds=6))
+
+    posted = posted()
+    texts = [m["text"] for m in posted if "text" in m]
+    assert len(texts) >= 2 and len(set(texts)) == len(texts)  # every part once
+    assert sum("photo" in m for m in posted) == 1
+    shown = "\n".join(texts)
+    assert all(f"Nhiệm vụ số {n:02d}" in shown for n in range(30))
+    async with bot.sessions() as session:
+        [row] = (await session.scalars(select(Outbox).where(Outbox.kind == "digest"))).all()
+    assert (row.state, row.message_id) == (OutboxState.SENT, posted[0]["message_id"])
+
+
+async def _task(bot, title: str) -> None:
+    async with transaction(bot.sessions) as session:
+        await tasks.create_task(
+            session,
+            bot.clock.now(),
+            None,
+            deps_of_app(bot.app).timing,
+            f"DBSH BTC 2026-12-01 | {title}",
+            "test",
+        )

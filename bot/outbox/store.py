@@ -153,6 +153,17 @@ async def finish(
     return result.first() is not None
 
 
+async def note_progress(
+    session: AsyncSession, row_id: int, sender: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """A claimed row sent in parts: keep how far it got, and renew the claim."""
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.claimed_by == sender)
+        .values(payload=payload, claimed_at=now)
+    )
+
+
 async def retry_later(
     session: AsyncSession,
     row_id: int,
