@@ -60,10 +60,10 @@ async def value(result):
     return await result if asyncio.iscoroutine(result) else result
 
 
-async def registered_members(bot, api, count: int) -> list:
+async def registered_members(bot, api, count: int, name: str = "Thành viên {i:03d}") -> list:
     """Registered members who have started the bot, written straight to the database:
     a /start dialogue each would spend count/30 s on flood limits before the test."""
-    rows = [person("DBSH", f"Thành viên {i:03d}", "BTC") for i in range(count)]
+    rows = [person("DBSH", name.format(i=i), "BTC") for i in range(count)]
     enrolled = await enrol(bot, *rows)
     users = []
     now = datetime.now(UTC)

@@ -7,15 +7,17 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import callbacks
 from bot.callbacks import BroadcastAction, BroadcastPress
-from bot.models import GroupChat, Outbox, OutboxState
+from bot.db import transaction
+from bot.models import GroupChat, Member, Outbox, OutboxState, TelegramUser
 from jobs.sender import BACKOFF, MAX_ATTEMPTS
 from tests.chat import linked_group
 from tests.fakebotapi import utf16_len
 from tests.people import registered
+from tests.processes import registered_members
 
 SEND = callbacks.encode(BroadcastPress(1, BroadcastAction.SEND))
 TEXT = "Họp khẩn 9:00 & tài liệu"
@@ -200,3 +202,28 @@ async def test_a_429_waits_its_time_and_the_last_progress_edit_keeps_3_s_spacing
     assert len(edits()) == 2 and "2/2" in edits()[1]
     summary = _summary(bot, since, admin)
     assert summary is not None and "Đã gửi tới: 2" in summary
+
+
+async def test_a_summary_naming_150_unreachable_members_arrives_whole_in_parts(bot, admin):
+    users = await registered_members(
+        bot, bot.api, 150, name="Nguyễn Thị Phương Thảo, Sở Kế hoạch {i:03d}"
+    )
+    # Each has blocked the bot since registering: no copy can reach them in private.
+    async with transaction(bot.sessions) as session:
+        await session.execute(
+            update(TelegramUser)
+            .where(TelegramUser.id.in_([u.id for u in users]))
+            .values(private_chat_ok=False)
+        )
+    since = await _send(bot, admin, TEXT)
+    await bot.deliver()
+
+    parts = [m["text"] for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id]
+    start = next(i for i, text in enumerate(parts) if "đã gửi xong" in text)
+    summary = "\n".join(parts[start:])
+    assert len(parts) - start >= 2  # longer than one message: split, not cut
+    assert all(len(part) <= 4096 for part in parts)
+    assert "Không gửi được: 150" in summary
+    async with bot.sessions() as session:
+        names = (await session.scalars(select(Member.full_name))).all()
+    assert all(f"• {name}" in summary for name in names)
