@@ -37,6 +37,8 @@ GROUP = ((5, 15.0), (20, 60.0))
 # the send goes anyway): half the room the budget leaves for lateness (30 ms).
 LATE = 0.015
 MAX_SLOT_ATTEMPTS = 3
+# How often chats that have been quiet longer than their windows are forgotten.
+FORGET_EVERY = 60.0
 
 
 class SlidingWindow:
@@ -82,8 +84,10 @@ class Pacer:
         self._chats: dict[int, list[SlidingWindow]] = {}
         self._held: dict[int, float] = {}
         self._turn = asyncio.Lock()
+        self._swept_at = monotonic()
 
     def _windows(self, chat_id: int, is_group: bool) -> list[SlidingWindow]:
+        self._forget_quiet_chats()
         windows = self._chats.get(chat_id)
         if windows is None:
             spec = self._group if is_group else self._private
@@ -148,6 +152,26 @@ class Pacer:
     def _overall_free_in(self) -> float:
         now = self._monotonic()
         return max(0.0, max(w.free_at(now) for w in self._overall) - now)
+
+    def _forget_quiet_chats(self) -> None:
+        """Keep memory bounded by the chats of the last minute, not by every chat ever:
+        a chat whose windows are empty (and that Telegram did not ask to wait) is
+        forgotten; it starts afresh, which is what an empty window means anyway."""
+        now = self._monotonic()
+        if now - self._swept_at < FORGET_EVERY:
+            return
+        self._swept_at = now
+        longest = max(s for spec in (self._private, self._group) for _n, s in spec)
+        for chat_id in [c for c, until in self._held.items() if until <= now]:
+            del self._held[chat_id]
+        for chat_id, windows in list(self._chats.items()):
+            last = max((w.sends[-1] for w in windows if w.sends), default=None)
+            if chat_id not in self._held and (last is None or last <= now - longest):
+                del self._chats[chat_id]
+
+    @property
+    def chats_remembered(self) -> int:
+        return len(self._chats)
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram asked us to wait (429 retry_after): keep this chat quiet that long."""
