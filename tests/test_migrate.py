@@ -46,9 +46,7 @@ async def test_two_instances_starting_at_once_on_a_new_database_both_start(
         Process.start("first", api, env, tmp_path), Process.start("second", api, env, tmp_path)
     )
     try:
-        await until(
-            lambda: all("dieuphoi started" in p.log for p in (first, second)), timeout=60
-        )
+        await until(lambda: all("dieuphoi started" in p.log for p in (first, second)), timeout=60)
     finally:
         codes = [await first.stop(), await second.stop()]
     assert codes == [0, 0], first.log + second.log
