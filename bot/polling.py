@@ -25,6 +25,7 @@ from bot.inbox.flow import Flow
 from bot.inbox.receive import Receiver
 from bot.inbox.webhook import WebhookServer
 from bot.instances import BEAT_SECONDS, POLLING, POLLING_LEASE, let_go
+from bot.logs import Throttled
 from bot.telegram_http import AiohttpRequest
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Poller:
         self._held_at: float | None = None  # time.monotonic() of the last renewal
         self._said_standing_by = False
         self._request = AiohttpRequest(connection_pool_size=1)
+        self._trouble = Throttled(logging.getLogger("bot.inbox.receive"))
 
     @property
     def polling(self) -> bool:
@@ -75,7 +77,12 @@ class Poller:
                 await self._request.initialize()
                 flow: Flow = self.application.bot_data["flow"]
                 self.receiver = Receiver(
-                    self.application.bot, self._request, deps, flow, self.allowed_updates
+                    self.application.bot,
+                    self._request,
+                    deps,
+                    flow,
+                    self.allowed_updates,
+                    trouble=self._trouble,
                 )
                 self.receiver.start()
             elif not leader and self.polling:

@@ -33,7 +33,8 @@ def schedule(application: Application) -> Loop:
 
     async def send_pass() -> float:
         if not deps.presence.may_send():
-            return NOT_NOW
+            # Still a look at the database, so a failing one is told, and its recovery.
+            return await until_next(deps, NOT_NOW)
         result = await dispatcher.run_pass()
         if result.claimed >= dispatcher.batch_limit():
             return 0.0

@@ -12,10 +12,12 @@ from telegram.ext import Application, ContextTypes
 from bot.app import deps_of
 from bot.db import transaction
 from bot.inbox import store as inbox_store
+from bot.logs import Throttled
 from bot.outbox import store as outbox_store
 from jobs.repeat import every
 
 log = logging.getLogger(__name__)
+_trouble = Throttled(log)
 
 PRUNE_EVERY_SECONDS = 3600.0
 INBOX_KEPT = timedelta(days=7)
@@ -41,8 +43,9 @@ async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
                 break
         async with transaction(deps.sessions()) as session:
             updates = await inbox_store.prune(session, now - INBOX_KEPT)
-    except Exception:
-        log.warning("pruning old rows failed; it is tried again in an hour", exc_info=True)
+    except Exception as error:
+        _trouble.failure("prune", "pruning old rows failed; it is tried again in an hour", error)
         return
+    _trouble.recovered("prune")
     if outbox or updates:
         log.info("pruned %s old outbox rows and %s old updates", outbox, updates)

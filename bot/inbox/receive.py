@@ -51,6 +51,7 @@ class Receiver:
         flow: Flow,
         allowed_updates: Sequence[str],
         timeout: int = POLL_TIMEOUT,
+        trouble: Throttled | None = None,
     ) -> None:
         self.bot = bot
         self.request = request
@@ -59,7 +60,9 @@ class Receiver:
         self.allowed_updates = list(allowed_updates)
         self.timeout = timeout
         self._task: asyncio.Task[None] | None = None
-        self._trouble = Throttled(log)
+        # Given by the poller, so that a failure outlives a receiver stopped and started
+        # again (the lease lost and won back) and its end is still told.
+        self._trouble = trouble or Throttled(log)
 
     @property
     def running(self) -> bool:
