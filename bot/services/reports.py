@@ -156,8 +156,22 @@ async def record_status(
     return Recorded(report_id, task_id, repeated=False, task_done=task_done)
 
 
+_LOCK_TASK = select(Task.id).where(Task.id == bindparam("task_id")).with_for_update(key_share=True)
+
+
 async def _close_part(session: AsyncSession, task_id: int, part_id: int, now: datetime) -> bool:
-    """Close the agency's part, and the task when it was the last open one."""
+    """Close the agency's part, and the task when it was the last open one.
+
+    Two agencies pressing the last two ✅ at the same moment must not each count the
+    other's part as still open (under PostgreSQL's READ COMMITTED neither sees the
+    other's uncommitted update, and the task would stay open for ever). So the decision
+    is taken one press at a time per task: the task row is locked first, and the second
+    press, once the first has committed, counts with the first one's part closed.
+    FOR NO KEY UPDATE, not FOR UPDATE: each press has already inserted a report, whose
+    foreign key holds a KEY SHARE lock on the task, which FOR UPDATE would wait for (a
+    deadlock between the two presses). SQLite runs one writer at a time and ignores it.
+    """
+    await session.execute(_LOCK_TASK, {"task_id": task_id})
     await session.execute(update(TaskAgency).where(TaskAgency.id == part_id).values(done_at=now))
     still_open = await session.scalar(
         select(func.count())
