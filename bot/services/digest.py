@@ -44,6 +44,7 @@ from bot.services.people import Requester
 from bot.services.permissions import require_admin
 from bot.services.reports import emoji, mark
 from bot.services.rsvp import BUTTON_OF_ANSWER
+from bot.services.visibility import group_council
 from bot.text import Html, bold, escape, html_format, join_lines
 
 DUE_SOON_DAYS = 14
@@ -377,10 +378,13 @@ def on_demand_period(now: datetime, timing: Timing) -> str:
 
 
 async def councils_for_digest(
-    session: AsyncSession, who: Requester, code: str | None
+    session: AsyncSession, who: Requester, code: str | None, *, group_chat_id: int | None = None
 ) -> list[Council]:
-    """/digest: the named council, or every council that has a linked group."""
+    """/digest: the named council, or every council that has a linked group; asked in a
+    group chat (`group_chat_id`), the council that group is linked to."""
     require_admin(who)
+    if group_chat_id is not None:
+        return [await group_council(session, group_chat_id, code)]
     if code:
         return [await council_by_code(session, code)]
     councils = list(
