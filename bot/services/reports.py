@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.callbacks import TaskStatus
 from bot.i18n import msg, verbatim
 from bot.models import Council, Outbox, ReportStatus, StatusReport, Task, TaskAgency
-from bot.services import audit
+from bot.services import audit, questions
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.people import Requester
 
@@ -215,41 +215,45 @@ NOTE_KINDS = ("task_reminder", "task_nudge")
 
 async def add_note(
     session: AsyncSession,
+    now: datetime,
     who: Requester,
     chat_id: int,
     replied_to: int,
     text: str,
     *,
     to_the_bot: bool = True,
+    replied_at: datetime | None = None,
 ) -> StatusReport | None:
     """Record a note written as a reply to the bot's note question, or to a task reminder.
 
-    Returns None when the replied-to message is neither (the caller gives a hint). A note
-    that is too long is refused with the text echoed back, so nothing typed is lost.
+    The question is matched by its message id; one whose id is not recorded yet takes
+    the reply only as bot/services/questions.py says (`replied_at`: when the replied-to
+    bot message was sent). Returns None when the replied-to message is none of these (the
+    caller gives a hint). A note that is too long is refused with the text echoed back,
+    so nothing typed is lost.
     """
     member = who.member
     if member is None:
         return None
     asked_here = and_(StatusReport.prompt_chat_id == chat_id, StatusReport.member_id == member.id)
-    newest = select(func.max(StatusReport.id)).where(asked_here).scalar_subquery()
+    matches = [StatusReport.prompt_message_id == replied_to]
+    fresh = questions.being_asked(StatusReport.created_at, now, replied_at, to_the_bot=to_the_bot)
+    if fresh is not None:
+        newest = select(func.max(StatusReport.id)).where(asked_here).scalar_subquery()
+        # Only the newest: an older question that was never sent (a newer press replaced
+        # it) must not catch replies meant for something else.
+        matches.append(
+            and_(StatusReport.prompt_message_id.is_(None), StatusReport.id == newest, fresh)
+        )
     report = await session.scalar(
         select(StatusReport)
-        .where(
-            asked_here,
-            or_(
-                StatusReport.prompt_message_id == replied_to,
-                # The question's id is written just after it is sent; a quick reply to a
-                # bot message in between belongs to the question being asked. Only the
-                # newest: an older question that was never sent (a newer press replaced
-                # it) must not catch replies meant for something else.
-                and_(
-                    StatusReport.prompt_message_id.is_(None),
-                    literal(to_the_bot),
-                    StatusReport.id == newest,
-                ),
-            ),
+        .where(asked_here, or_(*matches))
+        # The question replied to, if its id is known, before one being asked.
+        .order_by(
+            StatusReport.prompt_message_id.is_(None),
+            StatusReport.created_at.desc(),
+            StatusReport.id.desc(),
         )
-        .order_by(StatusReport.created_at.desc(), StatusReport.id.desc())
         .limit(1)
     )
     if report is None:
@@ -281,6 +285,16 @@ async def add_note(
         )
     report.note = note
     return report
+
+
+async def answers_a_task(session: AsyncSession, chat_id: int, message_id: int) -> bool:
+    """Whether a reply to this bot message is a note: it is a note question or a reminder."""
+    question = await session.scalar(
+        select(StatusReport.id)
+        .where(StatusReport.prompt_chat_id == chat_id, StatusReport.prompt_message_id == message_id)
+        .limit(1)
+    )
+    return question is not None or await _task_of_reminder(session, chat_id, message_id) is not None
 
 
 async def _task_of_reminder(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
