@@ -32,7 +32,7 @@ async def digest_now(turn: Turn) -> list[Reply]:
             replies.append(Reply(text))
             if picture is not None:
                 replies.append(Reply(escape(council.name(current_locale())), photo=picture))
-        posted = await digest.queue_posts(turn.session, council, period, turn.now)
+        posted = await digest.queue_posts(turn.session, council, period, turn.now, turn.actor)
         if posted:
             note = ngettext(
                 "Posted to {n} linked group of the council.",

@@ -193,6 +193,14 @@ async def cancel(
     )
     if announcement is None:
         raise NotAllowedError(msg("This announcement has already been sent or cancelled."))
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "announcement.cancel",
+        announcement_id=announcement.id,
+        target=announcement.target,
+    )
     return announcement
 
 

@@ -403,10 +403,15 @@ async def councils_for_digest(
     return councils
 
 
-async def queue_posts(session: AsyncSession, council: Council, period: str, now: datetime) -> int:
-    """Post the digest of `period` to each of the council's groups, through the outbox."""
+async def queue_posts(
+    session: AsyncSession, council: Council, period: str, now: datetime, actor: str
+) -> int:
+    """Post the digest of `period` (asked for by `actor` with /digest) to each of the
+    council's groups, through the outbox; returns the number of groups."""
     groups = (
-        await session.scalars(select(GroupChat).where(GroupChat.council_id == council.id))
+        await session.scalars(
+            select(GroupChat).where(GroupChat.council_id == council.id).order_by(GroupChat.id)
+        )
     ).all()
     rows = [
         NewRow(
@@ -421,7 +426,17 @@ async def queue_posts(session: AsyncSession, council: Council, period: str, now:
         )
         for group in groups
     ]
-    await add_rows(session, rows, now)
+    queued = await add_rows(session, rows, now)
+    audit.record(
+        session,
+        now,
+        actor,
+        "digest.post",
+        council=council.code,
+        period=period,
+        groups=[group.chat_id for group in groups],
+        queued=queued,  # fewer when the same minute's digest was already posted
+    )
     return len(rows)
 
 

@@ -283,6 +283,18 @@ async def add_note(
             ),
             verbatim(note),
         )
+    # A note replaces the report's earlier one: the log keeps what it said.
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "task.note",
+        task_id=report.task_id,
+        report_id=report.id,
+        agency_id=report.agency_id,
+        note=note,
+        previous=report.note,
+    )
     report.note = note
     return report
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import Rsvp
 from bot.i18n import msg
 from bot.models import Meeting, MeetingResponse, RsvpAnswer
-from bot.services import questions, reports
+from bot.services import audit, questions, reports
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.people import Requester
 
@@ -62,16 +62,38 @@ async def answer(
         )
         session.add(response)
         await session.flush()
+        _record_answer(session, now, who, response, previous=None)
         return Answered(response, meeting, changed=True)
     changed = response.answer != choice
     if changed or choice == RsvpAnswer.DELEGATE:
         # 👤 again asks again for the name: the question's time starts now.
         response.answered_at = now
     if changed:
+        previous = response.answer
         response.answer = choice
         if choice != RsvpAnswer.DELEGATE:
             response.delegate = None
+        _record_answer(session, now, who, response, previous=previous)
     return Answered(response, meeting, changed)
+
+
+def _record_answer(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester,
+    response: MeetingResponse,
+    previous: RsvpAnswer | None,
+) -> None:
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "meeting.rsvp",
+        meeting_id=response.meeting_id,
+        member_id=response.member_id,
+        answer=response.answer.value,
+        previous=previous.value if previous is not None else None,
+    )
 
 
 def expect_prompt(response: MeetingResponse, chat_id: int) -> None:
@@ -156,6 +178,16 @@ async def set_delegate(
                 limit=MAX_DELEGATE,
             )
         )
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "meeting.delegate",
+        meeting_id=response.meeting_id,
+        member_id=response.member_id,
+        delegate=delegate,
+        previous=response.delegate,
+    )
     response.answer = RsvpAnswer.DELEGATE
     response.delegate = delegate
     response.answered_at = now
