@@ -343,15 +343,16 @@ def _export_format(given: str | None, path: Path) -> ExportFormat:
 async def export_file(
     settings: Settings, council: str | None, fmt: ExportFormat, path: Path
 ) -> int:
-    """Build the file first and write it only then: a bad council leaves nothing behind."""
+    """Build the file first and write it only then: a bad council leaves nothing behind.
+    Written before the transaction ends, so the audit log records only a file written."""
     async with _session(settings) as session:
         found = await exports.export(
             session, None, [council] if council else [], fmt, settings.tz, SystemClock().now()
         )
-    try:
-        await asyncio.to_thread(path.write_bytes, found.content)
-    except OSError as error:
-        raise CliError(f"error: {path}: {error.strerror or error}") from None
+        try:
+            await asyncio.to_thread(path.write_bytes, found.content)
+        except OSError as error:
+            raise CliError(f"error: {path}: {error.strerror or error}") from None
     if fmt == ExportFormat.ICS:
         line = _("Wrote {path}: {meetings} meetings of {councils}.")
     elif fmt == ExportFormat.XLSX:

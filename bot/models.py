@@ -233,7 +233,7 @@ class InviteToken(Base):
 
 
 class AuditLog(Base):
-    """Who changed what, for every admin action (CLI or chat)."""
+    """Who changed what: every admin action (CLI or chat), and members' answers and notes."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_at", "at"),)

@@ -15,20 +15,24 @@ from handlers.common import Reply, Turn, handler
 async def digest_now(turn: Turn) -> list[Reply]:
     if len(turn.args) > 1:
         return [Reply(escape(_("Usage: /digest [COUNCIL] — for example: /digest DBSH")))]
+    group = None if turn.in_private else turn.chat_id
     councils = await digest.councils_for_digest(
-        turn.session, turn.who, turn.args[0] if turn.args else None
+        turn.session, turn.who, turn.args[0] if turn.args else None, group_chat_id=group
     )
     timing = turn.deps.timing
     period = digest.on_demand_period(turn.now, timing)
     replies = []
     for council in councils:
-        text, picture = await build_digest(
-            turn.session, council, period, timing, turn.now, current_locale()
-        )
-        posted = await digest.queue_posts(turn.session, council, period, turn.now)
-        replies.append(Reply(text))
-        if picture is not None:
-            replies.append(Reply(escape(council.name(current_locale())), photo=picture))
+        if group is None:
+            # In a group the digest is not shown here as well: its post to this group,
+            # one of the council's linked groups, is that.
+            text, picture = await build_digest(
+                turn.session, council, period, timing, turn.now, current_locale()
+            )
+            replies.append(Reply(text))
+            if picture is not None:
+                replies.append(Reply(escape(council.name(current_locale())), photo=picture))
+        posted = await digest.queue_posts(turn.session, council, period, turn.now, turn.actor)
         if posted:
             note = ngettext(
                 "Posted to {n} linked group of the council.",

@@ -1,4 +1,5 @@
-"""Council group chats: joining, /link, /unlink, and supergroup migration."""
+"""Council group chats: joining, /link, /unlink, and supergroup migration; and the bot
+blocked or unblocked in a private chat."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import _, current_locale
-from bot.services import groups
+from bot.services import groups, people
 from bot.text import escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
 
@@ -63,9 +64,17 @@ async def unlink(turn: Turn) -> Reply:
 
 @handler
 async def bot_membership_changed(turn: Turn) -> Reply | None:
-    """The bot was added to or removed from a group."""
+    """The bot was added to or removed from a group; or, in a private chat, the person
+    unblocked (restarted) or blocked it. Nothing is said in a private chat."""
     change = turn.update.my_chat_member
-    if change is None or change.chat.type == ChatType.PRIVATE:
+    if change is None:
+        return None
+    if change.chat.type == ChatType.PRIVATE:
+        status = change.new_chat_member.status
+        if status in (ChatMember.MEMBER, ChatMember.BANNED):
+            await people.private_chat_changed(
+                turn.session, turn.now, turn.identity, open_now=status == ChatMember.MEMBER
+            )
         return None
     was_in, is_in = _presence(change)
     if was_in and not is_in:

@@ -85,7 +85,10 @@ async def cancel_meeting(turn: Turn) -> Reply:
 @handler
 async def list_meetings(turn: Turn) -> list[Reply]:
     code = turn.args[0] if turn.args else None
-    found = await meetings.upcoming_meetings(turn.session, turn.now, turn.who, code)
+    group = None if turn.in_private else turn.chat_id
+    found = await meetings.upcoming_meetings(
+        turn.session, turn.now, turn.who, code, group_chat_id=group
+    )
     if not found:
         return [Reply(escape(_("No upcoming meetings.")))]
     ids = [m.id for m in found]

@@ -28,6 +28,7 @@ async def reply(turn: Turn) -> Reply | None:
         replied.message_id,
         text,
         to_the_bot=to_the_bot,
+        replied_at=replied.date,
     )
     if response is not None:
         return Reply(
@@ -38,7 +39,14 @@ async def reply(turn: Turn) -> Reply | None:
             )
         )
     report = await reports.add_note(
-        turn.session, turn.who, turn.chat_id, replied.message_id, text, to_the_bot=to_the_bot
+        turn.session,
+        turn.now,
+        turn.who,
+        turn.chat_id,
+        replied.message_id,
+        text,
+        to_the_bot=to_the_bot,
+        replied_at=replied.date,
     )
     if report is not None:
         return Reply(html_format(_("📝 Your note on task #{id} is recorded."), id=report.task_id))

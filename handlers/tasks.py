@@ -81,7 +81,8 @@ async def cancel_task(turn: Turn) -> Reply:
 @handler
 async def list_tasks(turn: Turn) -> Reply:
     code = turn.args[0] if turn.args else None
-    found = await tasks.open_tasks(turn.session, turn.who, code)
+    group = None if turn.in_private else turn.chat_id
+    found = await tasks.open_tasks(turn.session, turn.who, code, group_chat_id=group)
     if not found:
         return Reply(escape(_("No open tasks.")))
     timing = turn.deps.timing

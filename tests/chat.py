@@ -35,3 +35,25 @@ async def linked_group(bot: BotHarness, admin: FakeUser, code: str = "DBSH") -> 
     await bot.settle()
     await bot.say(admin, f"/link {code}", chat=group)
     return group
+
+
+async def reply_dated(
+    bot: BotHarness, user: FakeUser, text: str, replied: dict[str, Any], sent_at: datetime
+) -> dict[str, Any]:
+    """The user replies in private to the bot's message `replied`, which Telegram dates
+    `sent_at`; returns the bot's answer. (The fake dates messages by the real clock, the
+    bot lives on the frozen one: a test that compares the two says which is which.)"""
+    message = {
+        "message_id": 1_000_000 + len(bot.api.sent),  # in private the bot never quotes it
+        "from": user.to_dict(),
+        "chat": replied["chat"],
+        "date": int(sent_at.timestamp()),
+        "text": text,
+        "reply_to_message": {
+            **{k: v for k, v in replied.items() if not k.startswith("_")},
+            "date": int(sent_at.timestamp()),
+        },
+    }
+    since = len(bot.api.sent)
+    bot.api.queue_update({"message": message})
+    return await bot.api.wait_for_message(user.id, since=since)

@@ -102,3 +102,32 @@ async def test_bad_announcements_are_refused_and_send_nothing(bot, admin):
     assert "5000" in long["text"] and "two announcements" in long["text"]
     async with bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
+async def test_a_thumbs_up_on_the_group_copy_counts_only_from_a_recipient(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    cuong = await registered(bot, "Lê Văn Cường", "TN", "DLK")  # another council
+    stranger = bot.api.add_user(first_name="Khách")  # on no roster
+    group = await linked_group(bot, admin, "DBSH")
+    preview = await bot.say(admin, f"/announce DBSH\n{TEXT}")
+    since = len(bot.api.sent)
+    await press(bot, admin, preview, callbacks.encode(BroadcastPress(1, BroadcastAction.SEND)))
+    await bot.deliver()
+    copies = {m["chat"]["id"]: m for m in _copies(bot, since)}
+    assert set(copies) == {an.id, group.id}
+    thanks = callbacks.encode(AnnouncementPress(1))
+
+    for outsider in (stranger, cuong, admin):
+        refused = await press(bot, outsider, copies[group.id], thanks)
+        assert refused["show_alert"] is True
+        assert refused["text"] == (
+            "Xin cảm ơn, nhưng nút xác nhận này dành cho người nhận thông báo; "
+            "không có gì được ghi nhận."
+        )
+    counted = await press(bot, an, copies[group.id], thanks)
+    assert counted["text"] == "👍 Xin cảm ơn."
+    again = await press(bot, an, copies[an.id], thanks)  # the private copy too: once
+    assert again["text"] == "Đã được ghi nhận trước đó. Xin cảm ơn."
+    async with bot.sessions() as session:
+        acks = (await session.scalars(select(AnnouncementAck.telegram_user_id))).all()
+    assert acks == [an.id]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot import callbacks
 from bot.callbacks import MeetingPress, Rsvp, TaskPress, TaskStatus
+from bot.db import transaction
 from bot.models import MeetingResponse, StatusReport
-from tests.chat import HANOI, press
+from tests.chat import HANOI, local, press, reply_dated
 from tests.people import registered
 
 
@@ -80,3 +81,92 @@ async def test_status_lists_the_agency_tasks_with_buttons_that_record(bot, admin
     await press(bot, an, cards[0], callbacks.encode(TaskPress(1, TaskStatus.DONE)))
     nothing = await bot.say(an, "/status")
     assert "Báo cáo quý" not in nothing["text"]
+
+
+async def _asked_for_a_delegate(bot, admin):
+    """An presses 👤; the question arrives, but its id is not recorded (as when a reply
+    comes before it is, or sending it failed)."""
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await bot.say(admin, "/newmeeting DBSH 2027-01-08 09:00 | Góp ý quy hoạch vùng")
+    await bot.say(admin, "/newtask DBSH BTC 31/12/2026 | Báo cáo quý IV")
+    [card] = [r for r in await bot.say_all(an, "/meetings") if r.get("reply_markup")]
+    pressed_at = bot.clock.now()
+    since = len(bot.api.sent)
+    await press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.DELEGATE)))
+    question = await bot.api.wait_for_message(an.id, since=since)
+    async with transaction(bot.sessions) as session:
+        [response] = (await session.scalars(select(MeetingResponse))).all()
+        assert response.prompt_message_id == question["message_id"]
+        response.prompt_message_id = None
+    return an, card, question, pressed_at
+
+
+async def test_an_old_delegate_question_does_not_take_a_later_reply_to_a_reminder(bot, admin):
+    an, _card, _question, _pressed_at = await _asked_for_a_delegate(bot, admin)
+    since = len(bot.api.sent)
+    await bot.advance_to(local(2026, 12, 17, 8, 0))  # the task's first reminder
+    [reminder] = [m for m in bot.api.sent[since:] if "Báo cáo quý IV" in m.get("text", "")]
+
+    answer = await bot.say(an, "Lê Thị Hoa, Phó Vụ trưởng", reply_to=reminder)
+    # Handled as what it is: a note on the task, which has no answer yet.
+    assert answer["text"] == "Xin vui lòng chọn một nút trả lời trước, sau đó gửi ghi chú."
+    [response] = await _responses(bot)
+    assert (response.answer, response.delegate) == ("delegate", None)
+
+
+async def test_a_question_being_asked_takes_only_a_reply_to_a_message_sent_after_the_press(
+    bot, admin
+):
+    an, card, question, pressed_at = await _asked_for_a_delegate(bot, admin)
+    hint = "Tin nhắn đó không cần trả lời. Gửi /help để xem các việc có thể làm."
+    # The card with the buttons was sent before the press: a reply to it names no one.
+    earlier = pressed_at - timedelta(minutes=1)
+    assert (await reply_dated(bot, an, "Lê Thị Hoa", card, earlier))["text"] == hint
+    # The question itself, sent just after the press, takes the name even before its id
+    # is recorded...
+    bot.clock.advance(timedelta(seconds=30))
+    sent = pressed_at + timedelta(seconds=1)
+    answer = await reply_dated(bot, an, "Lê Thị Hoa, Phó Vụ trưởng", question, sent)
+    assert (
+        answer["text"] == "👤 Đã ghi nhận: Lê Thị Hoa, Phó Vụ trưởng sẽ dự cuộc họp #1 thay Quý vị."
+    )
+    # ...but only shortly after the answer (here the name, just recorded), even to a
+    # message sent after it.
+    answered_at = bot.clock.now()
+    async with transaction(bot.sessions) as session:
+        [response] = (await session.scalars(select(MeetingResponse))).all()
+        response.prompt_message_id = None
+    bot.clock.advance(timedelta(minutes=3))
+    after = answered_at + timedelta(seconds=1)
+    late = await reply_dated(bot, an, "Trần Văn Bảo", question, after)
+    assert late["text"] == hint
+    [response] = await _responses(bot)
+    assert response.delegate == "Lê Thị Hoa, Phó Vụ trưởng"
+
+
+async def test_a_reply_to_a_note_question_is_a_note_even_while_a_delegate_is_asked_for(bot, admin):
+    an, _card, _question, pressed_at = await _asked_for_a_delegate(bot, admin)
+    [status] = [r for r in await bot.say_all(an, "/status") if r.get("reply_markup")]
+    since = len(bot.api.sent)
+    await press(bot, an, status, callbacks.encode(TaskPress(1, TaskStatus.AT_RISK)))
+    note_question = await bot.api.wait_for_message(an.id, since=since)
+    sent = pressed_at + timedelta(seconds=2)  # after the 👤 press too
+    answer = await reply_dated(bot, an, "Chờ số liệu", note_question, sent)
+    assert answer["text"] == "📝 Đã ghi nhận ghi chú cho nhiệm vụ #1."
+    [response] = await _responses(bot)
+    assert response.delegate is None
+
+
+async def test_pressing_the_delegate_button_again_asks_again(bot, admin):
+    an, card, _question, _pressed_at = await _asked_for_a_delegate(bot, admin)
+    bot.clock.advance(timedelta(minutes=5))
+    pressed_again = bot.clock.now()
+    since = len(bot.api.sent)
+    await press(bot, an, card, callbacks.encode(MeetingPress(1, Rsvp.DELEGATE)))
+    question = await bot.api.wait_for_message(an.id, since=since)
+    async with transaction(bot.sessions) as session:
+        [response] = (await session.scalars(select(MeetingResponse))).all()
+        response.prompt_message_id = None  # its id not recorded yet
+    sent = pressed_again + timedelta(seconds=1)
+    answer = await reply_dated(bot, an, "Lê Thị Hoa", question, sent)
+    assert answer["text"] == "👤 Đã ghi nhận: Lê Thị Hoa sẽ dự cuộc họp #1 thay Quý vị."

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot import callbacks
 from bot.callbacks import TaskPress, TaskStatus
+from bot.db import transaction
 from bot.models import StatusReport, Task, TaskAgency
-from tests.chat import HANOI, press
+from tests.chat import HANOI, press, reply_dated
 from tests.people import registered
 
 REMINDER_DAY = datetime(2026, 12, 17, 8, 0, tzinfo=HANOI).astimezone(UTC)  # T-14d
+HINT = "Tin nhắn đó không cần trả lời. Gửi /help để xem các việc có thể làm."
 
 
 async def _reminded(bot, admin):
@@ -184,3 +186,42 @@ async def test_quick_presses_get_one_question_about_the_last_and_the_note_finds_
     answer = await bot.say(an, "Cảm ơn", reply_to=hello)
     assert "/help" in answer["text"]
     assert [r.note for r in await _reports(bot)] == [None, None, "Vướng mặt bằng"]
+
+
+async def _forget_the_question(bot):
+    """As if the question's id had not been recorded (a reply came first, or it failed)."""
+    async with transaction(bot.sessions) as session:
+        for report in (await session.scalars(select(StatusReport))).all():
+            report.prompt_message_id = None
+
+
+async def test_an_old_note_question_does_not_take_a_later_reply_to_another_message(bot, admin):
+    an, _reminders, _question = await _answered(bot, admin)
+    await _forget_the_question(bot)
+    bot.clock.advance(timedelta(minutes=10))
+    hello = await bot.say(an, "/whoami")
+    answer = await bot.say(an, "Cảm ơn", reply_to=hello)
+    assert answer["text"] == HINT
+    [report] = await _reports(bot)
+    assert report.note is None
+
+
+async def test_a_note_question_being_asked_takes_a_reply_to_it_not_to_an_earlier_message(
+    bot, admin
+):
+    an, _binh, reminders = await _reminded(bot, admin)
+    hello = await bot.say(an, "/whoami")  # before the press
+    pressed_at = bot.clock.now()
+    since = len(bot.api.sent)
+    await press(bot, an, reminders[an.id], callbacks.encode(TaskPress(1, TaskStatus.AT_RISK)))
+    question = await bot.api.wait_for_message(an.id, since=since)
+    await _forget_the_question(bot)
+    bot.clock.advance(timedelta(seconds=20))
+
+    earlier = pressed_at - timedelta(minutes=1)
+    assert (await reply_dated(bot, an, "Cảm ơn", hello, earlier))["text"] == HINT
+    sent = pressed_at + timedelta(seconds=1)
+    answer = await reply_dated(bot, an, "Chờ vốn bổ sung", question, sent)
+    assert answer["text"] == "📝 Đã ghi nhận ghi chú cho nhiệm vụ #1."
+    [report] = await _reports(bot)
+    assert report.note == "Chờ vốn bổ sung"

@@ -1,4 +1,5 @@
-"""The audit trail of admin actions."""
+"""The audit trail: every admin action (chat or command line), exports and on-demand
+digests included, and what members answer (meeting answers, delegates, status notes)."""
 
 from __future__ import annotations
 

@@ -195,19 +195,49 @@ async def cancel(
     )
     if announcement is None:
         raise NotAllowedError(msg("This announcement has already been sent or cancelled."))
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "announcement.cancel",
+        announcement_id=announcement.id,
+        target=announcement.target,
+    )
     return announcement
 
 
 async def acknowledge(
     session: AsyncSession, now: datetime, telegram_user_id: int, announcement_id: int
 ) -> bool:
-    """👍: counted once per person; returns False for a repeated press."""
+    """👍: counted once per recipient; returns False for a repeated press.
+
+    Only a recipient counts: a registered member who was in the announcement's audience
+    (one of its copies was addressed to them). The copy in a group carries the same
+    button for whoever reads the group, so anyone else is refused and nothing is counted.
+    A recipient who presses on their private copy and on the group copy counts once.
+    """
     announcement = await session.get(Announcement, announcement_id)
     if announcement is None or announcement.state in (
         AnnouncementState.DRAFT,
         AnnouncementState.CANCELLED,
     ):
         raise NotFoundError(msg("This announcement no longer exists."))
+    recipient = await session.scalar(
+        select(Outbox.id)
+        .join(Member, Member.id == Outbox.member_id)
+        .where(
+            Outbox.subject == subject(announcement_id),
+            Member.telegram_user_id == telegram_user_id,
+        )
+        .limit(1)
+    )
+    if recipient is None:
+        raise NotAllowedError(
+            msg(
+                "Thank you, but this confirmation is for the recipients of the announcement; "
+                "nothing was counted."
+            )
+        )
     result = await session.execute(
         insert_for(session, AnnouncementAck)
         .values(announcement_id=announcement_id, telegram_user_id=telegram_user_id, at=now)

@@ -44,6 +44,7 @@ from bot.services.people import Requester
 from bot.services.permissions import require_admin
 from bot.services.reports import emoji, mark
 from bot.services.rsvp import BUTTON_OF_ANSWER
+from bot.services.visibility import group_council
 from bot.text import Html, bold, escape, html_format, join_lines
 
 DUE_SOON_DAYS = 14
@@ -377,10 +378,13 @@ def on_demand_period(now: datetime, timing: Timing) -> str:
 
 
 async def councils_for_digest(
-    session: AsyncSession, who: Requester, code: str | None
+    session: AsyncSession, who: Requester, code: str | None, *, group_chat_id: int | None = None
 ) -> list[Council]:
-    """/digest: the named council, or every council that has a linked group."""
+    """/digest: the named council, or every council that has a linked group; asked in a
+    group chat (`group_chat_id`), the council that group is linked to."""
     require_admin(who)
+    if group_chat_id is not None:
+        return [await group_council(session, group_chat_id, code)]
     if code:
         return [await council_by_code(session, code)]
     councils = list(
@@ -399,10 +403,15 @@ async def councils_for_digest(
     return councils
 
 
-async def queue_posts(session: AsyncSession, council: Council, period: str, now: datetime) -> int:
-    """Post the digest of `period` to each of the council's groups, through the outbox."""
+async def queue_posts(
+    session: AsyncSession, council: Council, period: str, now: datetime, actor: str
+) -> int:
+    """Post the digest of `period` (asked for by `actor` with /digest) to each of the
+    council's groups, through the outbox; returns the number of groups."""
     groups = (
-        await session.scalars(select(GroupChat).where(GroupChat.council_id == council.id))
+        await session.scalars(
+            select(GroupChat).where(GroupChat.council_id == council.id).order_by(GroupChat.id)
+        )
     ).all()
     rows = [
         NewRow(
@@ -417,7 +426,17 @@ async def queue_posts(session: AsyncSession, council: Council, period: str, now:
         )
         for group in groups
     ]
-    await add_rows(session, rows, now)
+    queued = await add_rows(session, rows, now)
+    audit.record(
+        session,
+        now,
+        actor,
+        "digest.post",
+        council=council.code,
+        period=period,
+        groups=[group.chat_id for group in groups],
+        queued=queued,  # fewer when the same minute's digest was already posted
+    )
     return len(rows)
 
 

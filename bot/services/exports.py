@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Msg, msg
 from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
+from bot.services import audit
 from bot.services.errors import BadInputError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
@@ -472,8 +473,31 @@ async def export(
     tz: ZoneInfo,
     now: datetime,
 ) -> ExportFile:
-    """Check the requester, then build the file; nothing is written anywhere."""
+    """Check the requester, then build the file (the caller writes or sends it); the
+    export is recorded in the audit log."""
     councils, every = await export_councils(session, who, codes)
+    found = await _build(session, councils, every, fmt, tz, now)
+    audit.record(
+        session,
+        now,
+        audit.CLI_ACTOR if who is None else audit.telegram_actor(who.telegram_user_id),
+        "export",
+        format=fmt.value,
+        councils=[c.code for c in councils],
+        rows=found.count,
+        reports=found.reports,
+    )
+    return found
+
+
+async def _build(
+    session: AsyncSession,
+    councils: list[Council],
+    every: bool,
+    fmt: ExportFormat,
+    tz: ZoneInfo,
+    now: datetime,
+) -> ExportFile:
     ids = [c.id for c in councils]
     title_scope = "tất cả hội đồng" if every else councils[0].name_vi
     today = now.astimezone(tz).date()

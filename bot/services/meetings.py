@@ -228,9 +228,16 @@ async def cancel_meeting(
 
 
 async def upcoming_meetings(
-    session: AsyncSession, now: datetime, who: Requester, code: str | None, limit: int = 20
+    session: AsyncSession,
+    now: datetime,
+    who: Requester,
+    code: str | None,
+    limit: int = 20,
+    *,
+    group_chat_id: int | None = None,
 ) -> list[Meeting]:
-    councils = await visible_councils(session, who, code)
+    """Upcoming meetings of the councils `who` may see (in a group chat: of its council)."""
+    councils = await visible_councils(session, who, code, group_chat_id=group_chat_id)
     return list(
         (
             await session.scalars(

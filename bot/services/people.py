@@ -142,6 +142,18 @@ async def mark_unreachable(session: AsyncSession, telegram_user_id: int) -> None
         user.private_chat_ok = False
 
 
+async def private_chat_changed(
+    session: AsyncSession, now: datetime, identity: TelegramIdentity, *, open_now: bool
+) -> None:
+    """The person unblocked (restarted) the bot in private, or blocked it: Telegram says so
+    at once (`my_chat_member`). Reachable there again without having to write /start, or
+    unreachable before the next message fails."""
+    if open_now:
+        await remember_user(session, now, identity, private_chat=True)
+    else:
+        await mark_unreachable(session, identity.id)
+
+
 async def set_language(
     session: AsyncSession, now: datetime, identity: TelegramIdentity, language: str
 ) -> str:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.callbacks import TaskStatus
 from bot.i18n import msg, verbatim
 from bot.models import Council, Outbox, ReportStatus, StatusReport, Task, TaskAgency
-from bot.services import audit
+from bot.services import audit, questions
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.people import Requester
 
@@ -156,8 +156,22 @@ async def record_status(
     return Recorded(report_id, task_id, repeated=False, task_done=task_done)
 
 
+_LOCK_TASK = select(Task.id).where(Task.id == bindparam("task_id")).with_for_update(key_share=True)
+
+
 async def _close_part(session: AsyncSession, task_id: int, part_id: int, now: datetime) -> bool:
-    """Close the agency's part, and the task when it was the last open one."""
+    """Close the agency's part, and the task when it was the last open one.
+
+    Two agencies pressing the last two ✅ at the same moment must not each count the
+    other's part as still open (under PostgreSQL's READ COMMITTED neither sees the
+    other's uncommitted update, and the task would stay open for ever). So the decision
+    is taken one press at a time per task: the task row is locked first, and the second
+    press, once the first has committed, counts with the first one's part closed.
+    FOR NO KEY UPDATE, not FOR UPDATE: each press has already inserted a report, whose
+    foreign key holds a KEY SHARE lock on the task, which FOR UPDATE would wait for (a
+    deadlock between the two presses). SQLite runs one writer at a time and ignores it.
+    """
+    await session.execute(_LOCK_TASK, {"task_id": task_id})
     await session.execute(update(TaskAgency).where(TaskAgency.id == part_id).values(done_at=now))
     still_open = await session.scalar(
         select(func.count())
@@ -201,41 +215,45 @@ NOTE_KINDS = ("task_reminder", "task_nudge")
 
 async def add_note(
     session: AsyncSession,
+    now: datetime,
     who: Requester,
     chat_id: int,
     replied_to: int,
     text: str,
     *,
     to_the_bot: bool = True,
+    replied_at: datetime | None = None,
 ) -> StatusReport | None:
     """Record a note written as a reply to the bot's note question, or to a task reminder.
 
-    Returns None when the replied-to message is neither (the caller gives a hint). A note
-    that is too long is refused with the text echoed back, so nothing typed is lost.
+    The question is matched by its message id; one whose id is not recorded yet takes
+    the reply only as bot/services/questions.py says (`replied_at`: when the replied-to
+    bot message was sent). Returns None when the replied-to message is none of these (the
+    caller gives a hint). A note that is too long is refused with the text echoed back,
+    so nothing typed is lost.
     """
     member = who.member
     if member is None:
         return None
     asked_here = and_(StatusReport.prompt_chat_id == chat_id, StatusReport.member_id == member.id)
-    newest = select(func.max(StatusReport.id)).where(asked_here).scalar_subquery()
+    matches = [StatusReport.prompt_message_id == replied_to]
+    fresh = questions.being_asked(StatusReport.created_at, now, replied_at, to_the_bot=to_the_bot)
+    if fresh is not None:
+        newest = select(func.max(StatusReport.id)).where(asked_here).scalar_subquery()
+        # Only the newest: an older question that was never sent (a newer press replaced
+        # it) must not catch replies meant for something else.
+        matches.append(
+            and_(StatusReport.prompt_message_id.is_(None), StatusReport.id == newest, fresh)
+        )
     report = await session.scalar(
         select(StatusReport)
-        .where(
-            asked_here,
-            or_(
-                StatusReport.prompt_message_id == replied_to,
-                # The question's id is written just after it is sent; a quick reply to a
-                # bot message in between belongs to the question being asked. Only the
-                # newest: an older question that was never sent (a newer press replaced
-                # it) must not catch replies meant for something else.
-                and_(
-                    StatusReport.prompt_message_id.is_(None),
-                    literal(to_the_bot),
-                    StatusReport.id == newest,
-                ),
-            ),
+        .where(asked_here, or_(*matches))
+        # The question replied to, if its id is known, before one being asked.
+        .order_by(
+            StatusReport.prompt_message_id.is_(None),
+            StatusReport.created_at.desc(),
+            StatusReport.id.desc(),
         )
-        .order_by(StatusReport.created_at.desc(), StatusReport.id.desc())
         .limit(1)
     )
     if report is None:
@@ -265,8 +283,30 @@ async def add_note(
             ),
             verbatim(note),
         )
+    # A note replaces the report's earlier one: the log keeps what it said.
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "task.note",
+        task_id=report.task_id,
+        report_id=report.id,
+        agency_id=report.agency_id,
+        note=note,
+        previous=report.note,
+    )
     report.note = note
     return report
+
+
+async def answers_a_task(session: AsyncSession, chat_id: int, message_id: int) -> bool:
+    """Whether a reply to this bot message is a note: it is a note question or a reminder."""
+    question = await session.scalar(
+        select(StatusReport.id)
+        .where(StatusReport.prompt_chat_id == chat_id, StatusReport.prompt_message_id == message_id)
+        .limit(1)
+    )
+    return question is not None or await _task_of_reminder(session, chat_id, message_id) is not None
 
 
 async def _task_of_reminder(session: AsyncSession, chat_id: int, message_id: int) -> int | None:

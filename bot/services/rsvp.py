@@ -10,12 +10,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Rsvp
 from bot.i18n import msg
 from bot.models import Meeting, MeetingResponse, RsvpAnswer
+from bot.services import audit, questions, reports
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.people import Requester
 
@@ -61,14 +62,38 @@ async def answer(
         )
         session.add(response)
         await session.flush()
+        _record_answer(session, now, who, response, previous=None)
         return Answered(response, meeting, changed=True)
     changed = response.answer != choice
-    if changed:
-        response.answer = choice
+    if changed or choice == RsvpAnswer.DELEGATE:
+        # 👤 again asks again for the name: the question's time starts now.
         response.answered_at = now
+    if changed:
+        previous = response.answer
+        response.answer = choice
         if choice != RsvpAnswer.DELEGATE:
             response.delegate = None
+        _record_answer(session, now, who, response, previous=previous)
     return Answered(response, meeting, changed)
+
+
+def _record_answer(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester,
+    response: MeetingResponse,
+    previous: RsvpAnswer | None,
+) -> None:
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "meeting.rsvp",
+        meeting_id=response.meeting_id,
+        member_id=response.member_id,
+        answer=response.answer.value,
+        previous=previous.value if previous is not None else None,
+    )
 
 
 def expect_prompt(response: MeetingResponse, chat_id: int) -> None:
@@ -93,26 +118,52 @@ async def set_delegate(
     text: str,
     *,
     to_the_bot: bool = True,
+    replied_at: datetime | None = None,
 ) -> MeetingResponse | None:
-    """A reply to the bot's "who goes instead?" question; None if it is not one."""
+    """A reply to the bot's "who goes instead?" question; None if it is not one.
+
+    Matched by the question's message id; a question whose id is not recorded yet takes
+    the reply only as bot/services/questions.py says (`replied_at`: when the replied-to
+    bot message was sent), and never a reply to a note question or a task reminder.
+    """
     if who.member is None:
         return None
+    asked_here = and_(
+        MeetingResponse.prompt_chat_id == chat_id, MeetingResponse.member_id == who.member.id
+    )
+    matches = [MeetingResponse.prompt_message_id == replied_to]
+    fresh = questions.being_asked(
+        MeetingResponse.answered_at, now, replied_at, to_the_bot=to_the_bot
+    )
+    if fresh is not None:
+        newest = (
+            select(MeetingResponse.id)
+            .where(asked_here)
+            .order_by(MeetingResponse.answered_at.desc(), MeetingResponse.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        matches.append(
+            and_(
+                MeetingResponse.prompt_message_id.is_(None),
+                MeetingResponse.id == newest,
+                MeetingResponse.answer == RsvpAnswer.DELEGATE,
+                fresh,
+            )
+        )
     response = await session.scalar(
         select(MeetingResponse)
-        .where(
-            MeetingResponse.prompt_chat_id == chat_id,
-            MeetingResponse.member_id == who.member.id,
-            # As for notes: the question's id is written just after it is sent.
-            or_(
-                MeetingResponse.prompt_message_id == replied_to,
-                and_(MeetingResponse.prompt_message_id.is_(None), literal(to_the_bot)),
-            ),
-        )
-        .order_by(MeetingResponse.answered_at.desc())
+        .where(asked_here, or_(*matches))
+        # The question replied to, if its id is known, before one being asked.
+        .order_by(MeetingResponse.prompt_message_id.is_(None), MeetingResponse.answered_at.desc())
         .limit(1)
     )
     if response is None:
         return None
+    if response.prompt_message_id is None and await reports.answers_a_task(
+        session, chat_id, replied_to
+    ):
+        return None  # a reply to a note question or a reminder: a note, not a delegate
     meeting = await session.get(Meeting, response.meeting_id)
     if meeting is None or meeting.cancelled_at is not None or meeting.starts_at <= now:
         raise NotAllowedError(msg("This meeting has already started; answers are closed."))
@@ -127,6 +178,16 @@ async def set_delegate(
                 limit=MAX_DELEGATE,
             )
         )
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "meeting.delegate",
+        meeting_id=response.meeting_id,
+        member_id=response.member_id,
+        delegate=delegate,
+        previous=response.delegate,
+    )
     response.answer = RsvpAnswer.DELEGATE
     response.delegate = delegate
     response.answered_at = now

@@ -172,9 +172,12 @@ async def cancel_task(
     return task
 
 
-async def open_tasks(session: AsyncSession, who: Requester, code: str | None) -> list[Task]:
-    """Open tasks of the councils `who` may see, soonest deadline first."""
-    councils = await visible_councils(session, who, code)
+async def open_tasks(
+    session: AsyncSession, who: Requester, code: str | None, *, group_chat_id: int | None = None
+) -> list[Task]:
+    """Open tasks of the councils `who` may see (in a group chat: of its council), soonest
+    deadline first."""
+    councils = await visible_councils(session, who, code, group_chat_id=group_chat_id)
     return list(
         (
             await session.scalars(

@@ -1,4 +1,5 @@
-"""Which councils' data a person may see: admins all, members their own councils."""
+"""Which councils' data a person may see: admins all, members their own councils; in a
+group chat, only the council that group is linked to, whoever asks."""
 
 from __future__ import annotations
 
@@ -7,25 +8,54 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import msg
 from bot.models import Council
-from bot.services.errors import NotAllowedError
-from bot.services.groups import council_by_code
+from bot.services.errors import NotAllowedError, NotFoundError
+from bot.services.groups import council_by_code, linked_council
 from bot.services.people import Requester
 from bot.services.permissions import require_member
 
 
-async def visible_councils(
-    session: AsyncSession, who: Requester, code: str | None
-) -> list[Council]:
-    """The councils whose data `who` may see, optionally narrowed to one code."""
-    require_member(who)
-    if code:
-        council = await council_by_code(session, code)
-        if not who.is_admin and council.code not in who.council_codes:
-            raise NotAllowedError(
-                msg("You are not a member of the council {code}.", code=council.code)
+async def group_council(session: AsyncSession, group_chat_id: int, code: str | None) -> Council:
+    """The council whose data may be shown in this group chat: the one it is linked to.
+
+    A group may hold people of several councils (and people on no roster), so what is
+    shown there is the linked council's data only, for admins too: another council named
+    in the command is refused, and a group linked to none shows nothing.
+    """
+    council = await linked_council(session, group_chat_id)
+    if council is None:
+        raise NotFoundError(
+            msg(
+                "This group is not linked to a council, so no council data is shown here. "
+                "A secretariat admin can link it with /link COUNCIL, e.g. /link DBSH."
             )
-        return [council]
-    query = select(Council).order_by(Council.id)
-    if not who.is_admin:
-        query = query.where(Council.code.in_(who.council_codes))
-    return list((await session.scalars(query)).all())
+        )
+    if code and (await council_by_code(session, code)).id != council.id:
+        raise NotAllowedError(
+            msg(
+                "This group is linked to the council {linked}: only its data is shown here. "
+                "For {code}, send the command to me in a private chat.",
+                linked=council.code,
+                code=code.strip().upper(),
+            )
+        )
+    return council
+
+
+async def visible_councils(
+    session: AsyncSession, who: Requester, code: str | None, *, group_chat_id: int | None = None
+) -> list[Council]:
+    """The councils whose data `who` may see, optionally narrowed to one code; asked in a
+    group chat (`group_chat_id`), at most the council that group is linked to."""
+    require_member(who)
+    if group_chat_id is not None:
+        council = await group_council(session, group_chat_id, code)
+    elif code:
+        council = await council_by_code(session, code)
+    else:
+        query = select(Council).order_by(Council.id)
+        if not who.is_admin:
+            query = query.where(Council.code.in_(who.council_codes))
+        return list((await session.scalars(query)).all())
+    if not who.is_admin and council.code not in who.council_codes:
+        raise NotAllowedError(msg("You are not a member of the council {code}.", code=council.code))
+    return [council]
