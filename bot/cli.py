@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     add = admin_commands.add_parser("add", help="make a Telegram user an admin")
     add.add_argument("telegram_user_id", type=int, metavar="TELEGRAM_USER_ID")
     add.add_argument("--name", help="the admin's name, for the audit log")
+    remove_admin_parser = admin_commands.add_parser(
+        "remove",
+        help="take the admin right away now (also from an id in ADMIN_TELEGRAM_IDS, "
+        "which then no longer makes it an admin)",
+    )
+    remove_admin_parser.add_argument("telegram_user_id", type=int, metavar="TELEGRAM_USER_ID")
 
     members = commands.add_parser("members", help="council members")
     member_commands = members.add_subparsers(
@@ -129,6 +135,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     _require_schema(settings)
     if args.command == "seed":
         return _run(settings, lambda s: seed(s, demo=args.demo))
+    if args.command == "admin" and args.admin_command == "remove":
+        return _run(settings, lambda s: remove_admin(s, args.telegram_user_id))
     if args.command == "admin":
         return _run(settings, lambda s: add_admin(s, args.telegram_user_id, args.name))
     if args.command == "members" and args.members_command == "import":
@@ -245,6 +253,17 @@ async def add_admin(settings: Settings, telegram_user_id: int, name: str | None)
         (
             _("{id} is now a secretariat admin.") if added else _("{id} was already an admin.")
         ).format(id=telegram_user_id)
+    )
+    return EXIT_OK
+
+
+async def remove_admin(settings: Settings, telegram_user_id: int) -> int:
+    async with _session(settings) as session:
+        await admins.remove_admin(session, SystemClock().now(), telegram_user_id, audit.CLI_ACTOR)
+    print(
+        _("{id} is no longer a secretariat admin (from their next action on).").format(
+            id=telegram_user_id
+        )
     )
     return EXIT_OK
 

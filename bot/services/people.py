@@ -64,7 +64,7 @@ _WHO = (
     select(
         TelegramUser,
         Member,
-        exists().where(Admin.telegram_user_id == bindparam("user_id")),
+        exists().where(Admin.telegram_user_id == bindparam("user_id"), Admin.removed_at.is_(None)),
         Council.code,
     )
     .outerjoin(Member, Member.telegram_user_id == TelegramUser.id)
