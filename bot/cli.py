@@ -25,7 +25,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessionmaker, transaction
 from bot.i18n import _, use_locale
 from bot.logs import setup_logging
-from bot.services import admins, audit, exports, invites, people, reference, roster
+from bot.services import admins, audit, exports, invites, members, people, reference, roster
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
 from bot.services.exports import ExportFormat
@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, metavar="FILE")
     lst = member_commands.add_parser("list", help="list members and whether they registered")
     lst.add_argument("--council", metavar="CODE")
+    remove = member_commands.add_parser(
+        "remove",
+        help="remove a member (unbinds the Telegram account, revokes invites, keeps what "
+        "they reported), or with --council only their seat in that council",
+    )
+    remove.add_argument("member_id", type=int, metavar="MEMBER_ID")
+    remove.add_argument("--council", metavar="CODE", help="remove only the seat in this council")
 
     invite = commands.add_parser("invite", help="print a fresh invite link (revokes the previous)")
     invite.add_argument("member_id", type=int, metavar="MEMBER_ID")
@@ -142,6 +149,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "members" and args.members_command == "import":
         data = _read_file(args.file)
         return _run(settings, lambda s: import_members(s, args.file, data))
+    if args.command == "members" and args.members_command == "remove":
+        return _run(settings, lambda s: remove_member(s, args.member_id, args.council))
     if args.command == "members":
         return _run(settings, lambda s: list_members(s, args.council))
     if args.command == "invite":
@@ -302,6 +311,39 @@ async def import_members(settings: Settings, path: Path, data: bytes) -> int:
     return EXIT_FAILED if report.errors else EXIT_OK
 
 
+async def remove_member(settings: Settings, member_id: int, council: str | None) -> int:
+    async with _session(settings) as session:
+        removal = await members.remove_member(
+            session, SystemClock().now(), member_id, audit.CLI_ACTOR, council
+        )
+    name, number = removal.member.full_name, removal.member.id
+    if council is not None and removal.already:
+        line = _("{id} {name} has no seat in {council}; nothing changed.")
+    elif council is not None:
+        line = _(
+            "{id} {name} no longer has a seat in {council}; waiting reminders cancelled: "
+            "{cancelled}."
+        )
+    elif removal.already:
+        line = _("{id} {name} was already removed; nothing changed.")
+    else:
+        line = _(
+            "{id} {name} removed: seats taken away ({councils}), Telegram account unbound, "
+            "invitation links revoked, waiting messages cancelled: {cancelled}. What they "
+            "reported is kept."
+        )
+    print(
+        line.format(
+            id=number,
+            name=name,
+            council=(council or "").upper(),
+            councils=", ".join(removal.councils) or "—",
+            cancelled=removal.cancelled,
+        )
+    )
+    return EXIT_OK
+
+
 async def list_members(settings: Settings, council: str | None) -> int:
     async with _session(settings) as session:
         if council:
@@ -311,7 +353,10 @@ async def list_members(settings: Settings, council: str | None) -> int:
         rows = await people.list_members(session, council)
     for row in rows:
         councils = ",".join(f"{code}:{role}" for code, role in row.councils)
-        status = _("registered") if row.registered else _("not registered")
+        if row.removed:
+            status = _("removed")
+        else:
+            status = _("registered") if row.registered else _("not registered")
         print(f"{row.id}\t{row.full_name}\t{row.agency_code}\t{councils}\t{status}")
     return EXIT_OK
 

@@ -1,20 +1,25 @@
 """Access can be taken away (issue 9, point 7): `admin remove`, ADMIN_TELEGRAM_IDS at
-start-up."""
+start-up, `members remove [--council]`."""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from bot import callbacks
+from bot.callbacks import TaskPress, TaskStatus
 from bot.config import load_settings
 from bot.db import transaction
-from bot.models import Admin, AuditLog
+from bot.models import Admin, AuditLog, CouncilMembership, InviteToken, Member, Outbox, StatusReport
 from bot.services import admins
 from bot.services.people import TelegramIdentity, identify
+from tests.chat import local, press
 from tests.cli import run_cli
 from tests.harness import BotHarness
+from tests.people import enrol, registered
+from tests.rosters import person
 
 NOT_ADMIN = "Chỉ quản trị viên Ban thư ký mới có thể thực hiện thao tác này."
 NEWTASK = "/newtask DBSH BTC Q4/2026 | Báo cáo thực hiện quy hoạch vùng"
@@ -116,6 +121,144 @@ async def test_admin_add_keeps_an_admin_from_the_setting_when_it_is_dropped(seed
         assert not await admins.add_admin(session, clock.now(), 77, "Ban thư ký", "cli")
         await admins.ensure_admins(session, clock.now(), [])
         assert await admins.admin_ids(session) == [77]
+
+
+# --- members --------------------------------------------------------------------------------
+
+
+async def _pending(sessions, member_id: int, subject_prefix: str = "") -> int:
+    async with sessions() as session:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(
+                    Outbox.member_id == member_id,
+                    Outbox.state == "pending",
+                    Outbox.subject.startswith(subject_prefix),
+                )
+            )
+        )
+
+
+async def _member(sessions, name: str) -> Member:
+    async with sessions() as session:
+        return await session.scalar(select(Member).where(Member.full_name == name))
+
+
+async def test_members_remove_unbinds_revokes_and_keeps_what_they_reported(
+    bot, admin, cli_environment, tmp_path
+):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    binh = await registered(bot, "Trần Thị Bình", "DBSH", "BTC")
+    await bot.say(admin, NEWTASK)
+    since = len(bot.api.sent)
+    await bot.advance_to(local(2026, 12, 17, 8, 0))  # the first reminder, 14 days ahead
+    [reminder] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
+    await press(bot, an, reminder, callbacks.encode(TaskPress(1, TaskStatus.AT_RISK)))
+    member = await _member(bot.sessions, "Nguyễn Văn An")
+    assert await _pending(bot.sessions, member.id) > 0
+    async with transaction(bot.sessions) as session:  # a link issued and not used yet
+        from bot.services.invites import issue_invite
+
+        await issue_invite(session, bot.clock.now(), member.id)
+
+    result = await run_cli("members", "remove", str(member.id), env=cli_environment, cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"Đã xóa {member.id} Nguyễn Văn An khỏi danh sách: ")
+    assert "(DBSH)" in result.out and "Các báo cáo đã gửi được giữ nguyên." in result.out
+
+    async with bot.sessions() as session:
+        removed = await session.get(Member, member.id)
+        seats = await session.scalar(
+            select(func.count())
+            .select_from(CouncilMembership)
+            .where(CouncilMembership.member_id == member.id)
+        )
+        open_links = await session.scalar(
+            select(func.count())
+            .select_from(InviteToken)
+            .where(
+                InviteToken.member_id == member.id,
+                InviteToken.used_at.is_(None),
+                InviteToken.revoked_at.is_(None),
+            )
+        )
+        reports = (await session.scalars(select(StatusReport))).all()
+    assert (removed.telegram_user_id, removed.removed_by, seats, open_links) == (None, "cli", 0, 0)
+    assert [(r.member_id, r.status) for r in reports] == [(member.id, "at_risk")]
+    assert await _pending(bot.sessions, member.id) == 0
+    binh_id = (await _member(bot.sessions, "Trần Thị Bình")).id
+    assert await _pending(bot.sessions, binh_id) > 0  # the others' reminders still go
+
+    # The person is now like anyone the bot does not know.
+    status = await bot.say(an, "/status")
+    assert status["text"] == "Chỉ thành viên đã đăng ký mới có nhiệm vụ để báo cáo."
+    start = await bot.say(an, "/start")
+    assert start["text"].startswith("Tài khoản này chưa đăng ký.") and str(an.id) in start["text"]
+    tasks = await bot.say(binh, "/tasks")
+    assert "BTC 🟠" in tasks["text"]  # what An reported still counts for the agency
+
+    listed = await run_cli("members", "list", env=cli_environment, cwd=tmp_path)
+    assert f"{member.id}\tNguyễn Văn An\tBTC\t\tđã xóa khỏi danh sách" in listed.out.splitlines()
+
+    again = await run_cli("members", "remove", str(member.id), env=cli_environment, cwd=tmp_path)
+    assert again.code == 0
+    assert again.out.strip() == (
+        f"{member.id} Nguyễn Văn An đã được xóa khỏi danh sách từ trước; không có gì thay đổi."
+    )
+    [entry] = await _audit(bot.sessions, "member.remove")
+    assert entry.actor == "cli" and entry.details["councils"] == ["DBSH"]
+    assert entry.details["telegram_user_id"] == an.id
+
+    refused = await run_cli("invite", str(member.id), env=cli_environment, cwd=tmp_path)
+    assert refused.code == 1 and "đã bị xóa khỏi danh sách thành viên" in refused.err
+
+
+async def test_members_remove_of_an_unknown_member(cli_environment, tmp_path, seeded):
+    result = await run_cli("members", "remove", "999", env=cli_environment, cwd=tmp_path)
+    assert result.code == 1
+    assert result.err.strip() == "error: Không có thành viên nào có ID 999."
+
+
+async def test_members_remove_council_takes_only_that_seat(bot, admin, cli_environment, tmp_path):
+    [(member, token)] = await enrol(
+        bot, person("DBSH", "Nguyễn Văn An", "BTC"), person("TN", "Nguyễn Văn An", "BTC")
+    )
+    an = bot.api.add_user(first_name="An")
+    await bot.say(an, f"/start {token}")
+    await bot.say(admin, NEWTASK)
+    await bot.say(admin, "/newtask TN BTC Q4/2026 | Báo cáo vùng Tây Nguyên")
+    await bot.say(admin, "/newmeeting TN 2026-12-10 09:00 | Họp Hội đồng vùng Tây Nguyên")
+    assert await _pending(bot.sessions, member.id, "task:2") > 0
+    assert await _pending(bot.sessions, member.id, "meeting:1") > 0
+
+    result = await run_cli(
+        "members", "remove", str(member.id), "--council", "tn", env=cli_environment, cwd=tmp_path
+    )
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"{member.id} Nguyễn Văn An đã được rút khỏi TN; ")
+    assert await _pending(bot.sessions, member.id, "task:2") == 0
+    assert await _pending(bot.sessions, member.id, "meeting:1") == 0
+    assert await _pending(bot.sessions, member.id, "task:1") > 0  # DBSH's stay
+    whoami = await bot.say(an, "/whoami")
+    assert "(DBSH)" in whoami["text"] and "(TN)" not in whoami["text"]
+    refused = await bot.say(an, "/tasks TN")
+    assert "TN" in refused["text"] and "#2" not in refused["text"]
+
+    again = await run_cli(
+        "members", "remove", str(member.id), "--council", "TN", env=cli_environment, cwd=tmp_path
+    )
+    assert again.code == 0
+    assert again.out.strip() == (
+        f"{member.id} Nguyễn Văn An không phải là thành viên TN; không có gì thay đổi."
+    )
+    [entry] = await _audit(bot.sessions, "member.seat_remove")
+    assert (entry.details["council"], entry.details["by_import"]) == ("TN", False)
+    unknown = await run_cli(
+        "members", "remove", str(member.id), "--council", "ZZ", env=cli_environment, cwd=tmp_path
+    )
+    assert unknown.code == 1 and "ZZ" in unknown.err
 
 
 @pytest.mark.xfail(

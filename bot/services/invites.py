@@ -58,9 +58,20 @@ async def issue_invite(
 async def reissue_invite(
     session: AsyncSession, now: datetime, member_id: int, actor: str, ttl: timedelta = DEFAULT_TTL
 ) -> tuple[Member, str]:
+    """A fresh link for one member (the previous one stops working), e.g. for a lost
+    link or a new phone: it may also move a registered member to another account."""
     member = await session.get(Member, member_id)
     if member is None:
         raise NotFoundError(msg("There is no member with id {id}.", id=member_id))
+    if member.removed_at is not None:
+        raise NotAllowedError(
+            msg(
+                "{name} (id {id}) was removed from the roster. Import a roster that lists "
+                "them to give them a seat and a new link.",
+                name=member.full_name,
+                id=member.id,
+            )
+        )
     token = await issue_invite(session, now, member_id, ttl)
     audit.record(session, now, actor, "invite.issue", member_id=member_id)
     return member, token

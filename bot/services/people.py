@@ -165,6 +165,7 @@ class MemberRow:
     councils: list[tuple[str, str]]  # (council code, role)
     registered: bool
     telegram_user_id: int | None
+    removed: bool
 
 
 async def list_members(session: AsyncSession, council_code: str | None = None) -> list[MemberRow]:
@@ -189,6 +190,7 @@ async def list_members(session: AsyncSession, council_code: str | None = None) -
             councils=sorted((ms.council.code, ms.role.value) for ms in m.memberships),
             registered=m.telegram_user_id is not None,
             telegram_user_id=m.telegram_user_id,
+            removed=m.removed_at is not None,
         )
         for m in members
     ]
