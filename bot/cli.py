@@ -25,6 +25,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessionmaker, transaction
 from bot.i18n import _, use_locale
 from bot.logs import setup_logging
+from bot.models import Member
 from bot.services import admins, audit, exports, invites, members, people, reference, roster
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
@@ -292,23 +293,46 @@ async def import_members(settings: Settings, path: Path, data: bytes) -> int:
         report = await roster.import_roster(
             session, SystemClock().now(), rows, by=None, ttl_days=settings.invite_ttl_days
         )
-    for member, token in report.new_members:
-        print(f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}")
+    for member, token in report.invitations:
+        print(_invite_line(member, username, token))
     for error in report.errors:
         print(
             _("row {row}: {reason}").format(row=error.number, reason=error.reason.render()),
             file=sys.stderr,
         )
+    for member, _token in report.returned:
+        print(
+            _("back on the roster: {id} {name}").format(id=member.id, name=member.full_name),
+            file=sys.stderr,
+        )
+    for removal in report.seats_removed:
+        print(
+            _("seat removed, not in the file: {id} {name} ({agency}) from {council}").format(
+                id=removal.member.id,
+                name=removal.member.full_name,
+                agency=removal.member.agency.code,
+                council=removal.council,
+            ),
+            file=sys.stderr,
+        )
     print(
-        _("{new} new, {updated} updated, {unchanged} unchanged, {errors} rows refused").format(
+        _(
+            "{new} new, {updated} updated, {unchanged} unchanged, {errors} rows refused, "
+            "{removed} seats removed"
+        ).format(
             new=len(report.new_members),
             updated=report.updated,
             unchanged=report.unchanged,
             errors=len(report.errors),
+            removed=len(report.seats_removed),
         ),
         file=sys.stderr,
     )
     return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def _invite_line(member: Member, username: str, token: str) -> str:
+    return f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}"
 
 
 async def remove_member(settings: Settings, member_id: int, council: str | None) -> int:
@@ -371,7 +395,7 @@ async def reissue_invite(settings: Settings, member_id: int) -> int:
             audit.CLI_ACTOR,
             ttl=timedelta(days=settings.invite_ttl_days),
         )
-    print(f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}")
+    print(_invite_line(member, username, token))
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import _, ngettext
+from bot.models import Member
 from bot.services import roster
 from bot.services.invites import invite_link
 from bot.services.permissions import require_admin
@@ -36,12 +37,13 @@ def render_report(report: roster.ImportReport, bot_username: str) -> Html:
         escape(
             _(
                 "New members: {new} · updated: {updated} · unchanged: {unchanged} · "
-                "refused rows: {errors}"
+                "refused rows: {errors} · seats removed: {removed}"
             ).format(
                 new=len(report.new_members),
                 updated=report.updated,
                 unchanged=report.unchanged,
                 errors=len(report.errors),
+                removed=len(report.seats_removed),
             )
         ),
     ]
@@ -54,27 +56,52 @@ def render_report(report: roster.ImportReport, bot_username: str) -> Html:
                     _("Row {row}: {reason}"), row=error.number, reason=error.reason.render()
                 )
             )
-    if report.new_members:
+    if report.seats_removed:
         lines.append("")
         lines.append(
-            bold(
-                ngettext(
-                    "Invitation link (send it to the member personally; valid once):",
-                    "Invitation links (send each to its member personally; each valid once):",
-                    len(report.new_members),
-                )
-            )
+            bold(_("Seats removed (the file names the council but no longer the member):"))
         )
-        for member, token in report.new_members:
+        for removal in report.seats_removed:
             lines.append(
                 html_format(
-                    "{id}. {name} — {link}",
-                    id=member.id,
-                    name=member.full_name,
-                    link=invite_link(bot_username, token),
+                    "{id}. {name} ({agency}) — {council}",
+                    id=removal.member.id,
+                    name=removal.member.full_name,
+                    agency=removal.member.agency.code,
+                    council=removal.council,
                 )
             )
+    if report.returned:
+        lines.append("")
+        lines.append(bold(_("Back on the roster (removed before):")))
+        for member, _token in report.returned:
+            lines.append(html_format("{id}. {name}", id=member.id, name=member.full_name))
+    if report.invitations:
+        lines.append("")
+        lines += _link_lines(report.invitations, bot_username)
     return join_lines(lines)
+
+
+def _link_lines(issued: list[tuple[Member, str]], bot_username: str) -> list[str]:
+    lines: list[str] = [
+        bold(
+            ngettext(
+                "Invitation link (send it to the member personally; valid once):",
+                "Invitation links (send each to its member personally; each valid once):",
+                len(issued),
+            )
+        )
+    ]
+    for member, token in issued:
+        lines.append(
+            html_format(
+                "{id}. {name} — {link}",
+                id=member.id,
+                name=member.full_name,
+                link=invite_link(bot_username, token),
+            )
+        )
+    return lines
 
 
 @handler

@@ -1,9 +1,11 @@
 """Access can be taken away (issue 9, point 7): `admin remove`, ADMIN_TELEGRAM_IDS at
-start-up, `members remove [--council]`."""
+start-up, `members remove [--council]`, and a re-import that no longer lists someone."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -19,10 +21,24 @@ from tests.chat import local, press
 from tests.cli import run_cli
 from tests.harness import BotHarness
 from tests.people import enrol, registered
-from tests.rosters import person
+from tests.rosters import csv_bytes, person
 
 NOT_ADMIN = "Chỉ quản trị viên Ban thư ký mới có thể thực hiện thao tác này."
 NEWTASK = "/newtask DBSH BTC Q4/2026 | Báo cáo thực hiện quy hoạch vùng"
+LINK = re.compile(r"^(\d+)\t(.+)\thttps://t\.me/dieuphoi_test_bot\?start=([A-Za-z0-9_-]{16,64})$")
+
+
+@pytest.fixture
+def env_and_files(cli_environment, tmp_path):
+    """The CLI's environment, its directory, and a writer of numbered roster files."""
+    numbers = itertools.count(1)
+
+    def write(rows):
+        path = tmp_path / f"danh-sach-{next(numbers)}.csv"
+        path.write_bytes(csv_bytes(rows))
+        return path
+
+    return cli_environment, tmp_path, write
 
 
 async def _audit(sessions, action: str) -> list[AuditLog]:
@@ -259,6 +275,89 @@ async def test_members_remove_council_takes_only_that_seat(bot, admin, cli_envir
         "members", "remove", str(member.id), "--council", "ZZ", env=cli_environment, cwd=tmp_path
     )
     assert unknown.code == 1 and "ZZ" in unknown.err
+
+
+# --- re-import: the file is the roster of the councils it names --------------------------
+
+
+FULL = [
+    person("DBSH", "Nguyễn Văn An", "BTC"),
+    person("DBSH", "Trần Thị Bình", "HN"),
+    person("DBSH", "Lê Văn Cường", "BXD"),
+    person("TN", "Phạm Văn Dũng", "DLK"),
+]
+
+
+async def _seats(sessions) -> set[tuple[str, str]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(CouncilMembership, Member).join(Member, Member.id == CouncilMembership.member_id)
+        )
+        return {(seat.council.code, member.full_name) for seat, member in rows}
+
+
+async def test_reimport_without_a_row_removes_that_seat_and_says_so(env_and_files, seeded):
+    env, tmp_path, write = env_and_files
+    first = await run_cli("members", "import", str(write(FULL)), env=env, cwd=tmp_path)
+    assert first.code == 0, first.err
+    ids = {LINK.match(line).group(2): LINK.match(line).group(1) for line in first.out.splitlines()}
+
+    without_binh = [FULL[0], FULL[2]]  # a DBSH roster; TN is not named
+    second = await run_cli("members", "import", str(write(without_binh)), env=env, cwd=tmp_path)
+    assert second.code == 0, second.err
+    assert second.out == ""
+    assert (
+        f"rút khỏi DBSH vì không có tên trong tệp: {ids['Trần Thị Bình']} Trần Thị Bình (HN)"
+        in second.err.splitlines()
+    )
+    assert "0 mới, 0 được cập nhật, 2 không thay đổi, 0 dòng bị từ chối, 1 lượt rút" in second.err
+    assert await _seats(seeded) == {
+        ("DBSH", "Nguyễn Văn An"),
+        ("DBSH", "Lê Văn Cường"),
+        ("TN", "Phạm Văn Dũng"),
+    }
+    [entry] = await _audit(seeded, "member.seat_remove")
+    assert (entry.actor, entry.details["by_import"]) == ("cli", True)
+
+    # A removed member listed again is back, with a fresh link; Bình gets her seat back.
+    removed = await run_cli("members", "remove", ids["Nguyễn Văn An"], env=env, cwd=tmp_path)
+    assert removed.code == 0, removed.err
+    third = await run_cli("members", "import", str(write(FULL)), env=env, cwd=tmp_path)
+    assert third.code == 0, third.err
+    [line] = third.out.splitlines()
+    assert LINK.match(line).group(1, 2) == (ids["Nguyễn Văn An"], "Nguyễn Văn An")
+    assert f"có tên trở lại trong danh sách: {ids['Nguyễn Văn An']} Nguyễn Văn An" in third.err
+    assert len(await _seats(seeded)) == 4
+    async with seeded() as session:
+        back = await session.get(Member, int(ids["Nguyễn Văn An"]))
+    assert back.removed_at is None
+
+
+async def test_a_refused_row_keeps_its_persons_seat(env_and_files, seeded):
+    env, tmp_path, write = env_and_files
+    assert (await run_cli("members", "import", str(write(FULL)), env=env, cwd=tmp_path)).code == 0
+    typo = [FULL[0], person("DBSH", "Trần Thị Bình", "HN", email="not-an-address"), FULL[2]]
+    result = await run_cli("members", "import", str(write(typo)), env=env, cwd=tmp_path)
+    assert result.code == 1
+    assert "dòng 3:" in result.err and "rút khỏi DBSH" not in result.err
+    assert ("DBSH", "Trần Thị Bình") in await _seats(seeded)
+
+
+async def test_chat_import_twice_with_a_row_deleted(bot, admin):
+    async def send(rows):
+        since = len(bot.api.sent)
+        bot.api.send_document(admin, "danh-sach.csv", csv_bytes(rows), caption="/import")
+        return (await bot.api.wait_for_message(admin.id, since=since))["text"]
+
+    await send(FULL)
+    answer = await send([FULL[0], FULL[2], FULL[3]])
+    assert "rút khỏi Hội đồng: 1" in answer
+    assert "Rút khỏi Hội đồng (tệp có Hội đồng này nhưng không còn tên thành viên):" in answer
+    assert "2. Trần Thị Bình (HN) — DBSH" in answer
+    assert "t.me/" not in answer
+    assert ("DBSH", "Trần Thị Bình") not in await _seats(bot.sessions)
+    [entry] = await _audit(bot.sessions, "member.seat_remove")
+    assert entry.actor == f"tg:{admin.id}"
 
 
 @pytest.mark.xfail(

@@ -18,6 +18,7 @@ from bot.models import Agency, AgencyKind, Council, CouncilMembership, Member, R
 from bot.services import audit
 from bot.services.errors import BadInputError
 from bot.services.invites import DEFAULT_TTL, issue_invite
+from bot.services.members import remove_seat
 from bot.services.people import Requester, clean_name, name_key
 from bot.services.permissions import require_admin
 
@@ -51,16 +52,33 @@ class RowError:
     reason: Msg
 
 
+@dataclass(frozen=True)
+class SeatRemoved:
+    """A seat taken away because the file names the council but not the member."""
+
+    member: Member
+    council: str
+
+
 @dataclass
 class ImportReport:
     new_members: list[tuple[Member, str]] = field(default_factory=list)  # (member, invite token)
+    # Removed members the file lists again: back on the roster, with a fresh invite
+    # token (they were unbound when removed). Counted in `updated` too.
+    returned: list[tuple[Member, str]] = field(default_factory=list)
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    seats_removed: list[SeatRemoved] = field(default_factory=list)
 
     @property
     def imported(self) -> int:
         return len(self.new_members) + self.updated + self.unchanged
+
+    @property
+    def invitations(self) -> list[tuple[Member, str]]:
+        """Every invite token this import issued: new members, then returning ones."""
+        return [*self.new_members, *self.returned]
 
 
 def read_roster(filename: str, data: bytes) -> list[RosterRow]:
@@ -191,8 +209,15 @@ async def import_roster(
     *,
     by: Requester | None,
     ttl_days: int = DEFAULT_TTL.days,
+    remove_unlisted: bool = True,
 ) -> ImportReport:
     """Import the good rows (new members get an invite token); report the bad ones.
+
+    The file is the roster of every council it names: a member seated in one of those
+    councils whom no row of the file names there (even a refused row) loses that seat,
+    and the report lists each such removal. Councils the file does not name are left
+    alone. A removed member (`members remove`) whom the file lists is back on the roster.
+    `remove_unlisted=False` only adds and updates (tests enrol people one by one so).
 
     `by` is the admin in chat, or None for the command line. Runs inside the caller's
     transaction, so either every good row is written or none is.
@@ -232,11 +257,19 @@ async def import_roster(
         if outcome == "new":
             await session.flush()
             report.new_members.append((member, await issue_invite(session, now, member.id, ttl)))
+        elif outcome == "returned":
+            report.updated += 1
+            audit.record(session, now, actor, "member.return", member_id=member.id)
+            if member.telegram_user_id is None:
+                report.returned.append((member, await issue_invite(session, now, member.id, ttl)))
         elif outcome == "updated":
             report.updated += 1
         else:
             report.unchanged += 1
 
+    if remove_unlisted:
+        await session.flush()
+        report.seats_removed = await _remove_unlisted_seats(session, now, rows, councils, actor)
     audit.record(
         session,
         now,
@@ -245,8 +278,37 @@ async def import_roster(
         new=len(report.new_members),
         updated=report.updated,
         errors=len(report.errors),
+        seats_removed=len(report.seats_removed),
     )
     return report
+
+
+async def _remove_unlisted_seats(
+    session: AsyncSession,
+    now: datetime,
+    rows: list[RosterRow],
+    councils: dict[str, Council],
+    actor: str,
+) -> list[SeatRemoved]:
+    """Take away the seats, in the councils the file names, of whoever it does not list."""
+    listed = {(row.council, row.agency, name_key(row.full_name)) for row in rows}
+    named = sorted({row.council for row in rows if row.council in councils})
+    removed = []
+    for code in named:
+        seats = (
+            await session.execute(
+                select(CouncilMembership, Member)
+                .join(Member, Member.id == CouncilMembership.member_id)
+                .where(CouncilMembership.council_id == councils[code].id)
+                .order_by(Member.id)
+            )
+        ).all()
+        for seat, member in seats:
+            if (code, member.agency.code, member.name_key) in listed:
+                continue
+            await remove_seat(session, now, seat, actor, by_import=True)
+            removed.append(SeatRemoved(member, code))
+    return removed
 
 
 def _check_row(
@@ -266,6 +328,8 @@ def _check_row(
         return msg("the full name is longer than 200 characters")
     if len(row.position) > 200:
         return msg("the position is longer than 200 characters")
+    if len(row.agency_name) > 200:
+        return msg("the agency name is longer than 200 characters")
     if not row.agency:
         return msg("the agency code is empty")
     if row.agency not in agencies:
@@ -283,7 +347,7 @@ def _check_row(
         )
     if row.language and row.language not in SUPPORTED_LOCALES:
         return msg("unknown language {language} (use vi or en)", language=row.language)
-    if row.email and not _EMAIL.match(row.email):
+    if len(row.email) > 200 or (row.email and not _EMAIL.match(row.email)):
         return msg("the e-mail address {email} is not valid", email=row.email)
     if row.phone and not _PHONE.match(row.phone):
         return msg("the phone number {phone} is not valid", phone=row.phone)
@@ -316,6 +380,9 @@ async def _upsert_member(
         session.add(CouncilMembership(council_id=council.id, member_id=member.id, role=role))
         return "new", member
 
+    returned = member.removed_at is not None
+    if returned:
+        member.removed_at = member.removed_by = None
     changed = False
     updates = {
         "full_name": row.full_name,
@@ -339,6 +406,8 @@ async def _upsert_member(
     elif membership.role != role:
         membership.role = role
         changed = True
-    if changed:
+    if changed or returned:
         member.updated_at = now
+    if returned:
+        return "returned", member
     return ("updated" if changed else "unchanged"), member
