@@ -23,7 +23,7 @@ from bot.app import timing_from
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessionmaker, transaction
-from bot.i18n import _, use_locale
+from bot.i18n import _, ngettext, use_locale
 from bot.logs import setup_logging
 from bot.models import Member
 from bot.services import admins, audit, exports, invites, members, people, reference, roster
@@ -90,8 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("member_id", type=int, metavar="MEMBER_ID")
     remove.add_argument("--council", metavar="CODE", help="remove only the seat in this council")
 
-    invite = commands.add_parser("invite", help="print a fresh invite link (revokes the previous)")
-    invite.add_argument("member_id", type=int, metavar="MEMBER_ID")
+    invite = commands.add_parser(
+        "invite",
+        help="print a fresh invite link (revokes the previous); with --council, one for "
+        "every member of the council who has not registered",
+    )
+    invite.add_argument("member_id", type=int, nargs="?", metavar="MEMBER_ID")
+    invite.add_argument("--council", metavar="CODE")
 
     # --- export (tasks and reports as XLSX/CSV, meetings as iCalendar) ---
     export = commands.add_parser(
@@ -154,6 +159,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _run(settings, lambda s: remove_member(s, args.member_id, args.council))
     if args.command == "members":
         return _run(settings, lambda s: list_members(s, args.council))
+    if args.command == "invite" and (args.member_id is None) == (args.council is None):
+        raise CliError("error: give either MEMBER_ID or --council CODE")
+    if args.command == "invite" and args.council:
+        return _run(settings, lambda s: reissue_council_invites(s, args.council))
     if args.command == "invite":
         return _run(settings, lambda s: reissue_invite(s, args.member_id))
     if args.command == "export":
@@ -396,6 +405,30 @@ async def reissue_invite(settings: Settings, member_id: int) -> int:
             ttl=timedelta(days=settings.invite_ttl_days),
         )
     print(_invite_line(member, username, token))
+    return EXIT_OK
+
+
+async def reissue_council_invites(settings: Settings, council_code: str) -> int:
+    username = await bot_username(settings)
+    async with _session(settings) as session:
+        council, issued = await invites.reissue_for_council(
+            session,
+            SystemClock().now(),
+            council_code,
+            audit.CLI_ACTOR,
+            ttl=timedelta(days=settings.invite_ttl_days),
+        )
+    for member, token in issued:
+        print(_invite_line(member, username, token))
+    if issued:
+        summary = ngettext(
+            "{count} fresh invitation link for {council} (the earlier one stops working).",
+            "{count} fresh invitation links for {council} (earlier links stop working).",
+            len(issued),
+        )
+    else:
+        summary = _("Every member of {council} has registered: no link to issue.")
+    print(summary.format(count=len(issued), council=council.code), file=sys.stderr)
     return EXIT_OK
 
 

@@ -1,12 +1,19 @@
-"""/import: an admin sends a roster file with the caption /import."""
+"""/import: an admin sends a roster file with the caption /import, in a private chat.
+/invite: fresh invitation links, for one member or for a council's unregistered members.
+
+Both answer with invitation links, which are personal: in a group they are refused, and
+a roster sent there is not even downloaded.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import _, ngettext
 from bot.models import Member
-from bot.services import roster
+from bot.services import invites, roster
 from bot.services.invites import invite_link
 from bot.services.permissions import require_admin
 from bot.text import Html, bold, escape, html_format, join_lines
@@ -17,7 +24,9 @@ IMPORT_CAPTION = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
 
 @handler
 async def import_roster(turn: Turn) -> Reply:
-    require_admin(turn.who)  # before downloading anything
+    refusal = _refusal(turn)  # before downloading anything
+    if refusal is not None:
+        return refusal
     document = turn.message.document
     assert document is not None
     if document.file_size and document.file_size > roster.MAX_FILE_BYTES:
@@ -29,6 +38,21 @@ async def import_roster(turn: Turn) -> Reply:
         turn.session, turn.now, rows, by=turn.who, ttl_days=turn.deps.settings.invite_ttl_days
     )
     return Reply(render_report(report, turn.context.bot.username))
+
+
+def _refusal(turn: Turn) -> Reply | None:
+    """Admins only, and in private: the answer holds invitation links."""
+    require_admin(turn.who)
+    if not turn.in_private:
+        return Reply(
+            escape(
+                _(
+                    "Send the roster to the bot in a private chat, as a document with the "
+                    "caption /import: the answer holds personal invitation links."
+                )
+            )
+        )
+    return None
 
 
 def render_report(report: roster.ImportReport, bot_username: str) -> Html:
@@ -106,7 +130,9 @@ def _link_lines(issued: list[tuple[Member, str]], bot_username: str) -> list[str
 
 @handler
 async def import_usage(turn: Turn) -> Reply:
-    require_admin(turn.who)
+    refusal = _refusal(turn)
+    if refusal is not None:
+        return refusal
     return Reply(
         escape(
             _(
@@ -118,8 +144,44 @@ async def import_usage(turn: Turn) -> Reply:
     )
 
 
+@handler
+async def invite(turn: Turn) -> Reply:
+    require_admin(turn.who)
+    if not turn.in_private:
+        return Reply(
+            escape(_("Send /invite to the bot in a private chat: invitation links are personal."))
+        )
+    council, issued = await invites.fresh_invites(
+        turn.session,
+        turn.now,
+        turn.who,
+        turn.args,
+        ttl=timedelta(days=turn.deps.settings.invite_ttl_days),
+    )
+    if council is not None and not issued:
+        return Reply(
+            html_format(
+                _("Every member of {council} has registered: no link to issue."),
+                council=council.code,
+            )
+        )
+    lines = _link_lines(issued, turn.context.bot.username)
+    lines.append("")
+    lines.append(
+        escape(
+            ngettext(
+                "The earlier link of this member no longer works.",
+                "The earlier links of these members no longer work.",
+                len(issued),
+            )
+        )
+    )
+    return Reply(join_lines(lines))
+
+
 def handlers() -> list[BaseHandler]:
     return [
         MessageHandler(filters.Document.ALL & IMPORT_CAPTION, import_roster),
         CommandHandler("import", import_usage),
+        CommandHandler("invite", invite),
     ]
