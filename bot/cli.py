@@ -288,8 +288,10 @@ async def remove_admin(settings: Settings, telegram_user_id: int) -> int:
 
 
 def _read_file(path: Path) -> bytes:
+    """The file, or as much of it as shows it is too large for a roster."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            return handle.read(roster.MAX_FILE_BYTES + 1)
     except OSError as error:
         raise CliError(f"error: {path}: {error.strerror or error}") from None
 
@@ -297,7 +299,7 @@ def _read_file(path: Path) -> bytes:
 async def import_members(settings: Settings, path: Path, data: bytes) -> int:
     # Learn the username before writing anything: the tokens are only shown once.
     username = await bot_username(settings)
-    rows = roster.read_roster(path.name, data)
+    rows = await asyncio.to_thread(roster.read_roster, path.name, data)
     async with _session(settings) as session:
         report = await roster.import_roster(
             session, SystemClock().now(), rows, by=None, ttl_days=settings.invite_ttl_days

@@ -7,13 +7,16 @@ a roster sent there is not even downloaded.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram import Document, Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.i18n import _, ngettext
 from bot.models import Member
 from bot.services import invites, roster
+from bot.services.errors import BadInputError, ServiceError
 from bot.services.invites import invite_link
 from bot.services.permissions import require_admin
 from bot.text import Html, bold, escape, html_format, join_lines
@@ -22,22 +25,48 @@ from handlers.common import Reply, Turn, handler
 IMPORT_CAPTION = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
 
 
-@handler
-async def import_roster(turn: Turn) -> Reply:
-    refusal = _refusal(turn)  # before downloading anything
-    if refusal is not None:
+async def import_roster(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Check, fetch and read, import: three steps, so that nothing holds the database
+    (on SQLite, its only connection) while the file comes from Telegram and is parsed in
+    a worker thread, which takes seconds for a large roster. The first and the last step
+    are ordinary handlers: each its own transaction, the permission checked in both.
+    """
+    message = update.effective_message
+    document = message.document if message is not None else None
+    assert document is not None  # the filter guarantees it
+    checked = False
+
+    @handler
+    async def check(turn: Turn) -> Reply | None:
+        nonlocal checked
+        refusal = _refusal(turn)
+        if refusal is None and document.file_size and document.file_size > roster.MAX_FILE_BYTES:
+            raise BadInputError(roster.too_large())
+        checked = refusal is None
         return refusal
-    document = turn.message.document
-    assert document is not None
-    if document.file_size and document.file_size > roster.MAX_FILE_BYTES:
-        return Reply(escape(_("The file is larger than 5 MB. Please split the roster.")))
-    telegram_file = await document.get_file()
-    data = bytes(await telegram_file.download_as_bytearray())
-    rows = roster.read_roster(document.file_name or "roster", data)
-    report = await roster.import_roster(
-        turn.session, turn.now, rows, by=turn.who, ttl_days=turn.deps.settings.invite_ttl_days
-    )
-    return Reply(render_report(report, turn.context.bot.username))
+
+    await check(update, context)
+    if not checked:
+        return
+    outcome = await _read(document)
+
+    @handler
+    async def store(turn: Turn) -> Reply:
+        refusal = _refusal(turn)  # again: the right may have gone meanwhile
+        if refusal is not None:
+            return refusal
+        if isinstance(outcome, ServiceError):
+            raise outcome
+        report = await roster.import_roster(
+            turn.session,
+            turn.now,
+            outcome,
+            by=turn.who,
+            ttl_days=turn.deps.settings.invite_ttl_days,
+        )
+        return Reply(render_report(report, turn.context.bot.username))
+
+    await store(update, context)
 
 
 def _refusal(turn: Turn) -> Reply | None:
@@ -53,6 +82,16 @@ def _refusal(turn: Turn) -> Reply | None:
             )
         )
     return None
+
+
+async def _read(document: Document) -> list[roster.RosterRow] | ServiceError:
+    telegram_file = await document.get_file()
+    data = bytes(await telegram_file.download_as_bytearray())
+    try:
+        # Off the event loop: everyone else is served while a large file is parsed.
+        return await asyncio.to_thread(roster.read_roster, document.file_name or "roster", data)
+    except ServiceError as error:
+        return error
 
 
 def render_report(report: roster.ImportReport, bot_username: str) -> Html:
