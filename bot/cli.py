@@ -23,9 +23,10 @@ from bot.app import timing_from
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessionmaker, transaction
-from bot.i18n import _, use_locale
+from bot.i18n import _, ngettext, use_locale
 from bot.logs import setup_logging
-from bot.services import admins, audit, exports, invites, people, reference, roster
+from bot.models import Member
+from bot.services import admins, audit, exports, invites, members, people, reference, roster
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
 from bot.services.exports import ExportFormat
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     add = admin_commands.add_parser("add", help="make a Telegram user an admin")
     add.add_argument("telegram_user_id", type=int, metavar="TELEGRAM_USER_ID")
     add.add_argument("--name", help="the admin's name, for the audit log")
+    remove_admin_parser = admin_commands.add_parser(
+        "remove",
+        help="take the admin right away now (also from an id in ADMIN_TELEGRAM_IDS, "
+        "which then no longer makes it an admin)",
+    )
+    remove_admin_parser.add_argument("telegram_user_id", type=int, metavar="TELEGRAM_USER_ID")
 
     members = commands.add_parser("members", help="council members")
     member_commands = members.add_subparsers(
@@ -75,9 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, metavar="FILE")
     lst = member_commands.add_parser("list", help="list members and whether they registered")
     lst.add_argument("--council", metavar="CODE")
+    remove = member_commands.add_parser(
+        "remove",
+        help="remove a member (unbinds the Telegram account, revokes invites, keeps what "
+        "they reported), or with --council only their seat in that council",
+    )
+    remove.add_argument("member_id", type=int, metavar="MEMBER_ID")
+    remove.add_argument("--council", metavar="CODE", help="remove only the seat in this council")
 
-    invite = commands.add_parser("invite", help="print a fresh invite link (revokes the previous)")
-    invite.add_argument("member_id", type=int, metavar="MEMBER_ID")
+    invite = commands.add_parser(
+        "invite",
+        help="print a fresh invite link (revokes the previous); with --council, one for "
+        "every member of the council who has not registered",
+    )
+    invite.add_argument("member_id", type=int, nargs="?", metavar="MEMBER_ID")
+    invite.add_argument("--council", metavar="CODE")
 
     # --- export (tasks and reports as XLSX/CSV, meetings as iCalendar) ---
     export = commands.add_parser(
@@ -129,13 +148,21 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     _require_schema(settings)
     if args.command == "seed":
         return _run(settings, lambda s: seed(s, demo=args.demo))
+    if args.command == "admin" and args.admin_command == "remove":
+        return _run(settings, lambda s: remove_admin(s, args.telegram_user_id))
     if args.command == "admin":
         return _run(settings, lambda s: add_admin(s, args.telegram_user_id, args.name))
     if args.command == "members" and args.members_command == "import":
         data = _read_file(args.file)
         return _run(settings, lambda s: import_members(s, args.file, data))
+    if args.command == "members" and args.members_command == "remove":
+        return _run(settings, lambda s: remove_member(s, args.member_id, args.council))
     if args.command == "members":
         return _run(settings, lambda s: list_members(s, args.council))
+    if args.command == "invite" and (args.member_id is None) == (args.council is None):
+        raise CliError("error: give either MEMBER_ID or --council CODE")
+    if args.command == "invite" and args.council:
+        return _run(settings, lambda s: reissue_council_invites(s, args.council))
     if args.command == "invite":
         return _run(settings, lambda s: reissue_invite(s, args.member_id))
     if args.command == "export":
@@ -234,9 +261,22 @@ async def add_admin(settings: Settings, telegram_user_id: int, name: str | None)
     return EXIT_OK
 
 
+async def remove_admin(settings: Settings, telegram_user_id: int) -> int:
+    async with _session(settings) as session:
+        await admins.remove_admin(session, SystemClock().now(), telegram_user_id, audit.CLI_ACTOR)
+    print(
+        _("{id} is no longer a secretariat admin (from their next action on).").format(
+            id=telegram_user_id
+        )
+    )
+    return EXIT_OK
+
+
 def _read_file(path: Path) -> bytes:
+    """The file, or as much of it as shows it is too large for a roster."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            return handle.read(roster.MAX_FILE_BYTES + 1)
     except OSError as error:
         raise CliError(f"error: {path}: {error.strerror or error}") from None
 
@@ -244,28 +284,84 @@ def _read_file(path: Path) -> bytes:
 async def import_members(settings: Settings, path: Path, data: bytes) -> int:
     # Learn the username before writing anything: the tokens are only shown once.
     username = await bot_username(settings)
-    rows = roster.read_roster(path.name, data)
+    rows = await asyncio.to_thread(roster.read_roster, path.name, data)
     async with _session(settings) as session:
         report = await roster.import_roster(
             session, SystemClock().now(), rows, by=None, ttl_days=settings.invite_ttl_days
         )
-    for member, token in report.new_members:
-        print(f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}")
+    for member, token in report.invitations:
+        print(_invite_line(member, username, token))
     for error in report.errors:
         print(
             _("row {row}: {reason}").format(row=error.number, reason=error.reason.render()),
             file=sys.stderr,
         )
+    for member, _token in report.returned:
+        print(
+            _("back on the roster: {id} {name}").format(id=member.id, name=member.full_name),
+            file=sys.stderr,
+        )
+    for removal in report.seats_removed:
+        print(
+            _("seat removed, not in the file: {id} {name} ({agency}) from {council}").format(
+                id=removal.member.id,
+                name=removal.member.full_name,
+                agency=removal.member.agency.code,
+                council=removal.council,
+            ),
+            file=sys.stderr,
+        )
     print(
-        _("{new} new, {updated} updated, {unchanged} unchanged, {errors} rows refused").format(
+        _(
+            "{new} new, {updated} updated, {unchanged} unchanged, {errors} rows refused, "
+            "{removed} seats removed"
+        ).format(
             new=len(report.new_members),
             updated=report.updated,
             unchanged=report.unchanged,
             errors=len(report.errors),
+            removed=len(report.seats_removed),
         ),
         file=sys.stderr,
     )
     return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def _invite_line(member: Member, username: str, token: str) -> str:
+    return f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}"
+
+
+async def remove_member(settings: Settings, member_id: int, council: str | None) -> int:
+    async with _session(settings) as session:
+        removal = await members.remove_member(
+            session, SystemClock().now(), member_id, audit.CLI_ACTOR, council
+        )
+    name, number = removal.member.full_name, removal.member.id
+    if council is not None and removal.already:
+        line = _("{id} {name} has no seat in {council}; nothing changed.")
+    elif council is not None:
+        line = _(
+            "{id} {name} no longer has a seat in {council}; waiting reminders cancelled: "
+            "{cancelled}."
+        )
+    elif removal.already:
+        line = _("{id} {name} was already removed; nothing changed.")
+    else:
+        line = _(
+            "{id} {name} removed: seats taken away ({councils}), Telegram account unbound, "
+            "invitation links revoked, waiting messages cancelled: {cancelled}. What they "
+            "reported is kept."
+        )
+    print(
+        line.format(
+            id=number,
+            name=name,
+            council=(council or "").upper(),
+            councils=", ".join(removal.councils) or "—",
+            cancelled=removal.cancelled,
+        )
+    )
+    return EXIT_OK
 
 
 async def list_members(settings: Settings, council: str | None) -> int:
@@ -277,7 +373,10 @@ async def list_members(settings: Settings, council: str | None) -> int:
         rows = await people.list_members(session, council)
     for row in rows:
         councils = ",".join(f"{code}:{role}" for code, role in row.councils)
-        status = _("registered") if row.registered else _("not registered")
+        if row.removed:
+            status = _("removed")
+        else:
+            status = _("registered") if row.registered else _("not registered")
         print(f"{row.id}\t{row.full_name}\t{row.agency_code}\t{councils}\t{status}")
     return EXIT_OK
 
@@ -292,7 +391,31 @@ async def reissue_invite(settings: Settings, member_id: int) -> int:
             audit.CLI_ACTOR,
             ttl=timedelta(days=settings.invite_ttl_days),
         )
-    print(f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}")
+    print(_invite_line(member, username, token))
+    return EXIT_OK
+
+
+async def reissue_council_invites(settings: Settings, council_code: str) -> int:
+    username = await bot_username(settings)
+    async with _session(settings) as session:
+        council, issued = await invites.reissue_for_council(
+            session,
+            SystemClock().now(),
+            council_code,
+            audit.CLI_ACTOR,
+            ttl=timedelta(days=settings.invite_ttl_days),
+        )
+    for member, token in issued:
+        print(_invite_line(member, username, token))
+    if issued:
+        summary = ngettext(
+            "{count} fresh invitation link for {council} (the earlier one stops working).",
+            "{count} fresh invitation links for {council} (earlier links stop working).",
+            len(issued),
+        )
+    else:
+        summary = _("Every member of {council} has registered: no link to issue.")
+    print(summary.format(count=len(issued), council=council.code), file=sys.stderr)
     return EXIT_OK
 
 

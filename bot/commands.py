@@ -97,7 +97,18 @@ ADMIN_COMMANDS = (
     Command(
         "import",
         N_("Import a roster (CSV/XLSX as a document)"),
-        N_("/import — send a CSV or XLSX roster as a document with this caption"),
+        N_(
+            "/import — in a private chat: send a CSV or XLSX roster as a document with this "
+            "caption; the councils it names get exactly the members it lists"
+        ),
+    ),
+    Command(
+        "invite",
+        N_("Fresh invitation links"),
+        N_(
+            "/invite MEMBER_ID|COUNCIL — in a private chat: a fresh invitation link for one "
+            "member, or for every member of a council who has not registered"
+        ),
     ),
     Command(
         "link",

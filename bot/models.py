@@ -168,6 +168,10 @@ class Member(Base):
     registered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set by `members remove`: no seat, no Telegram account, no invite; the row stays for
+    # what the member reported. A later import that lists them again clears it.
+    removed_at: Mapped[datetime | None]
+    removed_by: Mapped[str | None] = mapped_column(String(64))
 
     agency: Mapped[Agency] = relationship(lazy="joined")
     telegram_user: Mapped[TelegramUser | None] = relationship()
@@ -190,14 +194,22 @@ class CouncilMembership(Base):
 
 
 class Admin(Base):
-    """A secretariat admin, known by Telegram user id (not necessarily a member)."""
+    """A secretariat admin, known by Telegram user id (not necessarily a member).
+
+    Removing one keeps the row (`removed_at`, `removed_by`): an id taken away with
+    `admin remove` is then not made an admin again by ADMIN_TELEGRAM_IDS at start-up.
+    Whoever asks "who is an admin" must skip removed rows (bot/services/admins.py).
+    """
 
     __tablename__ = "admins"
 
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str | None] = mapped_column(String(200))
     added_at: Mapped[datetime]
+    # "config" (ADMIN_TELEGRAM_IDS), "cli" or "tg:<user id>", like the audit log's actor.
     added_by: Mapped[str] = mapped_column(String(64))
+    removed_at: Mapped[datetime | None]
+    removed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class GroupChat(Base):

@@ -163,6 +163,17 @@ def identity_of(user: User | None) -> TelegramIdentity | None:
     )
 
 
+async def who_is_asking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Requester:
+    """Who sent this update, read in a short transaction of its own and nothing written:
+    for a handler that looks before a slow step it must not hold the database for (a
+    file to download and parse), then does its work in `@handler`'s transaction."""
+    deps = deps_of(context)
+    async with transaction(deps.sessions()) as session:
+        return await identify(
+            session, identity_of(update.effective_user), deps.settings.default_locale
+        )
+
+
 class _Duplicate(Exception):
     """This update was handled by another attempt: roll this one back."""
 

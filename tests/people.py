@@ -11,10 +11,13 @@ from tests.rosters import csv_bytes, person
 
 
 async def enrol(bot: BotHarness, *rows: list[str]) -> list[tuple[Member, str]]:
-    """Import roster rows; returns each new member with its invite token."""
+    """Add roster rows (nobody else loses a seat); returns each new member with its
+    invite token."""
     parsed = roster.read_roster("roster.csv", csv_bytes(list(rows)))
     async with transaction(bot.sessions) as session:
-        report = await roster.import_roster(session, bot.clock.now(), parsed, by=None)
+        report = await roster.import_roster(
+            session, bot.clock.now(), parsed, by=None, remove_unlisted=False
+        )
     assert report.errors == [], report.errors
     return report.new_members
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
+from collections.abc import Callable, Iterable
 
 from openpyxl import Workbook
 
@@ -75,3 +77,30 @@ def sixty_members() -> list[list[str]]:
         name = f"{family[index % 6]} {given[index // 6]}"
         rows.append(person(councils[index % 3], name, agencies[index % 6]))
     return rows
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def xlsx_with_sheet(rows: list[list[object]], sheet: Callable[[bytes], Iterable[bytes]]) -> bytes:
+    """An XLSX roster (as `xlsx_bytes` writes it) whose first sheet's XML is replaced by
+    the chunks `sheet` makes of the original: how hand-made or hostile files are built."""
+    original = zipfile.ZipFile(io.BytesIO(xlsx_bytes(rows)))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in original.infolist():
+            if entry.filename != SHEET:
+                archive.writestr(entry.filename, original.read(entry.filename))
+                continue
+            # Streamed: a sheet of hundreds of MB is never held in memory whole.
+            with archive.open(SHEET, "w") as stream:
+                for chunk in sheet(original.read(SHEET)):
+                    stream.write(chunk)
+    return buffer.getvalue()
+
+
+def sheet_data(xml: bytes) -> tuple[bytes, bytes, bytes]:
+    """A sheet's XML cut around its rows: (up to <sheetData>, the rows, from </sheetData>)."""
+    head, _, rest = xml.partition(b"<sheetData>")
+    rows, _, tail = rest.partition(b"</sheetData>")
+    return head + b"<sheetData>", rows, b"</sheetData>" + tail

@@ -174,3 +174,39 @@ async def test_seed_demo_adds_the_6411_work_once_and_sends_nothing_for_the_past(
     assert sum(len(codes) for codes in by_council.values()) == 34
     assert {m.starts_at.year for m in meetings} == {2023}
     assert outbox == 0  # every moment of 2023 had passed when the demo was loaded
+
+
+async def test_invite_council_prints_fresh_links_for_whoever_has_not_registered(env, tmp_path, bot):
+    """A lost import answer is never a dead end: the links can always be printed again."""
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes(
+        csv_bytes([person(name="Nguyễn Văn An"), person(name="Trần Thị Bình", agency="HN")])
+    )
+    imported = await run_cli("members", "import", str(roster), env=env, cwd=tmp_path)
+    first = [LINK.match(line) for line in imported.out.splitlines()]
+    an = bot.api.add_user(first_name="An")
+    await bot.say(an, f"/start {first[0].group(3)}")  # An registers; Bình has lost her link
+
+    fresh = await run_cli("invite", "--council", "dbsh", env=env, cwd=tmp_path)
+    assert fresh.code == 0, fresh.err
+    [line] = fresh.out.splitlines()
+    match = LINK.match(line)
+    assert match and match.group(1, 2) == (first[1].group(1), "Trần Thị Bình")
+    assert match.group(3) != first[1].group(3)
+    assert fresh.err.strip() == "1 đường dẫn mời mới cho DBSH (đường dẫn cũ không còn hiệu lực)."
+    binh = bot.api.add_user(first_name="Bình")
+    stale = await bot.say(binh, f"/start {first[1].group(3)}")
+    assert stale["text"].startswith("Đường dẫn mời này đã được thay bằng đường dẫn mới hơn.")
+    assert "Trần Thị Bình" in (await bot.say(binh, f"/start {match.group(3)}"))["text"]
+
+    none_left = await run_cli("invite", "--council", "DBSH", env=env, cwd=tmp_path)
+    assert (none_left.code, none_left.out) == (0, "")
+    assert "Tất cả thành viên DBSH đã đăng ký" in none_left.err
+
+
+async def test_invite_needs_a_member_or_a_council(env, tmp_path, seeded):
+    neither = await run_cli("invite", env=env, cwd=tmp_path)
+    assert neither.code == 1
+    assert neither.err.strip() == "error: give either MEMBER_ID or --council CODE"
+    unknown = await run_cli("invite", "--council", "ZZ", env=env, cwd=tmp_path)
+    assert unknown.code == 1 and unknown.err.startswith("error: Không có Hội đồng mã ZZ.")

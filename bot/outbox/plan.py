@@ -20,10 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
-from bot.models import Admin, CouncilMembership, GroupChat, Meeting, Member, Task, TaskAgency
+from bot.models import CouncilMembership, GroupChat, Meeting, Member, Task, TaskAgency
 from bot.outbox.store import NewRow, add_rows
 from bot.periods import Due, next_due
 from bot.schedule import Timing, Weekly, meeting_reminders, nudges, task_reminders
+from bot.services.admins import admin_ids
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Directory:
             select(GroupChat.id, GroupChat.council_id).order_by(GroupChat.id)
         ):
             groups[council_id].append(group_id)
-        admins = list((await session.scalars(select(Admin.telegram_user_id))).all())
+        admins = await admin_ids(session)  # current admins only, not removed ones
         return cls(dict(by_council), dict(by_agency), dict(groups), admins)
 
 

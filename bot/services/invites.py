@@ -12,10 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Msg, msg
-from bot.models import InviteToken, Member
+from bot.models import Council, CouncilMembership, InviteToken, Member
 from bot.services import audit
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
-from bot.services.people import TelegramIdentity, member_of_user, remember_user
+from bot.services.groups import council_by_code
+from bot.services.people import Requester, TelegramIdentity, member_of_user, remember_user
+from bot.services.permissions import require_admin
 
 DEFAULT_TTL = timedelta(days=14)
 # Telegram deep-link payloads allow up to 64 characters of [A-Za-z0-9_-].
@@ -58,12 +60,76 @@ async def issue_invite(
 async def reissue_invite(
     session: AsyncSession, now: datetime, member_id: int, actor: str, ttl: timedelta = DEFAULT_TTL
 ) -> tuple[Member, str]:
+    """A fresh link for one member (the previous one stops working), e.g. for a lost
+    link or a new phone: it may also move a registered member to another account."""
     member = await session.get(Member, member_id)
     if member is None:
         raise NotFoundError(msg("There is no member with id {id}.", id=member_id))
+    if member.removed_at is not None:
+        raise NotAllowedError(
+            msg(
+                "{name} (id {id}) was removed from the roster. Import a roster that lists "
+                "them to give them a seat and a new link.",
+                name=member.full_name,
+                id=member.id,
+            )
+        )
     token = await issue_invite(session, now, member_id, ttl)
     audit.record(session, now, actor, "invite.issue", member_id=member_id)
     return member, token
+
+
+async def reissue_for_council(
+    session: AsyncSession,
+    now: datetime,
+    council_code: str,
+    actor: str,
+    ttl: timedelta = DEFAULT_TTL,
+) -> tuple[Council, list[tuple[Member, str]]]:
+    """A fresh link for every member of the council who has not registered yet: the way
+    to recover the links of an import whose answer was lost."""
+    council = await council_by_code(session, council_code)
+    waiting = (
+        await session.scalars(
+            select(Member)
+            .join(CouncilMembership, CouncilMembership.member_id == Member.id)
+            .where(CouncilMembership.council_id == council.id, Member.telegram_user_id.is_(None))
+            .order_by(Member.id)
+        )
+    ).all()
+    issued = []
+    for member in waiting:
+        token = await issue_invite(session, now, member.id, ttl)
+        audit.record(session, now, actor, "invite.issue", member_id=member.id, council=council.code)
+        issued.append((member, token))
+    return council, issued
+
+
+def invite_usage() -> Msg:
+    return msg(
+        "Usage: /invite MEMBER_ID — a fresh link for one member (the previous one stops "
+        "working); /invite COUNCIL — a fresh link for every member of the council who has "
+        "not registered yet.\nExample: /invite 12 or /invite DBSH"
+    )
+
+
+async def fresh_invites(
+    session: AsyncSession,
+    now: datetime,
+    by: Requester,
+    args: list[str],
+    ttl: timedelta = DEFAULT_TTL,
+) -> tuple[Council | None, list[tuple[Member, str]]]:
+    """/invite MEMBER_ID or /invite COUNCIL, for admins: the council (None for one
+    member) and each member with a fresh token."""
+    require_admin(by)
+    if len(args) != 1:
+        raise BadInputError(msg("Give one member id or one council code."), invite_usage())
+    target = args[0].strip()
+    actor = audit.telegram_actor(by.telegram_user_id)
+    if target.isdigit():
+        return None, [await reissue_invite(session, now, int(target), actor, ttl)]
+    return await reissue_for_council(session, now, target, actor, ttl)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ _WHO = (
     select(
         TelegramUser,
         Member,
-        exists().where(Admin.telegram_user_id == bindparam("user_id")),
+        exists().where(Admin.telegram_user_id == bindparam("user_id"), Admin.removed_at.is_(None)),
         Council.code,
     )
     .outerjoin(Member, Member.telegram_user_id == TelegramUser.id)
@@ -177,6 +177,7 @@ class MemberRow:
     councils: list[tuple[str, str]]  # (council code, role)
     registered: bool
     telegram_user_id: int | None
+    removed: bool
 
 
 async def list_members(session: AsyncSession, council_code: str | None = None) -> list[MemberRow]:
@@ -201,6 +202,7 @@ async def list_members(session: AsyncSession, council_code: str | None = None) -
             councils=sorted((ms.council.code, ms.role.value) for ms in m.memberships),
             registered=m.telegram_user_id is not None,
             telegram_user_id=m.telegram_user_id,
+            removed=m.removed_at is not None,
         )
         for m in members
     ]
