@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.resources import shipped
 from bot.schedule import Weekly
 
 SUPPORTED_LOCALES = ("vi", "en")
@@ -40,7 +41,7 @@ _ENV_NAMES = {
     "digest_schedule": "DIGEST_SCHEDULE",
 }
 
-DEFAULT_WORKDAYS_FILE = Path(__file__).resolve().parent / "data" / "workdays.csv"
+DEFAULT_WORKDAYS_FILE = shipped("data", "workdays.csv")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
