@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from bot import i18n, migrate
 from bot.app import timing_from
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
-from bot.db import make_engine, make_sessionmaker, transaction
+from bot.db import make_engine, make_sessionmaker, open_sqlite_file, transaction
 from bot.i18n import _, use_locale
 from bot.logs import setup_logging
 from bot.services import admins, audit, exports, invites, people, reference, roster
@@ -108,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as error:
         print(error, file=sys.stderr)
         return error.code
+    except i18n.CatalogMissingError as error:
+        # An install problem, not a setting: one line all the same, never silent English.
+        print(
+            f"error: {error}; the installation is incomplete, reinstall dieuphoi", file=sys.stderr
+        )
+        return EXIT_FAILED
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -161,13 +168,16 @@ def _database_error(settings: Settings, error: Exception) -> ConfigError:
 
 def _upgrade(settings: Settings) -> None:
     try:
+        open_sqlite_file(settings.database_url)
         migrate.upgrade(settings.database_url)
-    except (OperationalError, DBAPIError, OSError) as error:
+    except (OperationalError, DBAPIError, OSError, CommandError) as error:
+        # CommandError: the database is at a revision this version does not know.
         raise _database_error(settings, error) from None
 
 
 def _require_schema(settings: Settings) -> None:
     try:
+        open_sqlite_file(settings.database_url)
         pending = asyncio.run(migrate.pending(settings.database_url))
     except (OperationalError, DBAPIError, OSError) as error:
         raise _database_error(settings, error) from None

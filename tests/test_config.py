@@ -50,6 +50,13 @@ def test_values_come_from_the_environment(monkeypatch):
         ("TIMEZONE", "Asia/Nowhere"),
         ("ADMIN_TELEGRAM_IDS", "12,abc"),
         ("DATABASE_URL", "sqlite:///plain.db"),
+        ("DATABASE_URL", "mysql://dieuphoi@localhost/dieuphoi"),
+        ("DATABASE_URL", "nonsense"),
+        ("DATABASE_URL", "postgresql://dieuphoi@localhost/dieuphoi"),
+        ("DATABASE_URL", "postgresql+psycopg://dieuphoi@localhost/dieuphoi"),
+        ("DATABASE_URL", "postgresql+asyncpg://dieuphoi@localhost:port/dieuphoi"),
+        ("DATABASE_URL", "sqlite+aiosqlite:///:memory:"),
+        ("DATABASE_URL", "sqlite+aiosqlite://"),
         ("WEBHOOK_PORT", "eighty"),
         ("WEBHOOK_URL", "http://insecure.example/hook"),
         ("TELEGRAM_API_BASE_URL", "ftp://x"),
@@ -118,3 +125,32 @@ def test_reminder_timings_are_read_from_the_environment(monkeypatch):
         timedelta(minutes=30),
     )
     assert settings.task_reminder_days == (10, 5, 0)
+
+
+def test_a_webhook_needs_a_secret_telegram_accepts(monkeypatch):
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.gov.vn/hook")
+    for secret in (None, "", "   "):
+        if secret is None:
+            monkeypatch.delenv("WEBHOOK_SECRET", raising=False)
+        else:
+            monkeypatch.setenv("WEBHOOK_SECRET", secret)
+        with pytest.raises(ConfigError, match=r"^error: WEBHOOK_SECRET: required when WEBHOOK_URL"):
+            load_settings(env_file=None)
+    for refused in ("mật-khẩu", "has space", "a" * 257, "semi;colon"):
+        monkeypatch.setenv("WEBHOOK_SECRET", refused)
+        with pytest.raises(ConfigError) as caught:
+            load_settings(env_file=None)
+        assert str(caught.value) == (
+            "error: WEBHOOK_SECRET: Telegram accepts 1 to 256 characters, each a letter A-Z "
+            "or a-z, a digit, _ or -"
+        )
+    monkeypatch.setenv("WEBHOOK_SECRET", "a" * 256)
+    assert load_settings(env_file=None).webhook_secret is not None
+    monkeypatch.setenv("WEBHOOK_SECRET", "Ok_secret-2026")
+    assert load_settings(env_file=None).webhook_secret is not None
+
+
+def test_a_blank_webhook_secret_without_a_webhook_is_no_secret(monkeypatch):
+    monkeypatch.delenv("WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("WEBHOOK_SECRET", "")
+    assert load_settings(env_file=None).webhook_secret is None
