@@ -26,6 +26,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessionmaker, open_sqlite_file, transaction
 from bot.i18n import _, use_locale
 from bot.logs import setup_logging
+from bot.redact import redact_output
 from bot.services import admins, audit, exports, invites, people, reference, roster
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
@@ -99,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level, _secrets(settings))
+        # From here on, whatever the process prints (log lines, these error lines, a
+        # traceback escaping asyncio.run) shows no secret.
+        redact_output(settings.secrets())
+        setup_logging(settings.log_level)
         i18n.load_catalogs()
         with use_locale(settings.default_locale):
             return _dispatch(args, settings)
@@ -115,15 +119,6 @@ def main(argv: list[str] | None = None) -> int:
             f"error: {error}; the installation is incomplete, reinstall dieuphoi", file=sys.stderr
         )
         return EXIT_FAILED
-
-
-def _secrets(settings: Settings) -> list[str]:
-    secrets = []
-    if settings.telegram_bot_token is not None:
-        secrets.append(settings.telegram_bot_token.get_secret_value())
-    if settings.webhook_secret is not None:
-        secrets.append(settings.webhook_secret.get_secret_value())
-    return secrets
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -273,6 +274,26 @@ class Settings(BaseSettings):
         if self.telegram_bot_token is None:
             raise ConfigError("TELEGRAM_BOT_TOKEN", "not set (get one from @BotFather)")
         return self.telegram_bot_token.get_secret_value()
+
+    def secrets(self) -> dict[str, str]:
+        """Every secret value among the settings, with the marker that stands for it on
+        output (bot/redact.py)."""
+        found: dict[str, str] = {}
+        if self.telegram_bot_token is not None:
+            # The part after the colon is the secret one; it may show up on its own.
+            found[self.telegram_bot_token.get_secret_value().partition(":")[2]] = "<token>"
+        if self.webhook_secret is not None:
+            found[self.webhook_secret.get_secret_value()] = "<secret>"
+        password = make_url(self.database_url).password
+        if password:
+            found[str(password)] = "<password>"
+            found[quote(str(password), safe="")] = "<password>"
+        # Replacing a value of a few letters would garble every word that holds it ("a"
+        # in "database"); a real token's secret part has 35 characters.
+        found = {value: marker for value, marker in found.items() if len(value) >= 6}
+        if self.telegram_bot_token is not None:
+            found[self.telegram_bot_token.get_secret_value()] = "<token>"  # whole: always
+        return found
 
     def sqlite_path(self) -> Path | None:
         """The database file for SQLite URLs, so its folder can be created."""
