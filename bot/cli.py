@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +23,11 @@ from bot import i18n, migrate
 from bot.app import timing_from
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
-from bot.db import make_engine, make_sessionmaker, transaction
+from bot.db import make_engine, make_sessionmaker, open_sqlite_file, transaction
 from bot.i18n import _, ngettext, use_locale
 from bot.logs import setup_logging
 from bot.models import Member
+from bot.redact import redact_output
 from bot.services import admins, audit, exports, invites, members, people, reference, roster
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
@@ -117,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level, _secrets(settings))
+        # From here on, whatever the process prints (log lines, these error lines, a
+        # traceback escaping asyncio.run) shows no secret.
+        redact_output(settings.secrets())
+        setup_logging(settings.log_level)
         i18n.load_catalogs()
         with use_locale(settings.default_locale):
             return _dispatch(args, settings)
@@ -127,15 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as error:
         print(error, file=sys.stderr)
         return error.code
-
-
-def _secrets(settings: Settings) -> list[str]:
-    secrets = []
-    if settings.telegram_bot_token is not None:
-        secrets.append(settings.telegram_bot_token.get_secret_value())
-    if settings.webhook_secret is not None:
-        secrets.append(settings.webhook_secret.get_secret_value())
-    return secrets
+    except i18n.CatalogMissingError as error:
+        # An install problem, not a setting: one line all the same, never silent English.
+        print(
+            f"error: {error}; the installation is incomplete, reinstall dieuphoi", file=sys.stderr
+        )
+        return EXIT_FAILED
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -188,13 +190,16 @@ def _database_error(settings: Settings, error: Exception) -> ConfigError:
 
 def _upgrade(settings: Settings) -> None:
     try:
+        open_sqlite_file(settings.database_url)
         migrate.upgrade(settings.database_url)
-    except (OperationalError, DBAPIError, OSError) as error:
+    except (OperationalError, DBAPIError, OSError, CommandError) as error:
+        # CommandError: the database is at a revision this version does not know.
         raise _database_error(settings, error) from None
 
 
 def _require_schema(settings: Settings) -> None:
     try:
+        open_sqlite_file(settings.database_url)
         pending = asyncio.run(migrate.pending(settings.database_url))
     except (OperationalError, DBAPIError, OSError) as error:
         raise _database_error(settings, error) from None

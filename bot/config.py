@@ -5,14 +5,20 @@ No other module reads `os.environ`: whatever needs a setting receives `Settings`
 
 from __future__ import annotations
 
+import importlib
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from bot.resources import shipped
 from bot.schedule import Weekly
 
 SUPPORTED_LOCALES = ("vi", "en")
@@ -41,7 +47,12 @@ _ENV_NAMES = {
     "outbox_retention_days": "OUTBOX_RETENTION_DAYS",
 }
 
-DEFAULT_WORKDAYS_FILE = Path(__file__).resolve().parent / "data" / "workdays.csv"
+DEFAULT_WORKDAYS_FILE = shipped("data", "workdays.csv")
+_DATABASES = "sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:5432/NAME"
+# What Telegram accepts as a webhook's secret_token (Bot API, setWebhook).
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# A reason of a check across variables, "VARIABLE: reason".
+_NAMED_REASON = re.compile(r"([A-Z][A-Z0-9_]*): (.+)", re.DOTALL)
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
@@ -49,6 +60,7 @@ class ConfigError(Exception):
     """A setting is missing or wrong; `str()` is the one line printed on stderr."""
 
     def __init__(self, variable: str, reason: str) -> None:
+        reason = " ".join(reason.split())  # one line, whatever a library put in it
         super().__init__(f"error: {variable}: {reason}")
         self.variable = variable
         self.reason = reason
@@ -173,14 +185,41 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _async_url(cls, value: str) -> str:
-        if "://" not in value:
-            raise ValueError("not a database URL (e.g. sqlite+aiosqlite:///data/dieuphoi.db)")
-        scheme = value.split("://", 1)[0]
-        if scheme in ("sqlite", "postgresql", "postgres"):
-            raise ValueError(
-                f"use an async driver: {scheme}+aiosqlite://… or postgresql+asyncpg://…"
-            )
+    def _supported_database(cls, value: str) -> str:
+        # Reasons name the scheme at most: the URL may hold a password.
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; use {_DATABASES}") from None
+        except ValueError:  # SQLAlchemy's only one: int(port)
+            raise ValueError("not a database URL: the port is not a number") from None
+        scheme, backend = url.drivername, url.get_backend_name()
+        if backend == "sqlite":
+            if scheme != "sqlite+aiosqlite":
+                raise ValueError(
+                    f"{scheme}:// is not supported; use sqlite+aiosqlite:///PATH "
+                    "(SQLite through its async driver)"
+                )
+            if not url.database or ":memory:" in url.database:
+                raise ValueError(
+                    "an SQLite database in memory is lost when the process ends; "
+                    "give a file: sqlite+aiosqlite:///data/dieuphoi.db"
+                )
+        elif backend in ("postgresql", "postgres"):
+            if scheme != "postgresql+asyncpg":
+                raise ValueError(
+                    f"{scheme}:// is not supported; use postgresql+asyncpg://"
+                    "USER:PASSWORD@HOST:5432/NAME (PostgreSQL through its async driver)"
+                )
+            try:
+                importlib.import_module("asyncpg")
+            except ImportError:
+                raise ValueError(
+                    "the PostgreSQL driver is not installed; "
+                    "install it with: pip install 'dieuphoi[postgres]'"
+                ) from None
+        else:
+            raise ValueError(f"{scheme}:// is not supported; use {_DATABASES}")
         return value
 
     @field_validator("telegram_bot_token")
@@ -195,10 +234,29 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token (digits, a colon, then letters)")
         return SecretStr(secret)
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_telegram_accepts(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        # Never echo the value, even when Telegram would refuse it.
+        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "Telegram accepts 1 to 256 characters, each a letter A-Z or a-z, a digit, _ or -"
+            )
+        return value
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
+        # Model-level reasons start with the variable they are about (load_settings).
         if self.webhook_url and not self.webhook_url.startswith("https://"):
             raise ValueError("WEBHOOK_URL: Telegram only calls https:// webhooks")
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_SECRET: required when WEBHOOK_URL is set (without it anyone who "
+                "finds the URL could send the bot forged updates); make one with: "
+                "openssl rand -hex 32"
+            )
         return self
 
     # --- derived values -------------------------------------------------------------
@@ -222,6 +280,26 @@ class Settings(BaseSettings):
             raise ConfigError("TELEGRAM_BOT_TOKEN", "not set (get one from @BotFather)")
         return self.telegram_bot_token.get_secret_value()
 
+    def secrets(self) -> dict[str, str]:
+        """Every secret value among the settings, with the marker that stands for it on
+        output (bot/redact.py)."""
+        found: dict[str, str] = {}
+        if self.telegram_bot_token is not None:
+            # The part after the colon is the secret one; it may show up on its own.
+            found[self.telegram_bot_token.get_secret_value().partition(":")[2]] = "<token>"
+        if self.webhook_secret is not None:
+            found[self.webhook_secret.get_secret_value()] = "<secret>"
+        password = make_url(self.database_url).password
+        if password:
+            found[str(password)] = "<password>"
+            found[quote(str(password), safe="")] = "<password>"
+        # Replacing a value of a few letters would garble every word that holds it ("a"
+        # in "database"); a real token's secret part has 35 characters.
+        found = {value: marker for value, marker in found.items() if len(value) >= 6}
+        if self.telegram_bot_token is not None:
+            found[self.telegram_bot_token.get_secret_value()] = "<token>"  # whole: always
+        return found
+
     def sqlite_path(self) -> Path | None:
         """The database file for SQLite URLs, so its folder can be created."""
         if not self.database_url.startswith("sqlite"):
@@ -244,6 +322,6 @@ def load_settings(env_file: str | None = ".env", **overrides: object) -> Setting
         field = str(first["loc"][0]) if first["loc"] else ""
         variable = _ENV_NAMES.get(field, field.upper() or "settings")
         message = str(first["msg"]).removeprefix("Value error, ")
-        if message.startswith("WEBHOOK_URL: "):
-            variable, message = "WEBHOOK_URL", message.removeprefix("WEBHOOK_URL: ")
+        if not field and (named := _NAMED_REASON.fullmatch(message)):
+            variable, message = named.group(1), named.group(2)
         raise ConfigError(variable, message) from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
@@ -12,6 +14,8 @@ from typing import Any
 from sqlalchemy import Double, cast, event, extract, func, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,7 +34,7 @@ def make_engine(url: str, *, checkpoint_in_background: bool = False, **kwargs: A
     """
     if url.startswith("sqlite"):
         if (path := sqlite_path(url)) is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(Path(path).parent)
         # One connection: every transaction takes SQLite's single write lock at BEGIN
         # (below), so they run one at a time anyway. Queuing for the pooled connection
         # is first come, first served and wakes the next one at once; queuing on the
@@ -47,6 +51,33 @@ def make_engine(url: str, *, checkpoint_in_background: bool = False, **kwargs: A
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def open_sqlite_file(url: str) -> None:
+    """For an SQLite URL, make the file's folder and open the file once, synchronously.
+
+    The CLI does this before the async driver opens it: when aiosqlite cannot open a file,
+    its worker thread outlives `asyncio.run` and prints a traceback of its own after the
+    one error line (aiosqlite 0.22).
+    """
+    path = sqlite_path(url)
+    if path is None or make_url(url).query:  # URI filenames and options: left to the driver
+        return
+    _make_folder(Path(path).parent)
+    try:
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
+            connection.execute("PRAGMA schema_version")
+    except sqlite3.Error as error:
+        raise OperationalError(None, None, error) from None
+
+
+def _make_folder(folder: Path) -> None:
+    """The database file's folder, made if need be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        # A file stands where the folder should be; say so, not "File exists".
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,9 +1,10 @@
 """Translations (gettext catalogs under `locale/`) and Babel formatting of dates and times.
 
 The locale is decided once per update (or per job recipient) with `use_locale`, and every
-text goes through `_()` at the moment it is used. Catalogs are loaded from the compiled
-`.mo` when it is up to date, else compiled in memory from the `.po`, so a fresh clone works
-without a manual `pybabel compile`.
+text goes through `_()` at the moment it is used. Catalogs are read from the package
+(`bot/locale`, bot/resources.py): from the compiled `.mo` when it is up to date, else
+compiled in memory from the `.po`, so neither a fresh clone nor an installed wheel needs a
+`pybabel compile`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.config import SUPPORTED_LOCALES
+from bot.resources import shipped
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+# The catalogs, from the package (bot/locale is the repository's locale/ folder).
+LOCALE_DIR = shipped("locale")
 DOMAIN = "messages"
 
 _locale: ContextVar[str] = ContextVar("dieuphoi_locale", default="vi")

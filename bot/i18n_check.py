@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -12,16 +13,15 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALE_DIR
 
-ROOT = LOCALE_DIR.parent
 KEYWORDS = {"_": None, "N_": None, "msg": (1,), "ngettext": (1, 2)}
 _FIELD = re.compile(r"\{(\w*)\}")
 
 
 def code_msgids() -> set[str]:
     found: set[str] = set()
-    for folder in ("bot", "handlers", "jobs"):
+    for package in ("bot", "handlers", "jobs"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
+            str(files(package)), method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
             found.add(message[0] if isinstance(message, tuple) else message)
     return found

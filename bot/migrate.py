@@ -10,7 +10,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+from bot.resources import shipped
+
+MIGRATIONS = shipped("migrations")
 
 
 def alembic_config(database_url: str | None = None) -> Config:

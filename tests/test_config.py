@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.logs import RedactSecrets
 
 
 def test_defaults_match_the_spec(monkeypatch):
@@ -50,6 +48,13 @@ def test_values_come_from_the_environment(monkeypatch):
         ("TIMEZONE", "Asia/Nowhere"),
         ("ADMIN_TELEGRAM_IDS", "12,abc"),
         ("DATABASE_URL", "sqlite:///plain.db"),
+        ("DATABASE_URL", "mysql://dieuphoi@localhost/dieuphoi"),
+        ("DATABASE_URL", "nonsense"),
+        ("DATABASE_URL", "postgresql://dieuphoi@localhost/dieuphoi"),
+        ("DATABASE_URL", "postgresql+psycopg://dieuphoi@localhost/dieuphoi"),
+        ("DATABASE_URL", "postgresql+asyncpg://dieuphoi@localhost:port/dieuphoi"),
+        ("DATABASE_URL", "sqlite+aiosqlite:///:memory:"),
+        ("DATABASE_URL", "sqlite+aiosqlite://"),
         ("WEBHOOK_PORT", "eighty"),
         ("WEBHOOK_URL", "http://insecure.example/hook"),
         ("TELEGRAM_API_BASE_URL", "ftp://x"),
@@ -85,29 +90,6 @@ def test_a_missing_token_is_reported_when_needed(monkeypatch):
         _ = settings.token
 
 
-def test_the_token_is_redacted_from_log_lines_and_tracebacks():
-    token = "123456:SECRET-token-value"
-    record = logging.LogRecord(
-        "httpx",
-        logging.INFO,
-        __file__,
-        1,
-        'HTTP Request: POST %s "%s"',
-        (f"https://api.telegram.org/bot{token}/getUpdates", "HTTP/1.1 200 OK"),
-        None,
-    )
-    try:
-        raise RuntimeError(f"failed at /bot{token}/getMe")
-    except RuntimeError:
-        import sys
-
-        record.exc_info = sys.exc_info()
-    RedactSecrets([token]).filter(record)
-    formatted = logging.Formatter().format(record)
-    assert token not in formatted
-    assert "<token>" in formatted
-
-
 def test_reminder_timings_are_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("MEETING_REMINDERS", "2h, 3d,30m")
     monkeypatch.setenv("TASK_REMINDER_DAYS", "0,5,10")
@@ -118,3 +100,52 @@ def test_reminder_timings_are_read_from_the_environment(monkeypatch):
         timedelta(minutes=30),
     )
     assert settings.task_reminder_days == (10, 5, 0)
+
+
+def test_a_webhook_needs_a_secret_telegram_accepts(monkeypatch):
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.gov.vn/hook")
+    for secret in (None, "", "   "):
+        if secret is None:
+            monkeypatch.delenv("WEBHOOK_SECRET", raising=False)
+        else:
+            monkeypatch.setenv("WEBHOOK_SECRET", secret)
+        with pytest.raises(ConfigError, match=r"^error: WEBHOOK_SECRET: required when WEBHOOK_URL"):
+            load_settings(env_file=None)
+    for refused in ("mật-khẩu", "has space", "a" * 257, "semi;colon"):
+        monkeypatch.setenv("WEBHOOK_SECRET", refused)
+        with pytest.raises(ConfigError) as caught:
+            load_settings(env_file=None)
+        assert str(caught.value) == (
+            "error: WEBHOOK_SECRET: Telegram accepts 1 to 256 characters, each a letter A-Z "
+            "or a-z, a digit, _ or -"
+        )
+    monkeypatch.setenv("WEBHOOK_SECRET", "a" * 256)
+    assert load_settings(env_file=None).webhook_secret is not None
+    monkeypatch.setenv("WEBHOOK_SECRET", "Ok_secret-2026")
+    assert load_settings(env_file=None).webhook_secret is not None
+
+
+def test_a_blank_webhook_secret_without_a_webhook_is_no_secret(monkeypatch):
+    monkeypatch.delenv("WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("WEBHOOK_SECRET", "")
+    assert load_settings(env_file=None).webhook_secret is None
+
+
+def test_every_secret_among_the_settings_has_its_marker(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:AAE-secret_part")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.gov.vn/hook")
+    monkeypatch.setenv("WEBHOOK_SECRET", "hook-secret")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://dieuphoi:p%40ss%2Fword@db/dieuphoi")
+    assert load_settings(env_file=None).secrets() == {
+        "123456:AAE-secret_part": "<token>",
+        "AAE-secret_part": "<token>",
+        "hook-secret": "<secret>",
+        "p@ss/word": "<password>",
+        "p%40ss%2Fword": "<password>",
+    }
+
+
+def test_a_secret_of_a_few_letters_is_not_replaced_inside_every_word(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://dieuphoi:pw@db/dieuphoi")
+    assert load_settings(env_file=None).secrets() == {"1:abc": "<token>"}

@@ -10,15 +10,15 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Agency, AgencyKind, Council
+from bot.resources import shipped
 from bot.services import audit
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = shipped("data")
 
 
 @dataclass(frozen=True)
