@@ -95,8 +95,10 @@ class Settings(BaseSettings):
     task_reminder_days: Annotated[tuple[int, ...], NoDecode] = (14, 7, 3, 1, 0)
     # Extra days off and make-up working days announced by the government each year.
     workdays_file: Path = DEFAULT_WORKDAYS_FILE
-    # How often a sender looks for due outbox rows when it has nothing to do.
-    outbox_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # The longest an idle sender sleeps before it looks for due outbox rows again. Work
+    # added by this process (or, on PostgreSQL, by any instance) wakes it at once; this
+    # bounds the wait for rows added by another process on SQLite, or the command line.
+    outbox_poll_seconds: float = Field(default=30.0, gt=0, le=300)
     # A row claimed by a sender that died is claimable again after this long.
     outbox_lease_seconds: float = Field(default=60, ge=1, le=3600)
     # When each council's weekly digest goes to its groups (local time); per council

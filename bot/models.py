@@ -345,7 +345,11 @@ class StatusReport(Base):
     """One member's answer on a task for their agency: a status and an optional note."""
 
     __tablename__ = "status_reports"
-    __table_args__ = (Index("ix_status_reports_task", "task_id", "agency_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_status_reports_task", "task_id", "agency_id", "created_at"),
+        # A reply to the note question finds its report by the question's message.
+        Index("ix_status_reports_prompt", "prompt_chat_id", "prompt_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
@@ -372,7 +376,11 @@ class MeetingResponse(Base):
     """A member's answer to a meeting invitation; changeable until the meeting starts."""
 
     __tablename__ = "meeting_responses"
-    __table_args__ = (UniqueConstraint("meeting_id", "member_id", name="uq_meeting_response"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "member_id", name="uq_meeting_response"),
+        # A reply to the delegate question finds its answer by the question's message.
+        Index("ix_meeting_responses_prompt", "prompt_chat_id", "prompt_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))

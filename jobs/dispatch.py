@@ -19,9 +19,6 @@ log = logging.getLogger(__name__)
 
 # Never spin: a due row another instance is holding is left alone this long.
 MIN_PAUSE = 0.05
-# Asleep at most this long: a row added by a process that cannot wake this one (another
-# instance on SQLite, the command line) waits no longer than this.
-IDLE_MAX = 30.0
 # A process that may not send now (its heartbeat is late) looks again this soon.
 NOT_NOW = 1.0
 
@@ -38,7 +35,9 @@ def schedule(application: Application) -> Loop:
         result = await dispatcher.run_pass()
         if result.claimed >= dispatcher.batch_limit():
             return 0.0
-        return await until_next(deps, IDLE_MAX)
+        # Asleep at most OUTBOX_POLL_SECONDS: a row added by a process that cannot wake
+        # this one (another instance on SQLite, the command line) waits no longer.
+        return await until_next(deps, deps.settings.outbox_poll_seconds)
 
     loop = Loop("outbox-send", send_pass, Waker(OUTBOX))
     loop.start()

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
-from bot.app import deps_of
+from bot.app import Deps, deps_of
 from bot.db import transaction
 from bot.inbox import store as inbox_store
 from bot.logs import Throttled
@@ -30,22 +30,27 @@ def schedule(application: Application) -> None:
 
 
 async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    deps = deps_of(context)
-    now = deps.clock.now()
-    outbox_before = now - timedelta(days=deps.settings.outbox_retention_days)
     try:
-        outbox = updates = 0
-        while True:
-            async with transaction(deps.sessions()) as session:
-                deleted = await outbox_store.prune(session, outbox_before, CHUNK)
-            outbox += deleted
-            if deleted < CHUNK:
-                break
-        async with transaction(deps.sessions()) as session:
-            updates = await inbox_store.prune(session, now - INBOX_KEPT)
+        outbox, updates = await prune(deps_of(context))
     except Exception as error:
         _trouble.failure("prune", "pruning old rows failed; it is tried again in an hour", error)
         return
     _trouble.recovered("prune")
     if outbox or updates:
         log.info("pruned %s old outbox rows and %s old updates", outbox, updates)
+
+
+async def prune(deps: Deps) -> tuple[int, int]:
+    """Delete the old rows; returns how many outbox rows and updates."""
+    now = deps.clock.now()
+    outbox_before = now - timedelta(days=deps.settings.outbox_retention_days)
+    outbox = 0
+    while True:
+        async with transaction(deps.sessions()) as session:
+            deleted = await outbox_store.prune(session, outbox_before, CHUNK)
+        outbox += deleted
+        if deleted < CHUNK:
+            break
+    async with transaction(deps.sessions()) as session:
+        updates = await inbox_store.prune(session, now - INBOX_KEPT)
+    return outbox, updates

@@ -65,6 +65,7 @@ def test_values_come_from_the_environment(monkeypatch):
         ("WORKDAYS_FILE", "/nonexistent/workdays.csv"),
         ("OUTBOX_POLL_SECONDS", "0"),
         ("OUTBOX_LEASE_SECONDS", "0"),
+        ("OUTBOX_RETENTION_DAYS", "30"),
     ],
 )
 def test_a_bad_value_names_its_variable(monkeypatch, variable, value):

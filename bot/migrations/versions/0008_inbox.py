@@ -1,4 +1,5 @@
-"""Updates stored before they are acknowledged (the inbox); replies found by message id.
+"""Updates stored before they are acknowledged (the inbox); replies found by message id
+(indexes on the outbox, the note and delegate questions).
 
 Revision ID: 0008
 Revises: 0007
@@ -31,11 +32,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('update_id', name=op.f('pk_inbox'))
     )
     op.create_index('ix_inbox_due', 'inbox', ['state', 'due_at'], unique=False)
-    # A reply to a reminder finds the reminder by (chat, message id).
+    # A reply to a reminder or to a question finds it by (chat, message id).
     op.create_index('ix_outbox_message', 'outbox', ['chat_id', 'message_id'], unique=False)
+    op.create_index('ix_status_reports_prompt', 'status_reports', ['prompt_chat_id', 'prompt_message_id'], unique=False)
+    op.create_index('ix_meeting_responses_prompt', 'meeting_responses', ['prompt_chat_id', 'prompt_message_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_meeting_responses_prompt', table_name='meeting_responses')
+    op.drop_index('ix_status_reports_prompt', table_name='status_reports')
     op.drop_index('ix_outbox_message', table_name='outbox')
     op.drop_index('ix_inbox_due', table_name='inbox')
     op.drop_table('inbox')
