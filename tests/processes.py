@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 
 from bot.db import transaction
-from bot.models import Member, TelegramUser
+from bot.models import Council, Meeting, Member, TelegramUser
+from bot.outbox.plan import PRIORITY_MEETING
+from bot.outbox.store import NewRow, add_rows
 from tests.cli import start_cli
 from tests.people import enrol
 from tests.rosters import person
@@ -84,3 +88,36 @@ async def registered_members(bot, api, count: int, name: str = "Thành viên {i:
             row.telegram_user_id, row.registered_at = user.id, now
             users.append(user)
     return users
+
+
+async def meeting_reminders_due(sessions, title: str, due_in: float = 0.0) -> int:
+    """A meeting in three days and its reminder for every member, due `due_in` seconds
+    from now (the real clock: for real processes); returns how many rows were added."""
+    now = datetime.now(UTC)
+    async with transaction(sessions) as session:
+        council = await session.scalar(select(Council).where(Council.code == "DBSH"))
+        meeting = Meeting(
+            council_id=council.id,
+            title=title,
+            starts_at=now + timedelta(days=3),
+            planned_at=now,
+            created_at=now,
+            created_by="test",
+        )
+        session.add(meeting)
+        await session.flush()
+        members = (await session.scalars(select(Member.id))).all()
+        rows = [
+            NewRow(
+                dedupe_key=f"meeting:{meeting.id}:r1:member:{member_id}:T-3d",
+                kind="meeting_reminder",
+                subject=f"meeting:{meeting.id}",
+                due_at=now + timedelta(seconds=due_in),
+                expires_at=meeting.starts_at,
+                member_id=member_id,
+                payload={"meeting_id": meeting.id, "revision": 1, "label": "T-3d"},
+                priority=PRIORITY_MEETING,
+            )
+            for member_id in members
+        ]
+        return await add_rows(session, rows, now)

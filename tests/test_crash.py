@@ -8,17 +8,14 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.db import transaction
-from bot.models import Council, Meeting, Member, Outbox, OutboxState
-from bot.outbox.plan import PRIORITY_MEETING
-from bot.outbox.store import NewRow, add_rows
+from bot.models import Outbox, OutboxState
 from jobs.sender import MAX_IN_FLIGHT
 from tests.cli import start_cli
 from tests.people import registered
+from tests.processes import meeting_reminders_due
 
 MEMBERS = 45
 
@@ -32,34 +29,8 @@ async def _wait_for(predicate, timeout: float = 60.0) -> None:
 async def test_kill_9_while_sending_then_restart_loses_nothing(bot, api, cli_environment, tmp_path):
     users = [await registered(bot, f"Thành viên {i:02d}", "DBSH", "BTC") for i in range(MEMBERS)]
     await bot.stop()  # the real process takes over
-    now = datetime.now(UTC)
-    async with transaction(bot.sessions) as session:
-        council = await session.scalar(select(Council).where(Council.code == "DBSH"))
-        meeting = Meeting(
-            council_id=council.id,
-            title="Họp khẩn",
-            starts_at=now + timedelta(days=3),
-            planned_at=now,
-            created_at=now,
-            created_by="test",
-        )
-        session.add(meeting)
-        await session.flush()
-        members = (await session.scalars(select(Member.id))).all()
-        rows = [
-            NewRow(
-                dedupe_key=f"meeting:{meeting.id}:r1:member:{member_id}:T-3d",
-                kind="meeting_reminder",
-                subject=f"meeting:{meeting.id}",
-                due_at=now - timedelta(seconds=1),
-                expires_at=meeting.starts_at,
-                member_id=member_id,
-                payload={"meeting_id": meeting.id, "revision": 1, "label": "T-3d"},
-                priority=PRIORITY_MEETING,
-            )
-            for member_id in members
-        ]
-        assert await add_rows(session, rows, now) == MEMBERS
+    # Due a second ago: they go out as soon as the process starts.
+    assert await meeting_reminders_due(bot.sessions, "Họp khẩn", due_in=-1) == MEMBERS
 
     env = dict(cli_environment, OUTBOX_LEASE_SECONDS="2")
     since = len(api.sent)

@@ -14,51 +14,16 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.db import transaction
 from bot.instances import DEAD_AFTER, POLLING
-from bot.models import Council, Instance, Lease, Meeting, Member, Outbox, OutboxState
-from bot.outbox.plan import PRIORITY_MEETING
-from bot.outbox.store import NewRow, add_rows
+from bot.models import Instance, Lease, Outbox, OutboxState
 from jobs.sender import MAX_IN_FLIGHT
-from tests.processes import Process, registered_members, until
+from tests.processes import Process, meeting_reminders_due, registered_members, until
 
 MEMBERS = 150
 TITLE = "Họp khẩn nhiều phiên bản"
-
-
-async def _reminders_due_now(sessions) -> int:
-    now = datetime.now(UTC)
-    async with transaction(sessions) as session:
-        council = await session.scalar(select(Council).where(Council.code == "DBSH"))
-        meeting = Meeting(
-            council_id=council.id,
-            title=TITLE,
-            starts_at=now + timedelta(days=3),
-            planned_at=now,
-            created_at=now,
-            created_by="test",
-        )
-        session.add(meeting)
-        await session.flush()
-        members = (await session.scalars(select(Member.id))).all()
-        rows = [
-            NewRow(
-                dedupe_key=f"meeting:{meeting.id}:r1:member:{member_id}:T-3d",
-                kind="meeting_reminder",
-                subject=f"meeting:{meeting.id}",
-                due_at=now,
-                expires_at=meeting.starts_at,
-                member_id=member_id,
-                payload={"meeting_id": meeting.id, "revision": 1, "label": "T-3d"},
-                priority=PRIORITY_MEETING,
-            )
-            for member_id in members
-        ]
-        return await add_rows(session, rows, now)
 
 
 async def _instances(sessions) -> int:
@@ -125,7 +90,7 @@ async def test_two_instances_share_a_broadcast_within_telegrams_overall_limit(
 
     try:
         with _no_pauses_in_the_fake():
-            assert await _reminders_due_now(bot.sessions) == MEMBERS
+            assert await meeting_reminders_due(bot.sessions, TITLE) == MEMBERS
             await until(lambda: len({m["chat"]["id"] for m in reminders()}) == MEMBERS, 60)
         await asyncio.sleep(1.0)  # a repeat would show up now
     finally:
@@ -177,7 +142,7 @@ async def test_kill_9_of_one_instance_mid_send_the_other_finishes_in_seconds(
 
     victim, survivor = a, b
     try:
-        assert await _reminders_due_now(bot.sessions) == MEMBERS
+        assert await meeting_reminders_due(bot.sessions, TITLE) == MEMBERS
         await until(lambda: sum(received().values()) >= MEMBERS // 4, 30, every=0.002)
         victim = await _busiest(bot.sessions, [a, b])  # the one with rows still to send
         survivor = b if victim is a else a

@@ -12,54 +12,19 @@ import re
 import signal
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.db import transaction
-from bot.models import Council, Meeting, Member, Outbox, OutboxState
-from bot.outbox.plan import PRIORITY_MEETING
-from bot.outbox.store import NewRow, add_rows
+from bot.models import Outbox, OutboxState
 from tests.conftest import POSTGRES_URL
-from tests.processes import Process, registered_members, until
+from tests.processes import Process, meeting_reminders_due, registered_members, until
 from tests.tcp_proxy import CuttableProxy
 
 MEMBERS = 10
 OUTAGE = 12.0  # seconds; a 30 s run is in docs/inbox.md
 TITLE = "Họp rà soát sau sự cố"
-
-
-async def _reminders(sessions, due_in: float) -> None:
-    """A meeting reminder for every member, due `due_in` seconds from now."""
-    now = datetime.now(UTC)
-    async with transaction(sessions) as session:
-        council = await session.scalar(select(Council).where(Council.code == "DBSH"))
-        meeting = Meeting(
-            council_id=council.id,
-            title=TITLE,
-            starts_at=now + timedelta(days=3),
-            planned_at=now,
-            created_at=now,
-            created_by="test",
-        )
-        session.add(meeting)
-        await session.flush()
-        rows = [
-            NewRow(
-                dedupe_key=f"meeting:{meeting.id}:r1:member:{member_id}:T-3d",
-                kind="meeting_reminder",
-                subject=f"meeting:{meeting.id}",
-                due_at=now + timedelta(seconds=due_in),
-                expires_at=meeting.starts_at,
-                member_id=member_id,
-                payload={"meeting_id": meeting.id, "revision": 1, "label": "T-3d"},
-                priority=PRIORITY_MEETING,
-            )
-            for member_id in (await session.scalars(select(Member.id))).all()
-        ]
-        await add_rows(session, rows, now)
 
 
 def _reminded(api) -> Counter[int]:
@@ -92,7 +57,7 @@ async def test_the_database_gone_for_a_while_delays_but_loses_nothing(
     process = await Process.start("bot", api, dict(cli_environment, DATABASE_URL=url), tmp_path)
     try:
         await until(lambda: "now polls Telegram" in process.log, timeout=30)
-        await _reminders(bot.sessions, due_in=3)  # due during the outage
+        await meeting_reminders_due(bot.sessions, TITLE, due_in=3)  # due during the outage
         proxy.cut()
         cut_at = time.monotonic()
         await asyncio.sleep(1)
@@ -133,7 +98,7 @@ async def test_a_process_stopped_for_a_while_catches_up_by_itself(
             for b in row
             if "📣" in b["text"]
         ]
-        await _reminders(bot.sessions, due_in=1)
+        await meeting_reminders_due(bot.sessions, TITLE, due_in=1)
         api.press_button(admin, preview, send)
         process.process.send_signal(signal.SIGSTOP)  # starved: not a single cycle for 15 s
         try:
