@@ -355,17 +355,27 @@ async def _digest(
 # --- announcements ----------------------------------------------------------------------
 
 
-async def _announcement(
-    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
-) -> Rendered:
+async def _about_announcement(
+    session: AsyncSession, row: Outbox, default_locale: str
+) -> tuple[Announcement, _Destination] | Skip:
     announcement = await session.get(Announcement, row.payload["announcement_id"])
     if announcement is None:
         return Skip("announcement deleted")
-    # A broadcast is not rerouted to a group as a mention (council None): the summary
-    # names who could not be reached instead (SPEC §6).
+    # Neither a copy nor the summary is rerouted to a group as a mention (council None):
+    # the summary names who could not be reached instead (SPEC §6).
     destination = await _destination(session, row, None, default_locale)
     if isinstance(destination, Skip):
         return destination
+    return announcement, destination
+
+
+async def _announcement(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    found = await _about_announcement(session, row, default_locale)
+    if isinstance(found, Skip):
+        return found
+    announcement, destination = found
     with use_locale(destination.locale):
         lines = [bold(_("📣 Announcement from the secretariat")), "", Html(announcement.html)]
         return _message(destination, lines, received_keyboard(announcement.id))
@@ -413,12 +423,10 @@ async def _announcement_summary(
     session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
 ) -> Rendered:
     """The summary for the admin who pressed 📣, once every copy is out."""
-    announcement = await session.get(Announcement, row.payload["announcement_id"])
-    if announcement is None:
-        return Skip("announcement deleted")
-    destination = await _destination(session, row, None, default_locale)
-    if isinstance(destination, Skip):
-        return destination
+    found = await _about_announcement(session, row, default_locale)
+    if isinstance(found, Skip):
+        return found
+    announcement, destination = found
     progress = await broadcasts.progress(session, announcement.id)
     with use_locale(destination.locale):
         return _message(destination, [summary_text(announcement, progress)], None)
