@@ -452,12 +452,11 @@ async def set_schedule(
     if len(args) != 3:
         raise BadInputError(msg("Give the council, the day and the time."), usage)
     council = await council_by_code(session, args[0], usage)
+    given = f"{args[1]} {args[2]}"
     try:
-        schedule = Weekly.parse(f"{args[1]} {args[2]}")
+        schedule = Weekly.parse(given)
     except ValueError:
-        raise BadInputError(
-            msg("“{text}” is not a day and time.", text=f"{args[1]} {args[2]}"), usage
-        ) from None
+        raise BadInputError(msg("“{text}” is not a day and time.", text=given), usage) from None
     council.digest_schedule = str(schedule)
     # Scheduled posts planned for the old moment are withdrawn; the planner plans anew.
     await withdraw(session, digest_subject(council.code))
