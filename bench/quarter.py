@@ -3,8 +3,8 @@
 Claim: "With the frozen clock stepped through a quarter, every reminder goes out within
 1 s of its planned moment (p99 lateness printed)."
 
-The real Application runs in this process with its JobQueue on (the planner job and the
-dispatch chain, polling every OUTBOX_POLL_SECONDS) against the fake Bot API with its
+The real Application runs in this process with its jobs on (the planner job and the
+sending loop, which sleeps until the next row is due) against the fake Bot API with its
 default flood limits. Six councils get registered members (through /start invite links),
 a linked group each (/link) and meetings and tasks in Q1 2027 (/newmeeting, /newtask as
 an admin). Then the clock steps from one due moment to the next (and at least every
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -34,18 +33,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bench.common import Problems, bench_database, header, parser, percentile, verdict
-from bot.app import build_application
+from bot import wake
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
 from bot.models import Outbox, OutboxState
 from bot.outbox import store
-from bot.outbox.pacing import Pacer
 from bot.outbox.plan import plan_pass
 from bot.outbox.render import TASK_KINDS
 from bot.services import admins
 from bot.services.reference import seed_reference_data
-from jobs.sender import Dispatcher
 from tests.fakebotapi import FakeBotApi, FakeChat, FakeUser
 from tests.harness import BotHarness, BotTime, deps_of_app
 from tests.people import registered
@@ -142,22 +139,12 @@ TASKS = [
 
 
 class JobsHarness(BotHarness):
-    """BotHarness with the JobQueue on: the planner job and the dispatch chain send."""
+    """BotHarness with the jobs on: the planner job and the sending loop send."""
 
     def __init__(
         self, api: FakeBotApi, settings: Settings, clock: FrozenClock, sessions: Sessionmaker
     ) -> None:
-        self.api = api
-        self.settings = settings
-        self.clock = clock
-        self.sessions = sessions
-        self.app = build_application(settings, clock, run_jobs=True)
-
-    @property
-    def dispatcher(self) -> Dispatcher:  # type: ignore[override]
-        sender = self.app.bot_data["dispatcher"]
-        assert isinstance(sender, Dispatcher)
-        return sender
+        super().__init__(api, settings, clock, sessions, run_jobs=True)
 
 
 @dataclass
@@ -198,8 +185,6 @@ async def walk(bot: JobsHarness) -> Walk:
     """Step the clock through the quarter; time each due row from its moment to `sent`."""
     sessions, clock = bot.sessions, bot.clock
     timing = deps_of_app(bot.app).timing
-    poll = bot.settings.outbox_poll_seconds
-    phase = random.Random(2027)
     result = Walk()
     while clock.now() < END:
         now = clock.now()
@@ -219,12 +204,11 @@ async def walk(bot: JobsHarness) -> Walk:
             ).all()
         result.steps += 1
         result.stale += sum(1 for row in rows if row.due_at < now)
-        if rows:
-            # A moment arrives at a random point of the sender's poll cycle, not just after
-            # a pass ended (which is when this loop would otherwise get here).
-            await asyncio.sleep(phase.uniform(0, poll))
         clock.set(target)
         started = time.perf_counter()
+        # On the real clock the sender sleeps until the next row is due and wakes then;
+        # on this one the moment comes when the clock is set, and the sender is told so.
+        wake.wake([wake.OUTBOX])
         if rows:
             result.moments += 1
             await _watch([r[0] for r in rows], target, started, sessions, result)
@@ -379,8 +363,7 @@ async def bench(url: str) -> int:
         default_locale="vi",
     )
     bot = JobsHarness(api, settings, clock, sessions)
-    await bot.start()
-    bot.dispatcher.pacer = Pacer(monotonic=bot_time)
+    await bot.start()  # its pacer counts in the bot's time, like the fake (tests/harness.py)
     try:
         await set_up(bot)
         setup_429 = api.stats["429"]
@@ -393,8 +376,8 @@ async def bench(url: str) -> int:
             f"rows planned: {dict(planned)}"
         )
         print(
-            f"walk: {START:%Y-%m-%d %H:%M} → {END:%Y-%m-%d %H:%M} UTC, poll interval "
-            f"{settings.outbox_poll_seconds} s"
+            f"walk: {START:%Y-%m-%d %H:%M} → {END:%Y-%m-%d %H:%M} UTC; the sender is woken "
+            "when the clock reaches a moment (on the real clock it sleeps until it)"
         )
         since = len(api.sent)
         walk_began = time.perf_counter()

@@ -41,19 +41,29 @@ class BotTime:
 
 class BotHarness:
     def __init__(
-        self, api: FakeBotApi, settings: Settings, clock: FrozenClock, sessions: Sessionmaker
+        self,
+        api: FakeBotApi,
+        settings: Settings,
+        clock: FrozenClock,
+        sessions: Sessionmaker,
+        *,
+        run_jobs: bool = False,
     ) -> None:
         self.api = api
         self.settings = settings
         self.clock = clock
         self.sessions = sessions  # the test's own view of the bot's database
-        # The planner and the sender run when a test says so (`deliver`), not on a timer:
-        # the frozen clock moves in jumps, and a test must know when a pass is over.
-        self.app: Application = build_application(settings, clock, run_jobs=False)  # type: ignore[type-arg]
-        self.dispatcher = Dispatcher(deps_of_app(self.app), self.app.bot, name="test-sender")
+        # Without `run_jobs` the planner and the sender run when a test says so
+        # (`deliver`), not on a timer: the frozen clock moves in jumps, and a test must
+        # know when a pass is over. (The benchmarks run the jobs.)
+        self.app: Application = build_application(settings, clock, run_jobs=run_jobs)  # type: ignore[type-arg]
         # One pacer for the whole bot, counting in the bot's time like the fake server.
         deps_of_app(self.app).pacer = Pacer(monotonic=BotTime(clock))
-        self.dispatcher.pacer = deps_of_app(self.app).pacer
+        self._dispatcher = (
+            None
+            if run_jobs
+            else Dispatcher(deps_of_app(self.app), self.app.bot, name="test-sender")
+        )
         self._request = AiohttpRequest(connection_pool_size=1)
         self.receiver: Receiver | None = None
 
@@ -92,6 +102,13 @@ class BotHarness:
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
         await app.shutdown()
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The sender: the test's own, or (with the jobs on) the application's."""
+        dispatcher = self._dispatcher or self.app.bot_data["dispatcher"]
+        assert isinstance(dispatcher, Dispatcher)
+        return dispatcher
 
     @property
     def flow(self) -> Flow:
