@@ -108,16 +108,18 @@ async def on_startup(application: Application) -> None:
     deps.sessionmaker = make_sessionmaker(deps.engine)
     async with transaction(deps.sessionmaker) as session:
         added = await admins.ensure_admins(session, deps.clock.now(), settings.admin_telegram_ids)
-        admin_ids = await admins.admin_ids(session)
-        locales = {}
-        for admin_id in admin_ids:
-            who = await identify(session, TelegramIdentity(admin_id), settings.default_locale)
-            locales[admin_id] = who.locale
+        locales: dict[int, tuple[str, bool]] = {}
+        removed = await admins.removed_admin_ids(session)
+        for user_id in [*await admins.admin_ids(session), *removed]:
+            who = await identify(session, TelegramIdentity(user_id), settings.default_locale)
+            locales[user_id] = (who.locale, user_id not in removed)
     if added:
         log.info("admins from ADMIN_TELEGRAM_IDS added: %s", added)
     await publish_default_menus(application.bot, settings.default_locale)
-    for admin_id, locale in locales.items():
-        await publish_user_menu(application.bot, admin_id, locale, admin=True)
+    # Admins get the admin commands in their menu; those whose right was taken away get
+    # the members' menu back.
+    for user_id, (locale, admin) in locales.items():
+        await publish_user_menu(application.bot, user_id, locale, admin=admin)
     if deps.run_jobs:
         import jobs  # here: jobs import this module
 

@@ -86,7 +86,7 @@ async def test_admin_remove_of_someone_who_is_not_an_admin(cli_environment, tmp_
 
 async def test_admin_telegram_ids_at_start_up(api, database_url, seeded, clock, caplog):
     """Start the bot three times with different ADMIN_TELEGRAM_IDS, as an operator would."""
-    one, two, three, by_hand, taken = (api.add_user(first_name=n) for n in "ABCDE")
+    one, two, three, by_hand, taken = (api.add_user(first_name=n, started=True) for n in "ABCDE")
     async with transaction(seeded) as session:
         await admins.add_admin(session, clock.now(), by_hand.id, "Thủ công", "cli")
         await admins.add_admin(session, clock.now(), taken.id, "Bị rút", "cli")
@@ -119,6 +119,14 @@ async def test_admin_telegram_ids_at_start_up(api, database_url, seeded, clock, 
         first = await session.get(Admin, one.id)
         who = await identify(session, TelegramIdentity(one.id), "vi")
     assert (first.removed_by, who.is_admin) == ("config", False)
+
+    def menu(user) -> set[str]:
+        return {c["command"] for c in api.commands_for({"type": "chat", "chat_id": user.id})}
+
+    # Their command menus follow: the admin commands only for the admins of now.
+    assert "newtask" in menu(two) and "newtask" in menu(by_hand)
+    assert "newtask" not in menu(one) and "status" in menu(one)
+    assert "newtask" not in menu(taken)
 
     # Listed again, it is an admin again: only `admin remove` is for good.
     assert await start(one) == {one.id, by_hand.id}

@@ -38,6 +38,17 @@ async def admin_ids(session: AsyncSession) -> list[int]:
     )
 
 
+async def removed_admin_ids(session: AsyncSession) -> list[int]:
+    """Admins whose right was taken away (their command menu must lose the admin part)."""
+    return list(
+        (
+            await session.scalars(
+                select(Admin.telegram_user_id).where(Admin.removed_at.is_not(None))
+            )
+        ).all()
+    )
+
+
 async def add_admin(
     session: AsyncSession, now: datetime, telegram_user_id: int, name: str | None, actor: str
 ) -> bool:
