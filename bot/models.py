@@ -439,6 +439,10 @@ class Announcement(Base):
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_text: Mapped[str | None] = mapped_column(Text)
     progress_at: Mapped[datetime | None]
+    # Its copies are queued in chunks, so the first go out while the last are written:
+    # how many there are to be (at 📣), and when the last one was queued.
+    recipients: Mapped[int | None]
+    queued_at: Mapped[datetime | None]
 
 
 class AnnouncementAck(Base):

@@ -50,6 +50,8 @@ NETWORK_PAUSES = (1.0, 3.0)
 # Telegram asks to wait (429) at most this many times in a row before the reply is kept
 # for later.
 FLOOD_TRIES = 4
+# Replies that change a message already there rather than send a new one.
+EDITS = frozenset({"edit", "remove_keyboard"})
 # The name of the background task that sends a question (tests wait for it).
 ASK_TASK_NAME = "ask-for-note"
 
@@ -391,7 +393,8 @@ class Speaker:
     async def _to_chat(self, effect: Effect, send: Callable[[int], Awaitable[T]]) -> T:
         chat_id: int = effect["chat_id"]
         in_group: bool = effect.get("in_group", False)
-        await self.deps.pacer.wait(chat_id, in_group)
+        # An edit keeps the chat's pace but is not a new message (bot/outbox/pacing.py).
+        await self.deps.pacer.wait(chat_id, in_group, overall=effect["op"] not in EDITS)
         try:
             return await self._patiently(functools.partial(send, chat_id), chat_id, in_group)
         except ChatMigrated as error:

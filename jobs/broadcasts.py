@@ -1,5 +1,6 @@
-"""Follow running broadcasts: edit each one's progress message (at most every 3 s, SPEC
-§6) and, when no copy is waiting any more, queue the summary once.
+"""Follow running broadcasts: queue the copies 📣 left to write, edit each one's progress
+message (at most every 3 s, SPEC §6) and, when no copy is waiting any more, queue the
+summary once.
 
 A loop that sleeps while no broadcast runs, and is woken when one starts (bot/wake.py).
 The edits go through the pacer like every message to a chat (bot/replies.py); the
@@ -22,6 +23,7 @@ from bot.models import Announcement, TelegramUser
 from bot.outbox.render import progress_text
 from bot.replies import Speaker, speaker_of
 from bot.services import broadcasts
+from bot.services.broadcasts import COPIES_PER_CHUNK
 from bot.wake import BROADCASTS, Waker
 from jobs.loops import Loop
 
@@ -58,7 +60,19 @@ async def follow(deps: Deps, speaker: Speaker) -> int:
     return len(running)
 
 
+async def _queue_the_rest(deps: Deps, announcement_id: int, now: datetime) -> None:
+    """Write the copies 📣 did not, a chunk per transaction: each commit wakes the sender,
+    which is already sending the first ones."""
+    while True:
+        async with transaction(deps.sessions()) as session:
+            announcement = await session.get(Announcement, announcement_id, with_for_update=True)
+            if announcement is None or announcement.queued_at is not None:
+                return
+            await broadcasts.queue_more(session, announcement, now, COPIES_PER_CHUNK)
+
+
 async def _follow_one(deps: Deps, speaker: Speaker, announcement_id: int, now: datetime) -> None:
+    await _queue_the_rest(deps, announcement_id, now)
     async with transaction(deps.sessions()) as session:
         # Locked: every instance follows every broadcast, and on PostgreSQL two could
         # otherwise both read the old progress_at and both edit within 3 s. (SQLite

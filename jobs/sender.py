@@ -30,7 +30,7 @@ from bot.db import transaction
 from bot.keyboards import to_markup
 from bot.models import Outbox, OutboxState
 from bot.outbox import store
-from bot.outbox.render import Message, Postpone, Skip, render
+from bot.outbox.render import Message, Postpone, Skip, preload, render
 from bot.services import groups, people
 from bot.telegram_http import retry_after_seconds
 from bot.text import split_message
@@ -120,6 +120,7 @@ class Dispatcher:
         now = self._now()
         ready = []
         async with transaction(self.deps.sessions()) as session:
+            await preload(session, rows)
             for row in rows:
                 if row.expires_at is not None and now >= row.expires_at:
                     log.info(

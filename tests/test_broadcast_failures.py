@@ -12,7 +12,17 @@ from sqlalchemy import select, update
 from bot import callbacks
 from bot.callbacks import BroadcastAction, BroadcastPress
 from bot.db import transaction
-from bot.models import GroupChat, Member, Outbox, OutboxState, TelegramUser
+from bot.models import (
+    Announcement,
+    AnnouncementState,
+    GroupChat,
+    Member,
+    Outbox,
+    OutboxState,
+    TelegramUser,
+)
+from bot.services.broadcasts import FIRST_COPIES
+from jobs.broadcasts import EDIT_EVERY
 from jobs.sender import BACKOFF, MAX_ATTEMPTS
 from tests.chat import linked_group
 from tests.fakebotapi import utf16_len
@@ -217,6 +227,9 @@ async def test_a_summary_naming_150_unreachable_members_arrives_whole_in_parts(b
         )
     since = await _send(bot, admin, TEXT)
     await bot.deliver()
+    # The copies are queued in chunks while the first go out, and the progress is shown
+    # meanwhile; the summary follows its last edit, 3 s later.
+    await bot.advance_to(bot.clock.now() + EDIT_EVERY)
 
     parts = [m["text"] for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id]
     start = next(i for i, text in enumerate(parts) if "đã gửi xong" in text)
@@ -227,3 +240,25 @@ async def test_a_summary_naming_150_unreachable_members_arrives_whole_in_parts(b
     async with bot.sessions() as session:
         names = (await session.scalars(select(Member.full_name))).all()
     assert all(f"• {name}" in summary for name in names)
+
+
+async def test_the_first_copies_go_out_while_the_rest_are_queued(bot, admin):
+    users = await registered_members(bot, bot.api, FIRST_COPIES + 90)
+    since = await _send(bot, admin, TEXT)
+    async with bot.sessions() as session:
+        queued = (
+            await session.scalars(select(Outbox.id).where(Outbox.subject == "announce:1"))
+        ).all()
+        announcement = await session.get(Announcement, 1)
+    # 📣 wrote the first copies; the follower writes the rest, in chunks.
+    assert len(queued) == FIRST_COPIES
+    assert announcement.recipients == len(users) and announcement.queued_at is None
+    await bot.deliver()
+    await bot.advance_to(bot.clock.now() + EDIT_EVERY)
+
+    assert _copies(bot, since, TEXT) == Counter({u.id: 1 for u in users})
+    summary = _summary(bot, since, admin)
+    assert summary is not None and f"Đã gửi tới: {len(users)}" in summary
+    async with bot.sessions() as session:
+        announcement = await session.get(Announcement, 1)
+    assert announcement.queued_at is not None and announcement.state == AnnouncementState.DONE

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_for
 from bot.models import InboxState, InboxUpdate
 
 # Rows waiting to be handled, or handled with replies still to send.
@@ -64,6 +65,34 @@ def person_of(payload: dict[str, Any]) -> int | None:
     return None
 
 
+# The busiest statements (every update passes through them) are built once, in Core,
+# and run on the session's connection: building an ORM statement for each update cost as
+# much as running it (docs/benchmarks.md §4).
+_INBOX: Table = InboxUpdate.__table__  # type: ignore[assignment]
+_STORE = {
+    dialect: insert.on_conflict_do_nothing(index_elements=["update_id"]).returning(
+        _INBOX.c.update_id
+    )
+    for dialect, insert in (("sqlite", sqlite_insert(_INBOX)), ("postgresql", pg_insert(_INBOX)))
+}
+_MARK_HANDLED = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id == bindparam("b_id"), _INBOX.c.state == InboxState.PENDING)
+    .values(state=InboxState.HANDLED, replies=bindparam("b_replies"), due_at=bindparam("b_now"))
+    .returning(_INBOX.c.update_id)
+)
+_FINISH = (
+    update(_INBOX)
+    .where(
+        _INBOX.c.update_id.in_(bindparam("b_ids", expanding=True)),
+        _INBOX.c.state.in_(UNFINISHED),
+    )
+    .values(
+        state=bindparam("b_state"), finished_at=bindparam("b_now"), claimed_by=None, replies=None
+    )
+)
+
+
 async def store(
     session: AsyncSession, updates: Sequence[dict[str, Any]], now: datetime, instance: str
 ) -> list[Stored]:
@@ -84,13 +113,9 @@ async def store(
         }
         for row in rows
     ]
-    statement = (
-        insert_for(session, InboxUpdate)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(InboxUpdate.update_id)
-    )
-    new = {int(i) for i in (await session.scalars(statement)).all()}
+    connection = await session.connection()
+    statement = _STORE[connection.dialect.name]
+    new = {int(i) for i in (await connection.execute(statement, values)).scalars().all()}
     return [row for row in rows if row.update_id in new]
 
 
@@ -103,11 +128,9 @@ async def mark_handled(
     rolls its changes back. On PostgreSQL a concurrent attempt waits for this row's lock
     and then finds it handled.
     """
-    result = await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id, InboxUpdate.state == InboxState.PENDING)
-        .values(state=InboxState.HANDLED, replies=replies, due_at=now)
-        .returning(InboxUpdate.update_id)
+    connection = await session.connection()
+    result = await connection.execute(
+        _MARK_HANDLED, {"b_id": update_id, "b_replies": replies, "b_now": now}
     )
     return result.first() is not None
 
@@ -119,12 +142,8 @@ async def finish(
     ids = list(update_ids)
     if not ids:
         return
-    await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id.in_(ids), InboxUpdate.state.in_(UNFINISHED))
-        .values(state=state, finished_at=now, claimed_by=None, replies=None)
-        .execution_options(synchronize_session=False)
-    )
+    connection = await session.connection()
+    await connection.execute(_FINISH, {"b_ids": ids, "b_state": state, "b_now": now})
 
 
 async def fail(session: AsyncSession, update_id: int, error: str, now: datetime) -> None:

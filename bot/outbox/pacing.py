@@ -103,8 +103,14 @@ class Pacer:
         )
         return max(0.0, ready - now)
 
-    async def wait(self, chat_id: int, is_group: bool) -> None:
-        """Wait for this chat's turn, then for an overall slot, and take both."""
+    async def wait(self, chat_id: int, is_group: bool, *, overall: bool = True) -> None:
+        """Wait for this chat's turn, then for an overall slot, and take both.
+
+        `overall=False` for an edit: it keeps the chat's pace (an announcement must not
+        put four calls into the admin's chat in one second) but is not a new message, so
+        it does not count against the bot's 30 messages a second, nor take one of the
+        slots the instances share.
+        """
         while True:
             # Loops, not one sleep: another send or a 429 meanwhile can push the turn back.
             while (delay := self.chat_free_in(chat_id, is_group)) > 0:  # noqa: ASYNC110
@@ -117,13 +123,15 @@ class Pacer:
             async with self._turn:
                 if self.chat_free_in(chat_id, is_group) > 0:
                     continue  # another send to this chat went first
-                while (delay := self._overall_free_in()) > 0:  # noqa: ASYNC110
-                    await asyncio.sleep(delay)
-                if self.budget is not None:
-                    await self._shared_slot()
+                if overall:
+                    while (delay := self._overall_free_in()) > 0:  # noqa: ASYNC110
+                        await asyncio.sleep(delay)
+                    if self.budget is not None:
+                        await self._shared_slot()
                 # Chat windows are only taken under `_turn`, so this chat is still free.
                 now = self._monotonic()
-                for window in [*self._windows(chat_id, is_group), *self._overall]:
+                windows = self._windows(chat_id, is_group)
+                for window in [*windows, *self._overall] if overall else windows:
                     window.take(now)
                 return
 

@@ -96,6 +96,22 @@ async def render(
     return await renderer(session, row, timing, now, default_locale)
 
 
+async def preload(session: AsyncSession, rows: list[Outbox]) -> None:
+    """Load at once the members and Telegram users a batch of rows is for, so that
+    rendering each row finds them in the session instead of asking for them one by one
+    (200 copies of a broadcast: 2 statements instead of 400)."""
+    member_ids = {row.member_id for row in rows if row.member_id is not None}
+    members = (
+        (await session.scalars(select(Member).where(Member.id.in_(member_ids)))).all()
+        if member_ids
+        else []
+    )
+    user_ids = {m.telegram_user_id for m in members if m.telegram_user_id is not None}
+    user_ids |= {row.telegram_user_id for row in rows if row.telegram_user_id is not None}
+    if user_ids:
+        await session.scalars(select(TelegramUser).where(TelegramUser.id.in_(user_ids)))
+
+
 async def _destination(
     session: AsyncSession, row: Outbox, council_id: int | None, default_locale: str
 ) -> _Destination | Skip:

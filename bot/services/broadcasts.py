@@ -39,6 +39,10 @@ from bot.text import TELEGRAM_TEXT_LIMIT, visible_length
 
 ALL = "all"
 PRIORITY_BROADCAST = 60
+# Copies queued with 📣 itself (two seconds' worth at Telegram's pace); the rest follow.
+FIRST_COPIES = 60
+# Copies the follower queues per transaction.
+COPIES_PER_CHUNK = 200
 # Room for the heading the bot puts above the text of each copy.
 MAX_TEXT = TELEGRAM_TEXT_LIMIT - 100
 
@@ -145,7 +149,13 @@ async def _switch(
 async def confirm(
     session: AsyncSession, now: datetime, who: Requester, announcement_id: int
 ) -> tuple[Announcement, int]:
-    """📣: queue one copy per recipient; returns the announcement and the number queued."""
+    """📣: queue the first copies; returns the announcement and how many copies it has.
+
+    Only FIRST_COPIES are written here: the sender starts on them as soon as this commits,
+    while the broadcast follower (jobs/broadcasts.py) writes the rest in chunks of their
+    own transactions (`queue_more`). A crash in between loses nothing: the announcement is
+    `sending` with `queued_at` unset, and the follower goes on after the restart.
+    """
     require_admin(who)
     announcement = await _switch(
         session,
@@ -157,22 +167,9 @@ async def confirm(
     if announcement is None:
         raise NotAllowedError(msg("This announcement has already been sent or cancelled."))
     people = await audience(session, await _councils(session, announcement.target))
-    key = subject(announcement.id)
-    common = {
-        "kind": "announcement",
-        "subject": key,
-        "due_at": now,
-        "payload": {"announcement_id": announcement.id},
-        "priority": PRIORITY_BROADCAST,
-    }
-    rows = [
-        NewRow(dedupe_key=f"{key}:member:{m}", member_id=m, **common)  # type: ignore[arg-type]
-        for m in people.member_ids
-    ] + [
-        NewRow(dedupe_key=f"{key}:group:{g}", group_id=g, **common)  # type: ignore[arg-type]
-        for g in people.group_ids
-    ]
-    queued = await add_rows(session, rows, now)
+    recipients = len(people.member_ids) + len(people.group_ids)
+    announcement.recipients = recipients
+    await queue_more(session, announcement, now, FIRST_COPIES)
     await wake.after_commit(session, wake.BROADCASTS)
     audit.record(
         session,
@@ -181,9 +178,47 @@ async def confirm(
         "announcement.send",
         announcement_id=announcement.id,
         target=announcement.target,
-        copies=queued,
+        copies=recipients,
     )
-    return announcement, queued
+    return announcement, recipients
+
+
+async def queue_more(
+    session: AsyncSession, announcement: Announcement, now: datetime, limit: int
+) -> int:
+    """Queue up to `limit` copies not queued yet (one per person, one per group); when
+    none is left, note that all are queued. Returns how many were queued."""
+    people = await audience(session, await _councils(session, announcement.target))
+    key = subject(announcement.id)
+    queued = (
+        await session.execute(
+            select(Outbox.member_id, Outbox.group_id).where(Outbox.subject == key)
+        )
+    ).all()
+    have_members = {member for member, _group in queued if member is not None}
+    have_groups = {group for _member, group in queued if group is not None}
+    common = {
+        "kind": "announcement",
+        "subject": key,
+        "due_at": now,
+        "payload": {"announcement_id": announcement.id},
+        "priority": PRIORITY_BROADCAST,
+    }
+    missing = [
+        NewRow(dedupe_key=f"{key}:group:{g}", group_id=g, **common)  # type: ignore[arg-type]
+        for g in people.group_ids
+        if g not in have_groups
+    ] + [
+        NewRow(dedupe_key=f"{key}:member:{m}", member_id=m, **common)  # type: ignore[arg-type]
+        for m in people.member_ids
+        if m not in have_members
+    ]
+    added = await add_rows(session, missing[:limit], now)
+    if len(missing) <= limit:
+        # Members who registered meanwhile are in too: the count follows.
+        announcement.recipients = len(queued) + added
+        announcement.queued_at = now
+    return added
 
 
 async def cancel(
@@ -272,8 +307,12 @@ async def progress(session: AsyncSession, announcement_id: int) -> Progress:
             .order_by(Outbox.id)
         )
     ).all()
+    announcement = await session.get(Announcement, announcement_id)
+    # Copies not queued yet are waiting too.
+    expected = (announcement.recipients or 0) if announcement is not None else 0
+    all_queued = announcement is None or announcement.queued_at is not None
     states: Counter[OutboxState] = Counter()
-    result = Progress(total=len(rows))
+    result = Progress(total=len(rows) if all_queued else max(len(rows), expected))
     for state, error, name, title in rows:
         states[state] += 1
         who = name or title or "?"
@@ -284,6 +323,8 @@ async def progress(session: AsyncSession, announcement_id: int) -> Progress:
     result.delivered = states[OutboxState.SENT]
     result.failed = len(result.unreachable) + len(result.failures)
     result.waiting = states[OutboxState.PENDING] + states[OutboxState.SENDING]
+    if not all_queued:
+        result.waiting += max(0, expected - len(rows)) or 1  # unfinished until all queued
     result.acks = (
         await session.scalar(
             select(func.count())

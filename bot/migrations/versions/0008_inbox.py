@@ -1,5 +1,5 @@
 """Updates stored before they are acknowledged (the inbox); replies found by message id
-(indexes on the outbox, the note and delegate questions).
+(indexes on the outbox, the note and delegate questions); broadcasts queued in chunks.
 
 Revision ID: 0008
 Revises: 0007
@@ -32,6 +32,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('update_id', name=op.f('pk_inbox'))
     )
     op.create_index('ix_inbox_due', 'inbox', ['state', 'due_at'], unique=False)
+    # A broadcast's copies are queued in chunks.
+    op.add_column('announcements', sa.Column('recipients', sa.Integer(), nullable=True))
+    op.add_column('announcements', sa.Column('queued_at', sa.DateTime(timezone=True), nullable=True))
     # A reply to a reminder or to a question finds it by (chat, message id).
     op.create_index('ix_outbox_message', 'outbox', ['chat_id', 'message_id'], unique=False)
     op.create_index('ix_status_reports_prompt', 'status_reports', ['prompt_chat_id', 'prompt_message_id'], unique=False)
@@ -44,3 +47,6 @@ def downgrade() -> None:
     op.drop_index('ix_outbox_message', table_name='outbox')
     op.drop_index('ix_inbox_due', table_name='inbox')
     op.drop_table('inbox')
+    with op.batch_alter_table('announcements') as batch:
+        batch.drop_column('queued_at')
+        batch.drop_column('recipients')
