@@ -1,4 +1,6 @@
-"""Builds the Application. Resources open in post_init and close in post_shutdown."""
+"""Builds the Application. Resources open in post_init; the work under way ends in
+post_stop (while the bot can still talk to Telegram), the resources close in
+post_shutdown."""
 
 from __future__ import annotations
 
@@ -86,6 +88,7 @@ def build_application(
         # Updater, and handled by its flow (each person's in order, many at once).
         .updater(None)
         .post_init(on_startup)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
         .build()
     )
@@ -151,8 +154,9 @@ async def _join(deps: Deps) -> None:
     log.info("instance %s registered", deps.presence.name)
 
 
-async def on_shutdown(application: Application) -> None:
-    deps: Deps = application.bot_data["deps"]
+async def on_stop(application: Application) -> None:
+    """Let the work under way finish: the sender's and the follower's passes, and the
+    updates being handled, whose answers still go out (the bot is not shut down yet)."""
     for loop in application.bot_data.pop("loops", []):
         await loop.stop()
     listener: Listener | None = application.bot_data.pop("listener", None)
@@ -161,6 +165,11 @@ async def on_shutdown(application: Application) -> None:
     flow: Flow | None = application.bot_data.pop("flow", None)
     if flow is not None:
         await flow.stop()
+
+
+async def on_shutdown(application: Application) -> None:
+    deps: Deps = application.bot_data["deps"]
+    await on_stop(application)  # when post_stop did not run (start-up failed half-way)
     if deps.presence.registered and deps.sessionmaker is not None:
         async with transaction(deps.sessionmaker) as session:
             released = await instances.unregister(session, deps.presence.name)

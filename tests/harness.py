@@ -99,6 +99,8 @@ class BotHarness:
         await self.pause_polling()
         await self._request.shutdown()
         await app.stop()
+        assert app.post_stop is not None
+        await app.post_stop(app)
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
         await app.shutdown()

@@ -4,7 +4,8 @@ person who floods the bot slows only themselves.
 Each person (the sender of an update, else its chat) has a queue; one task per person
 works through it, so a double tap is still seen as one and a reply still follows the
 question it answers. Waiting in that queue holds nothing. Only the database work of an
-update holds one of MAX_SLOTS processing slots: the handler's wrapper gives the slot
+update holds one of a few processing slots (bot/db.concurrent_units: about as many as
+the database has connections to spare): the handler's wrapper gives the slot
 back once its transaction is committed, before its answers wait for their turn under
 Telegram's per-chat limits (handlers/common.py). So a person who sends a hundred
 messages waits for their own answers, one a second, while everyone else's button
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.db import transaction
+from bot.db import concurrent_units, transaction
 from bot.inbox import handling as inbox_handling
 from bot.inbox import store
 from bot.inbox.handling import Handling, Outcome
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Updates whose database work runs at the same time.
-MAX_SLOTS = 32
 # A person's updates waiting beyond this many are dropped (a flood).
 MAX_QUEUED_PER_PERSON = 20
 # The "please slow down" notice goes to one person at most this often.
@@ -61,6 +60,10 @@ MAX_ATTEMPTS = 3
 # How often the sweep looks for rows nobody holds, when nothing wakes it sooner.
 SWEEP_EVERY = 10.0
 SWEEP_BATCH = 200
+# Marks of finished updates wait this long for others to be written with (seconds).
+# After a crash, an update whose answers were sent but whose mark was not written yet has
+# its answers said again: this window bounds how many (docs/inbox.md).
+MARKS_GATHER = 0.02
 # Replies Telegram would not take are tried again after this long.
 REPLIES_LATER = timedelta(seconds=30)
 # A database that cannot be reached: its updates wait this long before the next try.
@@ -106,7 +109,8 @@ class Flow:
         self._say = say
         self._apology = apology
         self._flood_notice = flood_notice
-        self._slots = asyncio.Semaphore(MAX_SLOTS)
+        assert deps.engine is not None
+        self._slots = asyncio.Semaphore(concurrent_units(deps.engine))
         self._queues: dict[int, deque[Stored]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         # Update ids this process holds: queued, being handled, or with a mark not yet
@@ -336,9 +340,11 @@ class Flow:
         self._let_go(update_id)
 
     async def _finisher(self) -> None:
-        """Write the marks in batches: whatever finished while the last batch committed."""
+        """Write the marks in batches: whatever finished while the last batch committed,
+        or within MARKS_GATHER of the first (a transaction costs more than a mark)."""
         while True:
             await self._marks_waiting.wait()
+            await asyncio.sleep(MARKS_GATHER)
             self._marks_waiting.clear()
             if not await self._write_marks():
                 await asyncio.sleep(1.0)
