@@ -2,7 +2,11 @@
 
 One pass claims a batch, drops what has expired, skips what has lost its point,
 and sends the rest concurrently per chat under the pacer. Every outcome is written
-back; no error stops the other rows. Telegram's answers are handled as SPEC §6 says:
+back; no error stops the other rows. While the last second of a large batch is being
+sent, the next batch is claimed and rendered, so a broadcast does not pause between
+batches (its next sends wait for this pass to end: a chat's rows keep their order).
+
+Telegram's answers are handled as SPEC §6 says:
 
 - 429: the chat is held for `retry_after` and the row waits that long (not counted
   as a failure);
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +48,14 @@ BATCH = 200
 CHAT_BACKLOG_SECONDS = 20.0
 MAX_ATTEMPTS = 5
 MAX_IN_FLIGHT = 4
+# A batch of at least PREFETCH_FROM rows has the next one claimed and rendered once only
+# PREFETCH_AT of its rows are left to start: about a second of sending at Telegram's
+# pace, more than claiming and rendering 200 rows take.
+PREFETCH_FROM = 40
+PREFETCH_AT = 30
+# A batch prepared ahead that waited longer than this (the process could not send for a
+# while) is given back rather than sent: its rows may have gone to another instance.
+PREFETCH_FRESH = 5.0
 # Payload keys of a message of several parts: how many are sent, and the first one.
 PARTS_SENT = "parts_sent"
 FIRST_MESSAGE = "first_message"
@@ -67,6 +80,28 @@ class PassResult:
     postponed: int = 0
 
 
+@dataclass
+class Batch:
+    ready: list[Ready]
+    result: PassResult  # what claiming and preparing it did
+    prepared_at: float  # time.monotonic()
+
+
+class _Countdown:
+    """Sets `event` once `n` sends have started."""
+
+    def __init__(self, n: int, event: asyncio.Event) -> None:
+        self.left = n
+        self.event = event
+        if n <= 0:
+            event.set()
+
+    def tick(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.event.set()
+
+
 class Dispatcher:
     def __init__(self, deps: Deps, bot: Bot, name: str | None = None) -> None:
         self.deps = deps
@@ -79,6 +114,8 @@ class Dispatcher:
         # repeats at most these (docs/outbox.md); four keep up with 30/s easily.
         self.in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.lease = timedelta(seconds=deps.settings.outbox_lease_seconds)
+        # The next batch, claimed and rendered during the end of the last pass.
+        self._ahead: Batch | None = None
 
     def _now(self) -> datetime:
         return self.deps.clock.now()
@@ -88,23 +125,64 @@ class Dispatcher:
         return max(1, BATCH // self.deps.presence.peers)
 
     async def run_pass(self) -> PassResult:
-        result = PassResult()
-        sessions = self.deps.sessions()
-        now = self._now()
         if not self.deps.presence.may_send():
-            return result  # the others may be about to take this process for dead
-        async with transaction(sessions) as session:
-            rows = await store.claim_due(session, now, self.name, self.batch_limit(), self.lease)
-        result.claimed = len(rows)
-        if not rows:
+            return PassResult()  # the others may be about to take this process for dead
+        batch = await self._batch()
+        result = batch.result
+        if not batch.ready:
             return result
-        ready = await self._prepare(rows, result)
         by_chat: dict[int, list[Ready]] = defaultdict(list)
-        for item in ready:
+        for item in batch.ready:
             by_chat[item.message.chat_id].append(item)
-        outcomes = await asyncio.gather(
-            *(self._send_chat(items) for items in by_chat.values()), return_exceptions=True
-        )
+        low = asyncio.Event()
+        if len(batch.ready) < PREFETCH_FROM:
+            sends = await asyncio.gather(
+                *(self._send_chat(items) for items in by_chat.values()), return_exceptions=True
+            )
+        else:
+            countdown = _Countdown(len(batch.ready) - PREFETCH_AT, low)
+            ahead = asyncio.create_task(self._prepare_ahead(low))
+            try:
+                sends = await asyncio.gather(
+                    *(self._send_chat(items, countdown) for items in by_chat.values()),
+                    return_exceptions=True,
+                )
+            finally:
+                low.set()  # every send is done: prepare now, if not started yet
+                self._ahead = await ahead
+        self._count(result, sends)
+        return result
+
+    async def _batch(self) -> Batch:
+        """The batch prepared ahead during the last pass, else one claimed now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.ready:
+            if time.monotonic() - ahead.prepared_at <= PREFETCH_FRESH:
+                return ahead
+            await self._give_back(ahead.ready)
+        return await self._claim_and_prepare()
+
+    async def _prepare_ahead(self, low: asyncio.Event) -> Batch | None:
+        await low.wait()
+        try:
+            return await self._claim_and_prepare()
+        except Exception:
+            # This pass's sends are done and recorded; the next pass claims afresh.
+            log.warning("outbox: the next batch could not be prepared ahead", exc_info=True)
+            return None
+
+    async def _claim_and_prepare(self) -> Batch:
+        result = PassResult()
+        async with transaction(self.deps.sessions()) as session:
+            rows = await store.claim_due(
+                session, self._now(), self.name, self.batch_limit(), self.lease
+            )
+        result.claimed = len(rows)
+        ready = await self._prepare(rows, result) if rows else []
+        return Batch(ready, result, time.monotonic())
+
+    @staticmethod
+    def _count(result: PassResult, outcomes: list[Any]) -> None:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 log.error("outbox: a chat's sends stopped", exc_info=outcome)
@@ -112,7 +190,6 @@ class Dispatcher:
             result.sent += outcome[0]
             result.failed += outcome[1]
             result.postponed += outcome[2]
-        return result
 
     async def _prepare(self, rows: list[Outbox], result: PassResult) -> list[Ready]:
         """Drop expired rows, skip pointless ones, render the rest (one transaction)."""
@@ -156,7 +233,9 @@ class Dispatcher:
                     ready.append(Ready(row.id, rendered, dict(row.payload)))
         return ready
 
-    async def _send_chat(self, items: list[Ready]) -> tuple[int, int, int]:
+    async def _send_chat(
+        self, items: list[Ready], countdown: _Countdown | None = None
+    ) -> tuple[int, int, int]:
         sent = failed = postponed = 0
         for index, item in enumerate(items):
             message = item.message
@@ -167,6 +246,8 @@ class Dispatcher:
                 break
             async with self.in_flight:
                 await self.pacer.wait(message.chat_id, message.is_group)
+                if countdown is not None:
+                    countdown.tick()
                 alive = self.deps.presence.may_send()
                 outcome = await self._send_one(item) if alive else None
             if outcome is None:

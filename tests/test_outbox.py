@@ -7,16 +7,19 @@ import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from bot.app import Deps
 from bot.db import make_engine, make_sessionmaker, transaction
 from bot.models import GroupChat, Outbox, OutboxState, TelegramUser
 from bot.outbox import store
 from bot.outbox.pacing import Pacer
+from bot.outbox.plan import plan_pass
+from jobs import sender
 from jobs.sender import Dispatcher
 from tests.chat import HANOI
 from tests.people import registered
+from tests.processes import registered_members
 
 SEVEN_DAYS_BEFORE = datetime(2026, 11, 26, 9, 0, tzinfo=HANOI).astimezone(UTC)
 
@@ -155,3 +158,68 @@ async def test_telegram_errors_are_retried_or_recorded(bot, admin):
         rows = (await session.scalars(select(Outbox).where(Outbox.state == "sent"))).all()
     assert len(rows) == 4
     assert any(row.attempts >= 1 and row.last_error is None for row in rows)
+
+
+async def test_the_next_batch_is_claimed_while_the_last_one_is_still_sending(
+    bot, admin, monkeypatch
+):
+    """A broadcast's sends do not pause between batches (SPEC §6: 95 % of Telegram's
+    rate): the next batch is ready when the last one ends, and each row still goes once."""
+    monkeypatch.setattr(sender, "BATCH", 50)
+    users = await registered_members(bot, bot.api, 70)
+    await bot.say(admin, "/newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng")
+    bot.clock.set(SEVEN_DAYS_BEFORE)
+    async with transaction(bot.sessions) as session:
+        await plan_pass(session, bot.app.bot_data["deps"].timing, bot.clock.now())
+    since = len(bot.api.sent)
+
+    first = await bot.dispatcher.run_pass()
+    assert (first.claimed, first.sent) == (50, 50)
+    ahead = bot.dispatcher._ahead
+    assert ahead is not None and len(ahead.ready) == 20  # claimed and rendered already
+    async with bot.sessions() as session:
+        held = await session.scalar(
+            select(func.count())
+            .select_from(Outbox)
+            .where(Outbox.state == OutboxState.SENDING, Outbox.claimed_by == bot.dispatcher.name)
+        )
+    assert held == 20
+
+    second = await bot.dispatcher.run_pass()
+    assert (second.claimed, second.sent) == (20, 20)
+    assert _received(bot, users, since) == Counter({u.id: 1 for u in users})
+
+
+async def test_a_batch_prepared_ahead_that_waited_too_long_is_given_back_not_sent(
+    bot, admin, monkeypatch
+):
+    monkeypatch.setattr(sender, "BATCH", 50)
+    users = await registered_members(bot, bot.api, 70)
+    await bot.say(admin, "/newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng")
+    bot.clock.set(SEVEN_DAYS_BEFORE)
+    async with transaction(bot.sessions) as session:
+        await plan_pass(session, bot.app.bot_data["deps"].timing, bot.clock.now())
+    since = len(bot.api.sent)
+    await bot.dispatcher.run_pass()
+    # The process then could not send for a while (its heartbeat was late, say), and
+    # another instance took over ten of the rows it had prepared.
+    stale = bot.dispatcher._ahead
+    assert stale is not None and len(stale.ready) == 20
+    stale.prepared_at -= sender.PREFETCH_FRESH + 1
+    taken = [item.row_id for item in stale.ready[:10]]
+    async with transaction(bot.sessions) as session:
+        await session.execute(
+            update(Outbox).where(Outbox.id.in_(taken)).values(claimed_by="instance-b")
+        )
+
+    result = await bot.dispatcher.run_pass()
+    # Given back and claimed afresh: the ten still this process's go out; the ten
+    # another instance holds are left to it.
+    assert (result.claimed, result.sent) == (10, 10)
+    received = _received(bot, users, since)
+    assert len(received) == 60 and set(received.values()) == {1}
+    async with bot.sessions() as session:
+        left = (
+            await session.scalars(select(Outbox.claimed_by).where(Outbox.id.in_(taken)))
+        ).all()
+    assert left == ["instance-b"] * 10
