@@ -56,6 +56,8 @@ PREFETCH_AT = 30
 # A batch prepared ahead that waited longer than this (the process could not send for a
 # while) is given back rather than sent: its rows may have gone to another instance.
 PREFETCH_FRESH = 5.0
+# Rows rendered between two looks at the rest of the event loop (a few milliseconds).
+RENDER_SLICE = 8
 # Payload keys of a message of several parts: how many are sent, and the first one.
 PARTS_SENT = "parts_sent"
 FIRST_MESSAGE = "first_message"
@@ -198,7 +200,12 @@ class Dispatcher:
         ready = []
         async with transaction(self.deps.sessions()) as session:
             await preload(session, rows)
-            for row in rows:
+            for index, row in enumerate(rows):
+                if index % RENDER_SLICE == RENDER_SLICE - 1:
+                    # Rendering needs no I/O once preloaded, so it would hold the event
+                    # loop for the whole batch: the sends under way would wake late for
+                    # their slots (a lost slot each; bot/outbox/pacing.py).
+                    await asyncio.sleep(0)
                 if row.expires_at is not None and now >= row.expires_at:
                     log.info(
                         "outbox: dropped %s (%s): its moment passed at %s",
