@@ -15,16 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chart import reporting_chart
-from bot.i18n import (
-    _,
-    format_day,
-    format_days_left,
-    format_moment,
-    format_time_left,
-    ngettext,
-    pick_locale,
-    use_locale,
-)
+from bot.formats import format_day, format_days_left, format_moment, format_time_left
+from bot.i18n import _, ngettext, pick_locale, use_locale
 from bot.keyboards import Keyboard, received_keyboard, rsvp_keyboard, task_status_keyboard
 from bot.models import (
     Agency,

@@ -26,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.formats import numeric_day, numeric_moment
 from bot.i18n import Msg, msg
 from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
 from bot.services import audit
@@ -43,8 +44,6 @@ STATUS_WORDS = {
     ReportStatus.AT_RISK: "Có nguy cơ chậm",
     ReportStatus.BLOCKED: "Vướng mắc",
 }
-DATE_FORMAT = "%d/%m/%Y"
-MOMENT_FORMAT = "%d/%m/%Y %H:%M"
 XLSX_DATE = "dd/mm/yyyy"
 XLSX_MOMENT = "dd/mm/yyyy hh:mm"
 MEETING_DURATION = timedelta(hours=2)
@@ -336,9 +335,9 @@ def _csv_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime(MOMENT_FORMAT)
+        return numeric_moment(value)
     if isinstance(value, date):
-        return value.strftime(DATE_FORMAT)
+        return numeric_day(value)
     if isinstance(value, str):
         return "'" + value if _FORMULA_START.match(value) else value
     return str(value)
@@ -501,7 +500,7 @@ async def _build(
     ids = [c.id for c in councils]
     title_scope = "tất cả hội đồng" if every else councils[0].name_vi
     today = now.astimezone(tz).date()
-    title = f"Nhiệm vụ và báo cáo — {title_scope} — {today.strftime(DATE_FORMAT)}"
+    title = f"Nhiệm vụ và báo cáo — {title_scope} — {numeric_day(today)}"
     if fmt == ExportFormat.ICS:
         meetings = await _meetings(session, ids)
         content = to_ics(meetings, tz, now=now, name=f"Lịch họp — {title_scope}")

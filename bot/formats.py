@@ -1,0 +1,114 @@
+"""Dates, times, periods and cited documents, written the way officials write them.
+
+The one place that turns a date, a moment, a span of time, a reporting period or a cited
+document into text for a person (SPEC §8). Vietnamese follows administrative
+correspondence, not Babel's CLDR defaults ("Thứ Năm, 3 tháng 12, 2026 lúc 08:30" is
+written by no ministry):
+
+    a day       ngày 03/12/2026                 3 December 2026
+    with weekday thứ Năm, ngày 03/12/2026       Thursday 3 December 2026
+    a moment    08:30, thứ Năm, ngày 03/12/2026  Thursday 3 December 2026, 08:30
+    time left   còn 2 giờ, còn 3 ngày            2 hours left, 3 days left
+
+Weekday names and the order of the parts are catalog texts (so "thứ" stays lower-case
+inside a sentence and "Chủ nhật" is written as officials write it); English month names
+come from Babel.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from bot.i18n import N_, _, current_locale, ngettext, use_locale
+
+# Monday first, as date.weekday() counts.
+_WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
+
+# How a bare day is written, as a Babel pattern: Vietnamese always day/month/year with two
+# digits ("ngày 03/12/2026"); English a written month ("3 December 2026").
+_DAY_PATTERNS = {"vi": "'ngày' dd/MM/yyyy", "en": "d MMMM yyyy"}
+
+
+def _local_day(value: date | datetime, tz: ZoneInfo) -> date:
+    return value.astimezone(tz).date() if isinstance(value, datetime) else value
+
+
+def numeric_day(value: date) -> str:
+    """'03/12/2026' in every language: for cut-offs, document dates and table cells."""
+    return value.strftime("%d/%m/%Y")
+
+
+def numeric_moment(value: datetime) -> str:
+    """'03/12/2026 08:30' (a local moment): for table cells."""
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+def weekday_name(value: date, locale: str | None = None) -> str:
+    """'thứ Năm', 'Chủ nhật' / 'Thursday' (lower-case 'thứ': it sits inside a sentence)."""
+    with use_locale(locale or current_locale()):
+        return _(_WEEKDAYS[value.weekday()])
+
+
+def format_day(
+    value: date | datetime, tz: ZoneInfo, locale: str | None = None, *, weekday: bool = True
+) -> str:
+    """'thứ Năm, ngày 03/12/2026' / 'Thursday 3 December 2026'; without the weekday
+    'ngày 03/12/2026' / '3 December 2026'."""
+    loc = locale or current_locale()
+    day = _local_day(value, tz)
+    text = format_date(day, _DAY_PATTERNS.get(loc, _DAY_PATTERNS["en"]), locale=loc)
+    if not weekday:
+        return text
+    with use_locale(loc):
+        return _("{weekday} {date}").format(weekday=weekday_name(day, loc), date=text)
+
+
+def format_moment(value: datetime, tz: ZoneInfo, locale: str | None = None) -> str:
+    """'08:30, thứ Năm, ngày 03/12/2026' / 'Thursday 3 December 2026, 08:30'."""
+    loc = locale or current_locale()
+    local = value.astimezone(tz)
+    with use_locale(loc):
+        return _("{date}, {time}").format(
+            date=format_day(local.date(), tz, loc), time=local.strftime("%H:%M")
+        )
+
+
+def format_days_left(days: int) -> str:
+    """How far a deadline is, in calendar days: 'còn 3 ngày', 'hôm nay', 'quá hạn 2 ngày'."""
+    if days == 0:
+        return _("today")
+    if days > 0:
+        return ngettext("{n} day left", "{n} days left", days).format(n=days)
+    return ngettext("{n} day overdue", "{n} days overdue", -days).format(n=-days)
+
+
+def format_time_left(delta: timedelta, locale: str | None = None) -> str:
+    """How long until a moment: 'còn 2 giờ', 'còn 7 ngày' (never 'weeks': officials count days).
+
+    The unit words are ours, not Babel's: CLDR's Vietnamese changed "giờ" to "tiếng"
+    (Babel 2.19), which official correspondence does not write.
+    """
+    loc = locale or current_locale()
+    seconds = delta.total_seconds()
+    with use_locale(loc):
+        if seconds <= 0:
+            return _("now")
+        if delta >= timedelta(days=1):
+            n = max(1, round(seconds / 86400))
+            return ngettext("{n} day left", "{n} days left", n).format(n=n)
+        if delta >= timedelta(hours=1):
+            n = max(1, round(seconds / 3600))
+            return ngettext("{n} hour left", "{n} hours left", n).format(n=n)
+        n = max(1, round(seconds / 60))
+        return ngettext("{n} minute left", "{n} minutes left", n).format(n=n)
