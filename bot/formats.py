@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from bot.i18n import N_, _, current_locale, ngettext, use_locale
+from bot.periods import DueFormatError, parse_label
 
 # Monday first, as date.weekday() counts.
 _WEEKDAYS = (
@@ -112,3 +113,50 @@ def format_time_left(delta: timedelta, locale: str | None = None) -> str:
             return ngettext("{n} hour left", "{n} hours left", n).format(n=n)
         n = max(1, round(seconds / 60))
         return ngettext("{n} minute left", "{n} minutes left", n).format(n=n)
+
+
+# --- reporting periods ------------------------------------------------------------------
+
+_MONTH_PERIODS = (
+    N_("January {year}"),
+    N_("February {year}"),
+    N_("March {year}"),
+    N_("April {year}"),
+    N_("May {year}"),
+    N_("June {year}"),
+    N_("July {year}"),
+    N_("August {year}"),
+    N_("September {year}"),
+    N_("October {year}"),
+    N_("November {year}"),
+    N_("December {year}"),
+)
+_QUARTER_PERIODS = (N_("Q1 {year}"), N_("Q2 {year}"), N_("Q3 {year}"), N_("Q4 {year}"))
+_HALF_PERIODS = (N_("H1 {year}"), N_("H2 {year}"))
+_NINE_MONTHS = N_("first 9 months of {year}")
+_YEAR_PERIOD = N_("{year}")
+
+
+def format_period(label: str, locale: str | None = None) -> str:
+    """A stored period label in the reader's words: 'quý IV/2026', '6 tháng đầu năm 2027',
+    '9 tháng năm 2026', 'năm 2027', 'tháng 12/2026' / 'Q4 2026', 'H1 2027',
+    'first 9 months of 2026', '2027', 'December 2026'.
+
+    A label this version cannot read (written by hand into the database) is shown as is.
+    """
+    try:
+        period = parse_label(label)
+    except DueFormatError:
+        return label
+    if period.kind == "M":
+        template = _MONTH_PERIODS[period.number - 1]
+    elif period.kind == "Q":
+        template = _QUARTER_PERIODS[period.number - 1]
+    elif period.kind == "H":
+        template = _HALF_PERIODS[period.number - 1]
+    elif period.kind == "9M":
+        template = _NINE_MONTHS
+    else:
+        template = _YEAR_PERIOD
+    with use_locale(locale or current_locale()):
+        return _(template).format(year=period.year)

@@ -87,7 +87,7 @@ async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
         "DBSH",
         1,
         TITLE,
-        "Q4/2026",
+        "quý IV/2026",
         datetime(2026, 12, 31),
         "6411/VPCP-KTTH",
         "BTC",

@@ -15,7 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chart import reporting_chart
-from bot.formats import format_day, format_days_left, format_moment, format_time_left
+from bot.formats import (
+    format_day,
+    format_days_left,
+    format_moment,
+    format_period,
+    format_time_left,
+)
 from bot.i18n import _, ngettext, pick_locale, use_locale
 from bot.keyboards import Keyboard, received_keyboard, rsvp_keyboard, task_status_keyboard
 from bot.models import (
@@ -212,10 +218,10 @@ async def _meeting_change(
 
 
 def due_line(task: Task, timing: Timing, now: datetime, locale: str) -> Html:
-    """'⏳ Hạn: Q4/2026 · Thứ Năm, 31 tháng 12, 2026 (còn 38 ngày)'."""
+    """'⏳ Hạn: quý IV/2026 · thứ Năm, ngày 31/12/2026 (còn 38 ngày)'."""
     due = format_day(task.due_on, timing.tz, locale)
     if task.period:
-        due = f"{task.period} · {due}"
+        due = f"{format_period(task.period, locale)} · {due}"
     left = format_days_left((task.due_on - timing.today(now)).days)
     return html_format(_("⏳ Due: {due} ({left})"), due=due, left=left)
 

@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formats import numeric_day, numeric_moment
+from bot.formats import format_period, numeric_day, numeric_moment
 from bot.i18n import Msg, msg
 from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
 from bot.services import audit
@@ -199,7 +199,7 @@ async def task_rows(
                     council=task.council.code,
                     task_id=task.id,
                     title=task.title,
-                    period=task.period,
+                    period=task.period and format_period(task.period, "vi"),
                     due_on=task.due_on,
                     ref=task.ref,
                     agency_code=part.agency.code,

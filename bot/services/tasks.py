@@ -29,12 +29,15 @@ MAX_REF = 100
 
 def newtask_usage() -> Msg:
     return msg(
-        "Usage: /newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE [| every=quarter|half|year] "
-        "[| ref=DOCUMENT]\n"
-        "DUE is a date (2026-12-31 or 31/12/2026) or a period: Q4/2026, quý IV/2026, "
-        "H1/2027, 2027.\n"
+        "Usage: /newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE "
+        "[| every=month|quarter|half|year] [| ref=DOCUMENT]\n"
+        "DUE is a date (31/12/2026) or a period, which means its last day: Q4/2026, "
+        "H1/2027, H2/2026, 9M/2026, 2027, or as written in Vietnamese: tháng 12/2026, "
+        "quý IV/2026, 6 tháng đầu năm 2027, 9 tháng năm 2026, năm 2027.\n"
+        "DOCUMENT is the number and symbol of the letter that assigned the task, "
+        "optionally with its date: 6411/VPCP-KTTH ngày 19/8/2023.\n"
         "Example: /newtask DBSH BTC,HN Q4/2026 | Báo cáo tình hình thực hiện quy hoạch vùng "
-        "| every=quarter | ref=6411/VPCP-KTTH"
+        "| every=quarter | ref=6411/VPCP-KTTH ngày 19/8/2023"
     )
 
 
@@ -72,7 +75,7 @@ def parse_new_task(text: str, today: date) -> NewTask:
         raise BadInputError(
             msg(
                 "“{text}” is not a valid deadline: write a date (31/12/2026) or a period "
-                "(Q4/2026, H1/2027, 2027).",
+                "(tháng 12/2026, Q4/2026, H1/2027, 9M/2026, 2027).",
                 text=due_text,
             ),
             usage,
@@ -91,7 +94,7 @@ def parse_new_task(text: str, today: date) -> NewTask:
             except DueFormatError:
                 raise BadInputError(
                     msg(
-                        "“{text}” is not a repetition: use every=quarter, half or year.",
+                        "“{text}” is not a repetition: use every=month, quarter, half or year.",
                         text=option,
                     ),
                     usage,
