@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from bot.documents import Described, DocumentFormatError, Names, describe, parse_document
 from bot.i18n import N_, _, current_locale, ngettext, use_locale
 from bot.periods import DueFormatError, parse_label
 
@@ -160,3 +161,43 @@ def format_period(label: str, locale: str | None = None) -> str:
         template = _YEAR_PERIOD
     with use_locale(locale or current_locale()):
         return _(template).format(year=period.year)
+
+
+# --- cited documents --------------------------------------------------------------------
+
+
+def format_document(ref: str, locale: str | None = None) -> str:
+    """A cited document in full: 'Công văn số 6411/VPCP-KTTH ngày 19/08/2023 của Văn phòng
+    Chính phủ' / 'Official letter No. 6411/VPCP-KTTH of 19/08/2023 from the Government
+    Office' when the symbol names a known issuer; plainly ('số 123/ABC ngày 05/01/2024')
+    otherwise. A reference this version cannot read is shown as stored.
+    """
+    loc = locale or current_locale()
+    try:
+        document = parse_document(ref)
+    except DocumentFormatError:
+        return ref
+    described = describe(document)
+    params = {
+        "number": document.symbol,
+        "date": "" if document.issued_on is None else numeric_day(document.issued_on),
+        "kind": "" if described.kind is None else _names(described.kind, loc),
+        "issuer": "" if described.issuer is None else _names(described.issuer, loc),
+    }
+    with use_locale(loc):
+        return _(_document_template(described, document.issued_on is not None)).format(**params)
+
+
+def _names(names: Names, locale: str) -> str:
+    return names.vi if locale == "vi" else names.en
+
+
+def _document_template(described: Described, dated: bool) -> str:
+    # Whole sentences, not pieces, so that each language can order them its own way.
+    if described.kind is None:
+        return N_("No. {number} of {date}") if dated else N_("No. {number}")
+    if described.issuer is None:
+        return N_("{kind} No. {number} of {date}") if dated else N_("{kind} No. {number}")
+    if dated:
+        return N_("{kind} No. {number} of {date} from {issuer}")
+    return N_("{kind} No. {number} from {issuer}")

@@ -54,9 +54,7 @@ _HALF_WORDS = re.compile(r"6\s*tháng\s+(?P<part>đầu|cuối)\s+năm\s+(?P<y>\
 # "9 tháng năm 2026", "9 tháng đầu năm 2026", "9M/2026".
 _NINE = re.compile(r"(?:9\s*tháng\s+(?:đầu\s+)?năm\s+|9m\s*/\s*)(?P<y>\d{4})")
 _YEAR = re.compile(r"(?:năm\s+)?(?P<y>\d{4})")
-_LABEL = re.compile(
-    r"(?:(?P<kind>M|Q|H|9M)(?P<n>\d{1,2})?/)?(?P<y>\d{4})", re.IGNORECASE
-)
+_LABEL = re.compile(r"(?:(?P<kind>M|Q|H|9M)(?P<n>\d{1,2})?/)?(?P<y>\d{4})", re.IGNORECASE)
 
 
 class Recurrence(enum.StrEnum):

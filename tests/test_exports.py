@@ -89,7 +89,7 @@ async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
         TITLE,
         "quý IV/2026",
         datetime(2026, 12, 31),
-        "6411/VPCP-KTTH",
+        "Công văn số 6411/VPCP-KTTH của Văn phòng Chính phủ",
         "BTC",
         "Bộ Tài chính",
         "Hoàn thành",

@@ -18,6 +18,7 @@ from bot.chart import reporting_chart
 from bot.formats import (
     format_day,
     format_days_left,
+    format_document,
     format_moment,
     format_period,
     format_time_left,
@@ -233,7 +234,7 @@ def task_lines(task: Task, agency: Agency, timing: Timing, now: datetime, locale
         html_format(_("🏛 Agency: {agency}"), agency=agency.name(locale)),
     ]
     if task.ref:
-        lines.append(html_format(_("📄 Document: {ref}"), ref=task.ref))
+        lines.append(html_format(_("📄 Document: {ref}"), ref=format_document(task.ref, locale)))
     lines.append(escape(task.council.name(locale)))
     return lines
 

@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formats import format_period, numeric_day, numeric_moment
+from bot.formats import format_document, format_period, numeric_day, numeric_moment
 from bot.i18n import Msg, msg
 from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
 from bot.services import audit
@@ -201,7 +201,7 @@ async def task_rows(
                     title=task.title,
                     period=task.period and format_period(task.period, "vi"),
                     due_on=task.due_on,
-                    ref=task.ref,
+                    ref=task.ref and format_document(task.ref, "vi"),
                     agency_code=part.agency.code,
                     agency_name=part.agency.name_vi,
                     status=status_word(status),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.documents import DocumentFormatError, parse_document
 from bot.i18n import Msg, msg
 from bot.models import Agency, Council, Task, TaskAgency
 from bot.outbox import store
@@ -99,11 +100,29 @@ def parse_new_task(text: str, today: date) -> NewTask:
                     ),
                     usage,
                 ) from None
-        elif sep and name == "ref" and ref is None and value and len(value) <= MAX_REF:
-            ref = value
+        elif sep and name == "ref" and ref is None:
+            ref = _cited_document(value, usage)
         else:
             raise BadInputError(msg("“{text}” is not an option of /newtask.", text=option), usage)
     return NewTask(code.upper(), agency_codes, due, title, recurrence, ref)
+
+
+def _cited_document(text: str, usage: Msg) -> str:
+    """The document of `ref=` as stored ('6411/VPCP-KTTH ngày 19/08/2023')."""
+    try:
+        stored = parse_document(text).stored()
+    except DocumentFormatError:
+        stored = ""
+    if not stored or len(stored) > MAX_REF:
+        raise BadInputError(
+            msg(
+                "“ref={text}” is not a document: write its number and symbol, optionally "
+                "with its date, e.g. ref=6411/VPCP-KTTH ngày 19/8/2023.",
+                text=text,
+            ),
+            usage,
+        )
+    return stored
 
 
 async def _agencies(session: AsyncSession, codes: list[str]) -> list[Agency]:
