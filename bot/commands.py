@@ -67,8 +67,8 @@ ADMIN_COMMANDS = (
         N_("Create a task with a deadline"),
         N_(
             "/newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE [| every=month|quarter|half|year] "
-            "[| ref=DOCUMENT] — create a task; DUE is a date or a period: "
-            "31/12/2026, Q4/2026, H1/2027, 9M/2026, 2027"
+            "[| period=PERIOD] [| ref=DOCUMENT] — create a task; DUE is a date or a period: "
+            "31/12/2026, Q4/2026, H1/2027, 9M/2026, 2027; PERIOD the period a report covers"
         ),
     ),
     Command("canceltask", N_("Cancel a task"), N_("/canceltask ID — cancel a task")),

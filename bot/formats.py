@@ -24,7 +24,7 @@ from babel.dates import format_date
 
 from bot.documents import Described, DocumentFormatError, Names, describe, parse_document
 from bot.i18n import N_, _, current_locale, ngettext, use_locale
-from bot.periods import DueFormatError, parse_label
+from bot.periods import DueFormatError, cut_off, parse_label
 
 # Monday first, as date.weekday() counts.
 _WEEKDAYS = (
@@ -161,6 +161,17 @@ def format_period(label: str, locale: str | None = None) -> str:
         template = _YEAR_PERIOD
     with use_locale(locale or current_locale()):
         return _(template).format(year=period.year)
+
+
+def format_cut_off(label: str, locale: str | None = None) -> str:
+    """The data a report on `label` covers: 'số liệu từ 15/09 đến 14/12/2026' / 'data from
+    15/09 to 14/12/2026' (the first day's year is written only when it differs)."""
+    cut = cut_off(label)
+    first = cut.first.strftime("%d/%m") if cut.first.year == cut.last.year else None
+    with use_locale(locale or current_locale()):
+        return _("data from {first} to {last}").format(
+            first=first or numeric_day(cut.first), last=numeric_day(cut.last)
+        )
 
 
 # --- cited documents --------------------------------------------------------------------

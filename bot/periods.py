@@ -116,6 +116,28 @@ class Period:
     def last_month(self) -> int:
         return self.number * _KIND_MONTHS[self.kind]
 
+    @property
+    def first_month(self) -> int:
+        return self.last_month - _KIND_MONTHS[self.kind] + 1
+
+
+@dataclass(frozen=True)
+class CutOff:
+    """The days whose data a periodic report covers (both included)."""
+
+    first: date
+    last: date
+
+
+def cut_off(label: str) -> CutOff:
+    """The data cut-off of a reporting period (Decree 09/2019/NĐ-CP, art. 12): from the
+    15th of the month before the period to the 14th of its last month. Quarter IV runs
+    15/09 to 14/12, the first half 15/12 to 14/06, nine months 15/12 to 14/09, a year
+    15/12 to 14/12, a month the 15th of the previous month to the 14th."""
+    period = parse_label(label)
+    year, month0 = divmod(period.year * 12 + period.first_month - 2, 12)
+    return CutOff(date(year, month0 + 1, 15), date(period.year, period.last_month, 14))
+
 
 @dataclass(frozen=True)
 class Due:
@@ -124,6 +146,9 @@ class Due:
     day: date  # the deadline day (last day of the period for a period)
     # canonical label "M12/2026", "Q4/2023", "H1/2024", "9M/2026", "2024"; None for a date
     period: str | None
+    # The period a report covers (`period=` on /newtask), when the deadline is a send
+    # deadline after its data cut-off rather than the period's last day.
+    reported: str | None = None
 
 
 class DueFormatError(ValueError):
@@ -290,6 +315,14 @@ def next_due(due: Due, every: Recurrence) -> Due:
     months and stays a plain date. The day and the label are moved separately, so a
     period report due some days after its period (Q4/2023 due 15/01/2024) keeps that
     offset (Q1/2024 due 15/04/2024).
+
+    A report on a period keeps its distance from the data cut-off: Q4/2026 (data to
+    14/12/2026) sent by 18/12/2026 is followed by Q1/2027 (data to 14/03/2027) sent by
+    18/03/2027.
     """
     period = None if due.period is None else _next_label(due.period, every)
-    return Due(_add_months(due.day, every.months), period)
+    if due.reported is None:
+        return Due(_add_months(due.day, every.months), period)
+    reported = _next_label(due.reported, every)
+    gap = due.day - cut_off(due.reported).last
+    return Due(cut_off(reported).last + gap, period, reported)

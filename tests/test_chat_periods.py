@@ -72,7 +72,7 @@ async def test_misspelled_periods_get_the_usage_in_vietnamese_and_change_nothing
         text = answer["text"]
         assert f"“{typed}” không phải là hạn hợp lệ" in text, text
         assert "Cú pháp: /newtask HỘI_ĐỒNG CƠ_QUAN" in text
-        assert "Ví dụ: /newtask DBSH BTC,HN 31/12/2026 |" in text
+        assert "Ví dụ: /newtask DBSH BTC,HN 18/12/2026 |" in text
     await bot.say(admin, "/lang en")
     answer = await bot.say(admin, "/newtask DBSH BTC 6 tháng giữa năm 2026 | Report")
     assert "is not a valid deadline" in answer["text"]

@@ -7,8 +7,17 @@ from datetime import date
 
 import pytest
 
-from bot.formats import format_period
-from bot.periods import Due, DueFormatError, Recurrence, next_due, parse_due, parse_recurrence
+from bot.formats import format_cut_off, format_period
+from bot.periods import (
+    CutOff,
+    Due,
+    DueFormatError,
+    Recurrence,
+    cut_off,
+    next_due,
+    parse_due,
+    parse_recurrence,
+)
 
 
 @pytest.mark.parametrize(
@@ -238,3 +247,64 @@ def test_every_accepted_form_is_shown_in_the_readers_words() -> None:
 
 def test_a_label_this_version_cannot_read_is_shown_as_stored() -> None:
     assert format_period("Q5/2026", "vi") == "Q5/2026"
+
+
+@pytest.mark.parametrize(
+    ("label", "first", "last"),
+    [
+        # Decree 09/2019/NĐ-CP, art. 12.
+        ("M12/2026", date(2026, 11, 15), date(2026, 12, 14)),
+        ("M1/2027", date(2026, 12, 15), date(2027, 1, 14)),
+        ("Q1/2027", date(2026, 12, 15), date(2027, 3, 14)),
+        ("Q4/2026", date(2026, 9, 15), date(2026, 12, 14)),
+        ("H1/2027", date(2026, 12, 15), date(2027, 6, 14)),
+        ("H2/2026", date(2026, 6, 15), date(2026, 12, 14)),
+        ("9M/2026", date(2025, 12, 15), date(2026, 9, 14)),
+        ("2026", date(2025, 12, 15), date(2026, 12, 14)),
+    ],
+)
+def test_the_data_cut_off_of_each_kind_of_period(label: str, first: date, last: date) -> None:
+    assert cut_off(label) == CutOff(first, last)
+
+
+def test_the_cut_off_is_written_as_officials_write_it() -> None:
+    assert format_cut_off("Q4/2026", "vi") == "số liệu từ 15/09 đến 14/12/2026"
+    assert format_cut_off("2026", "vi") == "số liệu từ 15/12/2025 đến 14/12/2026"
+    assert format_cut_off("Q4/2026", "en") == "data from 15/09 to 14/12/2026"
+
+
+@pytest.mark.parametrize(
+    ("due", "every", "expected"),
+    [
+        # Sent 4 days after the cut-off: the next one too.
+        (
+            Due(date(2026, 12, 18), None, "Q4/2026"),
+            Recurrence.QUARTER,
+            Due(date(2027, 3, 18), None, "Q1/2027"),
+        ),
+        (
+            Due(date(2026, 12, 20), None, "2026"),
+            Recurrence.YEAR,
+            Due(date(2027, 12, 20), None, "2027"),
+        ),
+        (
+            Due(date(2027, 1, 16), None, "M12/2026"),
+            Recurrence.MONTH,
+            Due(date(2027, 2, 16), None, "M1/2027"),
+        ),
+        (
+            Due(date(2026, 9, 20), None, "9M/2026"),
+            Recurrence.YEAR,
+            Due(date(2027, 9, 20), None, "9M/2027"),
+        ),
+        (
+            Due(date(2026, 6, 14), None, "H1/2026"),
+            Recurrence.HALF,
+            Due(date(2026, 12, 14), None, "H2/2026"),
+        ),
+    ],
+)
+def test_a_recurring_report_keeps_its_distance_from_the_cut_off(
+    due: Due, every: Recurrence, expected: Due
+) -> None:
+    assert next_due(due, every) == expected

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chart import reporting_chart
 from bot.formats import (
+    format_cut_off,
     format_day,
     format_days_left,
     format_document,
@@ -219,11 +220,23 @@ async def _meeting_change(
 
 
 def due_line(task: Task, timing: Timing, now: datetime, locale: str) -> Html:
-    """'⏳ Hạn: quý IV/2026 · thứ Năm, ngày 31/12/2026 (còn 38 ngày)'."""
+    """'⏳ Hạn: quý IV/2026 · thứ Năm, ngày 31/12/2026 (còn 38 ngày)'; for a report on a
+    period, that period with its data cut-off, then the send deadline."""
     due = format_day(task.due_on, timing.tz, locale)
+    left = format_days_left((task.due_on - timing.today(now)).days)
+    if task.report_period:
+        return join_lines(
+            [
+                html_format(
+                    _("🗂 Reporting period: {period} ({cut_off})"),
+                    period=format_period(task.report_period, locale),
+                    cut_off=format_cut_off(task.report_period, locale),
+                ),
+                html_format(_("⏳ Send by: {due} ({left})"), due=due, left=left),
+            ]
+        )
     if task.period:
         due = f"{format_period(task.period, locale)} · {due}"
-    left = format_days_left((task.due_on - timing.today(now)).days)
     return html_format(_("⏳ Due: {due} ({left})"), due=due, left=left)
 
 

@@ -26,7 +26,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formats import format_document, format_period, numeric_day, numeric_moment
+from bot.formats import (
+    format_cut_off,
+    format_document,
+    format_period,
+    numeric_day,
+    numeric_moment,
+)
 from bot.i18n import Msg, msg
 from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
 from bot.services import audit
@@ -139,6 +145,18 @@ REPORT_COLUMNS = (
 )
 
 
+def _period_shown(task: Task) -> str | None:
+    """'quý IV/2026 (số liệu từ 15/09 đến 14/12/2026)' for a report on a period, else the
+    period the deadline was written as."""
+    if task.report_period:
+        period, cut = (
+            format_period(task.report_period, "vi"),
+            format_cut_off(task.report_period, "vi"),
+        )
+        return f"{period} ({cut})"
+    return task.period and format_period(task.period, "vi")
+
+
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
     return value.astimezone(tz).replace(tzinfo=None) if value is not None else None
 
@@ -199,7 +217,7 @@ async def task_rows(
                     council=task.council.code,
                     task_id=task.id,
                     title=task.title,
-                    period=task.period and format_period(task.period, "vi"),
+                    period=_period_shown(task),
                     due_on=task.due_on,
                     ref=task.ref and format_document(task.ref, "vi"),
                     agency_code=part.agency.code,

@@ -1,7 +1,9 @@
-"""Reports by month and for nine months: tasks may recur every month.
+"""A report's period apart from its deadline; reports by month and for nine months.
 
-The recurrence column is text with a CHECK constraint listing the allowed values
-(bot.models._enum); the constraint is rebuilt with "month" added.
+`tasks.report_period` names the period a report covers (its data cut-off is computed
+from it); `due_on` stays the send deadline. Tasks may recur every month: the recurrence
+column is text with a CHECK constraint listing the allowed values (bot.models._enum),
+rebuilt with "month" added.
 
 Revision ID: 0010
 Revises: 0008
@@ -9,6 +11,7 @@ Create Date: 2026-12-01
 """
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
@@ -25,9 +28,13 @@ def _allow(values: Sequence[str]) -> None:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('report_period', sa.String(length=20), nullable=True))
     _allow(['quarter', 'half', 'year', 'month'])
 
 
 def downgrade() -> None:
     op.execute("UPDATE tasks SET recurrence = NULL WHERE recurrence = 'month'")
     _allow(['quarter', 'half', 'year'])
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_column('report_period')
