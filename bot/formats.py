@@ -17,7 +17,7 @@ come from Babel.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -83,6 +83,15 @@ def format_moment(value: datetime, tz: ZoneInfo, locale: str | None = None) -> s
     with use_locale(loc):
         return _("{date}, {time}").format(
             date=format_day(local.date(), tz, loc), time=local.strftime("%H:%M")
+        )
+
+
+def format_weekly(weekday: int, at: time, locale: str | None = None) -> str:
+    """A moment every week: '16:00 thứ Sáu hằng tuần' / 'every Friday at 16:00'."""
+    loc = locale or current_locale()
+    with use_locale(loc):
+        return _("every {weekday} at {time}").format(
+            weekday=_(_WEEKDAYS[weekday]), time=at.strftime("%H:%M")
         )
 
 

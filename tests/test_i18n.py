@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.formats import format_day, weekday_name
+from bot.formats import format_day, format_weekly, weekday_name
 from bot.i18n import (
     LOCALE_DIR,
     CatalogMissingError,
@@ -107,3 +107,9 @@ def test_a_moment_in_english_keeps_an_english_style():
     sunday = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
     assert format_moment(sunday, HANOI, "vi") == "08:30, Chủ nhật, ngày 06/12/2026"
     assert format_moment(sunday, HANOI, "en") == "Sunday 6 December 2026, 08:30"
+
+
+def test_a_weekly_moment_is_written_as_officials_write_it():
+    assert format_weekly(4, time(16, 0), "vi") == "16:00 thứ Sáu hằng tuần"
+    assert format_weekly(6, time(8, 30), "vi") == "08:30 Chủ nhật hằng tuần"
+    assert format_weekly(4, time(16, 0), "en") == "every Friday at 16:00"
