@@ -66,8 +66,9 @@ ADMIN_COMMANDS = (
         "newtask",
         N_("Create a task with a deadline"),
         N_(
-            "/newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE [| every=quarter|half|year] "
-            "[| ref=DOCUMENT] — create a task; DUE is a date or Q4/2026, H1/2027, 2027"
+            "/newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE [| every=month|quarter|half|year] "
+            "[| period=PERIOD] [| ref=DOCUMENT] — create a task; DUE is a date or a period: "
+            "31/12/2026, Q4/2026, H1/2027, 9M/2026, 2027; PERIOD the period a report covers"
         ),
     ),
     Command("canceltask", N_("Cancel a task"), N_("/canceltask ID — cancel a task")),

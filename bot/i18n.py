@@ -1,4 +1,4 @@
-"""Translations (gettext catalogs under `locale/`) and Babel formatting of dates and times.
+"""Translations (gettext catalogs under `locale/`); dates and times are in bot/formats.py.
 
 The locale is decided once per update (or per job recipient) with `use_locale`, and every
 text goes through `_()` at the moment it is used. Catalogs are read from the package
@@ -20,7 +20,6 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -136,54 +135,32 @@ def _base_language(code: str | None) -> str | None:
     return code.replace("_", "-").split("-")[0].lower()
 
 
-# --- dates and times (Babel, in the councils' time zone) -------------------------------
+# --- dates and times: written in bot/formats.py, kept importable from here ----------------
+# bot.formats needs `_` from this module, so these delegate at call time instead of being
+# imported at the top (that would be an import cycle).
 
 
-def format_day(value: date | datetime, tz: ZoneInfo, locale: str | None = None) -> str:
-    """'Thứ Hai, 2 tháng 10, 2023' / 'Monday, October 2, 2023'."""
-    loc = locale or current_locale()
-    if isinstance(value, datetime):
-        value = value.astimezone(tz).date()
-    return format_date(value, "full", locale=loc)
+def format_day(
+    value: date | datetime, tz: ZoneInfo, locale: str | None = None, *, weekday: bool = True
+) -> str:
+    from bot import formats
+
+    return formats.format_day(value, tz, locale, weekday=weekday)
 
 
 def format_moment(value: datetime, tz: ZoneInfo, locale: str | None = None) -> str:
-    """'Thứ Hai, 2 tháng 10, 2023 lúc 09:00' / 'Monday, October 2, 2023 at 09:00'."""
-    loc = locale or current_locale()
-    local = value.astimezone(tz)
-    with use_locale(loc):
-        template = _("{date} at {time}")
-    return template.format(
-        date=format_date(local.date(), "full", locale=loc),
-        time=format_time(local, "HH:mm", tzinfo=tz, locale=loc),
-    )
+    from bot import formats
+
+    return formats.format_moment(value, tz, locale)
 
 
 def format_days_left(days: int) -> str:
-    """How far a deadline is, in calendar days: 'còn 3 ngày', 'hôm nay', 'quá hạn 2 ngày'."""
-    if days == 0:
-        return _("today")
-    if days > 0:
-        return ngettext("{n} day left", "{n} days left", days).format(n=days)
-    return ngettext("{n} day overdue", "{n} days overdue", -days).format(n=-days)
+    from bot import formats
+
+    return formats.format_days_left(days)
 
 
 def format_time_left(delta: timedelta, locale: str | None = None) -> str:
-    """How long until a moment: 'còn 2 giờ', 'còn 7 ngày' (never 'weeks': officials count days).
+    from bot import formats
 
-    The unit words are ours, not Babel's: CLDR's Vietnamese changed "giờ" to "tiếng"
-    (Babel 2.19), which official correspondence does not write.
-    """
-    loc = locale or current_locale()
-    seconds = delta.total_seconds()
-    with use_locale(loc):
-        if seconds <= 0:
-            return _("now")
-        if delta >= timedelta(days=1):
-            n = max(1, round(seconds / 86400))
-            return ngettext("{n} day left", "{n} days left", n).format(n=n)
-        if delta >= timedelta(hours=1):
-            n = max(1, round(seconds / 3600))
-            return ngettext("{n} hour left", "{n} hours left", n).format(n=n)
-        n = max(1, round(seconds / 60))
-        return ngettext("{n} minute left", "{n} minutes left", n).format(n=n)
+    return formats.format_time_left(delta, locale)

@@ -294,6 +294,9 @@ class Task(Base):
     # The deadline is a local calendar day; `period` keeps how it was written ("Q4/2023").
     due_on: Mapped[date] = mapped_column(Date)
     period: Mapped[str | None] = mapped_column(String(20))
+    # The period a report covers ("Q4/2026", shown with its data cut-off); due_on is then
+    # the send deadline, set apart from the period (Decree 09/2019/NĐ-CP, art. 12).
+    report_period: Mapped[str | None] = mapped_column(String(20))
     recurrence: Mapped[Recurrence | None] = mapped_column(_enum(Recurrence))
     ref: Mapped[str | None] = mapped_column(String(100))
     # The task this one follows in a recurring series; unique so a series never forks.

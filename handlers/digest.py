@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CommandHandler
 
+from bot.formats import format_weekly
 from bot.i18n import _, current_locale, ngettext
 from bot.outbox.render import build_digest
 from bot.services import digest
@@ -50,9 +51,9 @@ async def digest_at(turn: Turn) -> Reply:
     council, schedule = await digest.set_schedule(turn.session, turn.now, turn.who, turn.args)
     return Reply(
         html_format(
-            _("The weekly digest of {council} will be posted every {schedule} (local time)."),
+            _("The weekly digest of {council} will be posted {schedule} (local time)."),
             council=council.name(current_locale()),
-            schedule=str(schedule),
+            schedule=format_weekly(schedule.weekday, schedule.at),
         )
     )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _, current_locale, format_day
+from bot.formats import format_day
+from bot.i18n import _, current_locale
 from bot.services import exports
 from bot.services.exports import ExportFormat
 from bot.services.permissions import require_admin
@@ -34,7 +35,7 @@ async def export(turn: Turn) -> Reply:
     caption = html_format(
         _("📊 Tasks and status reports of {councils}, as of {date}."),
         councils=scope,
-        date=format_day(now, timing.tz, locale),
+        date=format_day(now, timing.tz, locale, weekday=False),
     )
     return Reply(caption, document=(found.file_name(timing.today(now)), found.content))
 

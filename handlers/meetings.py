@@ -6,7 +6,8 @@ from collections import Counter
 
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _, current_locale, format_time_left, ngettext
+from bot.formats import format_time_left
+from bot.i18n import _, current_locale, ngettext
 from bot.keyboards import rsvp_keyboard, rsvp_word, to_markup
 from bot.models import MeetingResponse, RsvpAnswer
 from bot.outbox.render import meeting_lines

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from telegram.ext import BaseHandler, CommandHandler
 
+from bot.formats import format_document
 from bot.i18n import _, current_locale, ngettext
 from bot.keyboards import task_status_keyboard, to_markup
 from bot.models import ReportStatus, Task
@@ -35,7 +36,7 @@ def task_summary(
         Html(" · ".join(marks)),
     ]
     if task.ref:
-        lines.append(html_format(_("📄 Document: {ref}"), ref=task.ref))
+        lines.append(html_format(_("📄 Document: {ref}"), ref=format_document(task.ref)))
     return lines
 
 

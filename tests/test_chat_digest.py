@@ -93,7 +93,7 @@ async def test_digest_is_for_admins_and_the_schedule_can_change(bot, admin):
     group = await linked_group(bot, admin)
     await bot.say(admin, "/newtask DBSH BTC 2026-12-01 | Rà soát dự án")
     changed = await bot.say(admin, "/digestat DBSH fri 16:00")
-    assert "fri 16:00" in changed["text"]
+    assert "16:00 thứ Sáu hằng tuần (giờ Việt Nam)" in changed["text"]
     since = len(bot.api.sent)
     await bot.advance_to(local(2026, 11, 27, 16, 0))  # Friday
     assert any("Rà soát dự án" in m.get("text", "") for m in _in(bot, group.id, since))

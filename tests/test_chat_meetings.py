@@ -43,7 +43,7 @@ async def test_reminders_reach_every_member_and_group_once_at_each_moment(bot, a
         admin, "/newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng | Phòng họp số 1"
     )
     assert "#1" in answer["text"]
-    assert "Thứ Năm, 3 tháng 12, 2026 lúc 09:00" in answer["text"]
+    assert "09:00, thứ Năm, ngày 03/12/2026" in answer["text"]
 
     since = len(bot.api.sent)
     expected = {
@@ -61,7 +61,7 @@ async def test_reminders_reach_every_member_and_group_once_at_each_moment(bot, a
         assert chats == sorted([an.id, binh.id, group.id]), (label, chats)
         for message in got:
             assert "Góp ý quy hoạch vùng" in message["text"]
-            assert "Thứ Năm, 3 tháng 12, 2026 lúc 09:00" in message["text"]
+            assert "09:00, thứ Năm, ngày 03/12/2026" in message["text"]
             keyboard = message["reply_markup"]["inline_keyboard"]
             data = [button["callback_data"] for row in keyboard for button in row]
             assert [callbacks.decode(d) for d in data] == [
@@ -81,10 +81,10 @@ async def test_moving_a_meeting_withdraws_old_reminders_and_tells_the_members(bo
     since = len(bot.api.sent)
 
     moved = await bot.say(admin, "/movemeeting 1 2026-12-10 14:30")
-    assert "Thứ Năm, 10 tháng 12, 2026 lúc 14:30" in moved["text"]
+    assert "14:30, thứ Năm, ngày 10/12/2026" in moved["text"]
     await bot.deliver()
     [notice] = _texts(bot, an.id, since)
-    assert "Thứ Năm, 10 tháng 12, 2026 lúc 14:30" in notice
+    assert "14:30, thứ Năm, ngày 10/12/2026" in notice
 
     # The old 7-day reminder (26 Nov) is withdrawn; the new one comes on 3 Dec 14:30.
     await bot.advance_to(local(2026, 11, 26, 9, 0))

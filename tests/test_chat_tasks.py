@@ -47,8 +47,8 @@ async def test_reminders_nudges_and_escalation_through_a_quarter(bot, admin):
     await bot.say(admin, "/start")
     created = await bot.say(admin, REPORT + " | every=quarter")
     assert "#1" in created["text"]
-    assert "Q4/2026" in created["text"]
-    assert "Thứ Năm, 31 tháng 12, 2026" in created["text"]
+    assert "quý IV/2026" in created["text"]  # typed Q4/2026, shown as officials write it
+    assert "thứ Năm, ngày 31/12/2026" in created["text"]
 
     log = await walk(bot, local(2027, 1, 25, 12, 0))
 
@@ -76,7 +76,7 @@ async def test_reminders_nudges_and_escalation_through_a_quarter(bot, admin):
             data = [callbacks.decode(b["callback_data"]) for row in keyboard for b in row]
             assert data == [callbacks.TaskPress(1, s) for s in callbacks.TaskStatus]
         assert "còn 14 ngày" in got[0][1]["text"]
-        assert "Thứ Năm, 31 tháng 12, 2026" in got[0][1]["text"]
+        assert "thứ Năm, ngày 31/12/2026" in got[0][1]["text"]
     assert _sent_to(log, elsewhere.id) == []
 
     # After five nudges the admins are told, once, which agencies are overdue.

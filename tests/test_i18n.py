@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from bot.formats import format_day, format_weekly, weekday_name
 from bot.i18n import (
     LOCALE_DIR,
     CatalogMissingError,
@@ -45,11 +46,11 @@ def test_a_missing_catalog_is_an_error_not_silent_english(tmp_path):
 
 def test_dates_and_times_in_hanoi_time_in_both_languages():
     moment = datetime(2023, 10, 2, 2, 0, tzinfo=UTC)  # 09:00 in Hanoi
-    assert format_moment(moment, HANOI, "vi") == "Thứ Hai, 2 tháng 10, 2023 lúc 09:00"
-    assert format_moment(moment, HANOI, "en") == "Monday, October 2, 2023 at 09:00"
+    assert format_moment(moment, HANOI, "vi") == "09:00, thứ Hai, ngày 02/10/2023"
+    assert format_moment(moment, HANOI, "en") == "Monday 2 October 2023, 09:00"
     # 23:30 UTC is already the next day in Hanoi.
     late = datetime(2023, 10, 1, 23, 30, tzinfo=UTC)
-    assert format_moment(late, HANOI, "vi").startswith("Thứ Hai, 2 tháng 10")
+    assert format_moment(late, HANOI, "vi") == "06:30, thứ Hai, ngày 02/10/2023"
 
 
 def test_time_left_is_counted_the_way_officials_count():
@@ -76,3 +77,39 @@ def test_time_left_is_counted_the_way_officials_count():
 )
 def test_language_choice_order(chosen, roster, telegram, expected):
     assert pick_locale(chosen, roster, telegram, "vi") == expected
+
+
+def test_days_are_written_as_officials_write_them():
+    thursday = date(2026, 12, 3)
+    assert format_day(thursday, HANOI, "vi") == "thứ Năm, ngày 03/12/2026"
+    assert format_day(thursday, HANOI, "vi", weekday=False) == "ngày 03/12/2026"
+    assert format_day(thursday, HANOI, "en") == "Thursday 3 December 2026"
+    assert format_day(thursday, HANOI, "en", weekday=False) == "3 December 2026"
+    # A moment is shown on the day it is in Hanoi.
+    assert format_day(datetime(2026, 12, 2, 18, 0, tzinfo=UTC), HANOI, "vi").endswith("03/12/2026")
+
+
+def test_weekdays_are_lower_case_thu_and_chu_nhat():
+    week = [date(2026, 11, 30) + timedelta(days=n) for n in range(7)]  # Monday to Sunday
+    assert [weekday_name(d, "vi") for d in week] == [
+        "thứ Hai",
+        "thứ Ba",
+        "thứ Tư",
+        "thứ Năm",
+        "thứ Sáu",
+        "thứ Bảy",
+        "Chủ nhật",
+    ]
+    assert weekday_name(week[6], "en") == "Sunday"
+
+
+def test_a_moment_in_english_keeps_an_english_style():
+    sunday = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
+    assert format_moment(sunday, HANOI, "vi") == "08:30, Chủ nhật, ngày 06/12/2026"
+    assert format_moment(sunday, HANOI, "en") == "Sunday 6 December 2026, 08:30"
+
+
+def test_a_weekly_moment_is_written_as_officials_write_it():
+    assert format_weekly(4, time(16, 0), "vi") == "16:00 thứ Sáu hằng tuần"
+    assert format_weekly(6, time(8, 30), "vi") == "08:30 Chủ nhật hằng tuần"
+    assert format_weekly(4, time(16, 0), "en") == "every Friday at 16:00"

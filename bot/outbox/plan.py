@@ -298,12 +298,13 @@ async def continue_series(session: AsyncSession, timing: Timing, now: datetime) 
     created = 0
     for task in due.all():
         assert task.recurrence is not None
-        following = next_due(Due(task.due_on, task.period), task.recurrence)
+        following = next_due(Due(task.due_on, task.period, task.report_period), task.recurrence)
         new = Task(
             council_id=task.council_id,
             title=task.title,
             due_on=following.day,
             period=following.period,
+            report_period=following.reported,
             recurrence=task.recurrence,
             ref=task.ref,
             previous_id=task.id,

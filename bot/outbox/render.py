@@ -15,16 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chart import reporting_chart
-from bot.i18n import (
-    _,
+from bot.formats import (
+    format_cut_off,
     format_day,
     format_days_left,
+    format_document,
     format_moment,
+    format_period,
     format_time_left,
-    ngettext,
-    pick_locale,
-    use_locale,
 )
+from bot.i18n import _, ngettext, pick_locale, use_locale
 from bot.keyboards import Keyboard, received_keyboard, rsvp_keyboard, task_status_keyboard
 from bot.models import (
     Agency,
@@ -220,11 +220,23 @@ async def _meeting_change(
 
 
 def due_line(task: Task, timing: Timing, now: datetime, locale: str) -> Html:
-    """'⏳ Hạn: Q4/2026 · Thứ Năm, 31 tháng 12, 2026 (còn 38 ngày)'."""
+    """'⏳ Hạn: quý IV/2026 · thứ Năm, ngày 31/12/2026 (còn 38 ngày)'; for a report on a
+    period, that period with its data cut-off, then the send deadline."""
     due = format_day(task.due_on, timing.tz, locale)
-    if task.period:
-        due = f"{task.period} · {due}"
     left = format_days_left((task.due_on - timing.today(now)).days)
+    if task.report_period:
+        return join_lines(
+            [
+                html_format(
+                    _("🗂 Reporting period: {period} ({cut_off})"),
+                    period=format_period(task.report_period, locale),
+                    cut_off=format_cut_off(task.report_period, locale),
+                ),
+                html_format(_("⏳ Send by: {due} ({left})"), due=due, left=left),
+            ]
+        )
+    if task.period:
+        due = f"{format_period(task.period, locale)} · {due}"
     return html_format(_("⏳ Due: {due} ({left})"), due=due, left=left)
 
 
@@ -235,7 +247,7 @@ def task_lines(task: Task, agency: Agency, timing: Timing, now: datetime, locale
         html_format(_("🏛 Agency: {agency}"), agency=agency.name(locale)),
     ]
     if task.ref:
-        lines.append(html_format(_("📄 Document: {ref}"), ref=task.ref))
+        lines.append(html_format(_("📄 Document: {ref}"), ref=format_document(task.ref, locale)))
     lines.append(escape(task.council.name(locale)))
     return lines
 

@@ -18,7 +18,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import _, format_day, format_days_left, format_moment, msg, ngettext
+from bot.formats import format_day, format_days_left, format_moment
+from bot.i18n import _, msg, ngettext
 from bot.models import (
     Agency,
     Council,
@@ -285,7 +286,7 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
     council = data.council
     lines: list[str] = [
         html_format(_("📊 <b>Digest — {council}</b>"), council=council.name(locale)),
-        escape(format_day(now, timing.tz, locale)),
+        escape(format_day(now, timing.tz, locale, weekday=False)),
     ]
     if data.empty:
         lines += ["", escape(_("Nothing to report for this period."))]

@@ -26,6 +26,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.formats import (
+    format_cut_off,
+    format_document,
+    format_period,
+    numeric_day,
+    numeric_moment,
+)
 from bot.i18n import Msg, msg
 from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
 from bot.services import audit
@@ -43,8 +50,6 @@ STATUS_WORDS = {
     ReportStatus.AT_RISK: "Có nguy cơ chậm",
     ReportStatus.BLOCKED: "Vướng mắc",
 }
-DATE_FORMAT = "%d/%m/%Y"
-MOMENT_FORMAT = "%d/%m/%Y %H:%M"
 XLSX_DATE = "dd/mm/yyyy"
 XLSX_MOMENT = "dd/mm/yyyy hh:mm"
 MEETING_DURATION = timedelta(hours=2)
@@ -140,6 +145,18 @@ REPORT_COLUMNS = (
 )
 
 
+def _period_shown(task: Task) -> str | None:
+    """'quý IV/2026 (số liệu từ 15/09 đến 14/12/2026)' for a report on a period, else the
+    period the deadline was written as."""
+    if task.report_period:
+        period, cut = (
+            format_period(task.report_period, "vi"),
+            format_cut_off(task.report_period, "vi"),
+        )
+        return f"{period} ({cut})"
+    return task.period and format_period(task.period, "vi")
+
+
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
     return value.astimezone(tz).replace(tzinfo=None) if value is not None else None
 
@@ -200,9 +217,9 @@ async def task_rows(
                     council=task.council.code,
                     task_id=task.id,
                     title=task.title,
-                    period=task.period,
+                    period=_period_shown(task),
                     due_on=task.due_on,
-                    ref=task.ref,
+                    ref=task.ref and format_document(task.ref, "vi"),
                     agency_code=part.agency.code,
                     agency_name=part.agency.name_vi,
                     status=status_word(status),
@@ -336,9 +353,9 @@ def _csv_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime(MOMENT_FORMAT)
+        return numeric_moment(value)
     if isinstance(value, date):
-        return value.strftime(DATE_FORMAT)
+        return numeric_day(value)
     if isinstance(value, str):
         return "'" + value if _FORMULA_START.match(value) else value
     return str(value)
@@ -501,7 +518,7 @@ async def _build(
     ids = [c.id for c in councils]
     title_scope = "tất cả hội đồng" if every else councils[0].name_vi
     today = now.astimezone(tz).date()
-    title = f"Nhiệm vụ và báo cáo — {title_scope} — {today.strftime(DATE_FORMAT)}"
+    title = f"Nhiệm vụ và báo cáo — {title_scope} — {numeric_day(today)}"
     if fmt == ExportFormat.ICS:
         meetings = await _meetings(session, ids)
         content = to_ics(meetings, tz, now=now, name=f"Lịch họp — {title_scope}")

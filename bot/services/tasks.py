@@ -10,11 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.documents import DocumentFormatError, parse_document
+from bot.formats import numeric_day
 from bot.i18n import Msg, msg
 from bot.models import Agency, Council, Task, TaskAgency
 from bot.outbox import store
 from bot.outbox.plan import plan_task, task_subject
-from bot.periods import Due, DueFormatError, Recurrence, parse_due, parse_recurrence
+from bot.periods import Due, DueFormatError, Recurrence, cut_off, parse_due, parse_recurrence
 from bot.schedule import Timing
 from bot.services import audit
 from bot.services.arguments import one_line, title_of
@@ -29,12 +31,18 @@ MAX_REF = 100
 
 def newtask_usage() -> Msg:
     return msg(
-        "Usage: /newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE [| every=quarter|half|year] "
-        "[| ref=DOCUMENT]\n"
-        "DUE is a date (2026-12-31 or 31/12/2026) or a period: Q4/2026, quý IV/2026, "
-        "H1/2027, 2027.\n"
-        "Example: /newtask DBSH BTC,HN Q4/2026 | Báo cáo tình hình thực hiện quy hoạch vùng "
-        "| every=quarter | ref=6411/VPCP-KTTH"
+        "Usage: /newtask COUNCIL AGENCY[,AGENCY…] DUE | TITLE "
+        "[| every=month|quarter|half|year] [| period=PERIOD] [| ref=DOCUMENT]\n"
+        "DUE is a date (31/12/2026) or a period, which means its last day: Q4/2026, "
+        "H1/2027, H2/2026, 9M/2026, 2027, or as written in Vietnamese: tháng 12/2026, "
+        "quý IV/2026, 6 tháng đầu năm 2027, 9 tháng năm 2026, năm 2027.\n"
+        "PERIOD is the period a report covers, written the same way; its data run from the "
+        "15th of the month before it to the 14th of its last month, and DUE is then the "
+        "send deadline, not before that 14th.\n"
+        "DOCUMENT is the number and symbol of the letter that assigned the task, "
+        "optionally with its date: 6411/VPCP-KTTH ngày 19/8/2023.\n"
+        "Example: /newtask DBSH BTC,HN 18/12/2026 | Báo cáo tình hình thực hiện quy hoạch "
+        "vùng | every=quarter | period=Q4/2026 | ref=6411/VPCP-KTTH ngày 19/8/2023"
     )
 
 
@@ -50,6 +58,10 @@ class NewTask:
     title: str
     recurrence: Recurrence | None
     ref: str | None
+
+    @property
+    def report_period(self) -> str | None:
+        return self.due.reported
 
 
 def parse_new_task(text: str, today: date) -> NewTask:
@@ -72,7 +84,7 @@ def parse_new_task(text: str, today: date) -> NewTask:
         raise BadInputError(
             msg(
                 "“{text}” is not a valid deadline: write a date (31/12/2026) or a period "
-                "(Q4/2026, H1/2027, 2027).",
+                "(tháng 12/2026, Q4/2026, H1/2027, 9M/2026, 2027).",
                 text=due_text,
             ),
             usage,
@@ -82,6 +94,7 @@ def parse_new_task(text: str, today: date) -> NewTask:
     title = title_of(parts[1], usage)
     recurrence: Recurrence | None = None
     ref: str | None = None
+    reported: str | None = None
     for option in parts[2:]:
         name, sep, value = option.partition("=")
         name, value = name.strip().lower(), one_line(value)
@@ -91,16 +104,67 @@ def parse_new_task(text: str, today: date) -> NewTask:
             except DueFormatError:
                 raise BadInputError(
                     msg(
-                        "“{text}” is not a repetition: use every=quarter, half or year.",
+                        "“{text}” is not a repetition: use every=month, quarter, half or year.",
                         text=option,
                     ),
                     usage,
                 ) from None
-        elif sep and name == "ref" and ref is None and value and len(value) <= MAX_REF:
-            ref = value
+        elif sep and name == "ref" and ref is None:
+            ref = _cited_document(value, usage)
+        elif sep and name == "period" and reported is None:
+            reported = _reported_period(value, due, usage)
         else:
             raise BadInputError(msg("“{text}” is not an option of /newtask.", text=option), usage)
+    due = Due(due.day, due.period, reported)
     return NewTask(code.upper(), agency_codes, due, title, recurrence, ref)
+
+
+def _reported_period(text: str, due: Due, usage: Msg) -> str:
+    """The period of `period=` as a label; the send deadline may not come before its data
+    are complete (the 14th of its last month)."""
+    try:
+        label = parse_due(text).period
+    except DueFormatError:
+        label = None
+    if label is None:
+        raise BadInputError(
+            msg(
+                "“period={text}” is not a reporting period: write one as for a deadline, "
+                "e.g. period=Q4/2026 or period=quý IV/2026.",
+                text=text,
+            ),
+            usage,
+        )
+    last = cut_off(label).last
+    if due.day < last:
+        raise BadInputError(
+            msg(
+                "The send deadline {due} comes before the data of the period end ({last}): "
+                "please set a deadline on {last} or later.",
+                due=numeric_day(due.day),
+                last=numeric_day(last),
+            ),
+            usage,
+        )
+    return label
+
+
+def _cited_document(text: str, usage: Msg) -> str:
+    """The document of `ref=` as stored ('6411/VPCP-KTTH ngày 19/08/2023')."""
+    try:
+        stored = parse_document(text).stored()
+    except DocumentFormatError:
+        stored = ""
+    if not stored or len(stored) > MAX_REF:
+        raise BadInputError(
+            msg(
+                "“ref={text}” is not a document: write its number and symbol, optionally "
+                "with its date, e.g. ref=6411/VPCP-KTTH ngày 19/8/2023.",
+                text=text,
+            ),
+            usage,
+        )
+    return stored
 
 
 async def _agencies(session: AsyncSession, codes: list[str]) -> list[Agency]:
@@ -134,6 +198,7 @@ async def create_task(
         title=new.title,
         due_on=new.due.day,
         period=new.due.period,
+        report_period=new.report_period,
         recurrence=new.recurrence,
         ref=new.ref,
         created_at=now,
@@ -152,6 +217,7 @@ async def create_task(
         council=council.code,
         agencies=new.agency_codes,
         due_on=task.due_on.isoformat(),
+        report_period=task.report_period,
     )
     return task, planned
 
