@@ -41,8 +41,8 @@ from bot.models import (
 from bot.outbox.plan import NUDGE_WINDOW
 from bot.schedule import Timing, nudges
 from bot.services import broadcasts, digest
-from bot.services.groups import group_language
 from bot.services.broadcasts import Progress
+from bot.services.groups import group_language
 from bot.text import Html, bold, escape, html_format, join_lines, mention
 
 TASK_KINDS = frozenset({"task_reminder", "task_nudge"})

@@ -110,8 +110,14 @@ async def group_migrated(session: AsyncSession, now: datetime, old_id: int, new_
     if language is not None:
         # The primary key moves: a new row, the old one gone (an UPDATE of a key is not
         # what the ORM does for a changed identity).
-        session.add(ChatLanguage(chat_id=new_id, language=language.language,
-                                 set_at=language.set_at, set_by=language.set_by))
+        session.add(
+            ChatLanguage(
+                chat_id=new_id,
+                language=language.language,
+                set_at=language.set_at,
+                set_by=language.set_by,
+            )
+        )
         await session.delete(language)
     audit.record(session, now, "telegram", "group.migrate", old_chat_id=old_id, new_chat_id=new_id)
     return True
