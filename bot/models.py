@@ -227,6 +227,19 @@ class GroupChat(Base):
     council: Mapped[Council] = relationship(back_populates="groups", lazy="joined")
 
 
+class ChatLanguage(Base):
+    """A group's language (`/lang` by an admin in the group): what the bot posts there,
+    answers there and sends there on a schedule. Kept by chat, not by link, so that it
+    outlives an unlink and holds for every council the group serves."""
+
+    __tablename__ = "chat_languages"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8))
+    set_at: Mapped[datetime]
+    set_by: Mapped[int] = mapped_column(BigInteger)
+
+
 class InviteToken(Base):
     """A single-use invite; only the SHA-256 of the token is stored."""
 

@@ -34,7 +34,7 @@ from bot.inbox import handling as inbox_handling
 from bot.inbox.handling import Handling, Outcome
 from bot.inbox.store import mark_handled
 from bot.replies import Effect, speaker_of
-from bot.services import audit
+from bot.services import audit, groups
 from bot.services.errors import ServiceError
 from bot.services.people import Requester, TelegramIdentity, identify
 from bot.text import Html, escape
@@ -194,8 +194,12 @@ def handler(fn: HandlerFn) -> Callback:
         try:
             async with transaction(deps.sessions()) as session:
                 who = await identify(session, identity_of(update.effective_user), default)
-                # Groups are read by many people: they get the councils' default language.
-                set_locale(default if in_group else who.locale)
+                # Groups are read by many people: the group's language, not the sender's.
+                set_locale(
+                    await groups.group_language(session, chat.id, default)
+                    if in_group and chat is not None
+                    else who.locale
+                )
                 turn = Turn(update, context, session, who, deps)
                 answers = turn.effects + to_effects(update, await fn(turn))
                 await _gate(session, handling, answers, deps.clock.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n import _, set_locale
-from bot.services import invites, people
+from bot.services import groups, invites, people
 from bot.services.permissions import require_member
 from bot.text import escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
@@ -91,10 +91,15 @@ async def whoami(turn: Turn) -> Reply:
 
 @handler
 async def lang(turn: Turn) -> Reply:
-    if not turn.in_private:
-        return Reply(escape(_("Please use this command in a private chat with me.")))
     if len(turn.args) != 1:
         return Reply(escape(_("Usage: /lang vi|en — for example: /lang en")))
+    if not turn.in_private:
+        # Everyone in the group reads the bot in this language: an admin's decision.
+        language = await groups.set_group_language(
+            turn.session, turn.now, turn.who, turn.chat_id, turn.args[0]
+        )
+        set_locale(language)
+        return Reply(escape(_("This group will now be addressed in English.")))
     language = await people.set_language(turn.session, turn.now, turn.identity, turn.args[0])
     set_locale(language)
     # Translated in the new language: "Language set to English." / "Đã chuyển sang tiếng Việt."

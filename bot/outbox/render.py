@@ -42,6 +42,7 @@ from bot.outbox.plan import NUDGE_WINDOW
 from bot.schedule import Timing, nudges
 from bot.services import broadcasts, digest
 from bot.services.broadcasts import Progress
+from bot.services.groups import group_language
 from bot.text import Html, bold, escape, html_format, join_lines, mention
 
 TASK_KINDS = frozenset({"task_reminder", "task_nudge"})
@@ -121,7 +122,8 @@ async def _destination(
         group = await session.get(GroupChat, row.group_id)
         if group is None:
             return Skip("group no longer linked")
-        return _Destination(group.chat_id, default_locale, is_group=True)
+        language = await group_language(session, group.chat_id, default_locale)
+        return _Destination(group.chat_id, language, is_group=True)
     if row.telegram_user_id is not None:
         user = await session.get(TelegramUser, row.telegram_user_id)
         locale = pick_locale(
@@ -146,7 +148,8 @@ async def _destination(
     if group_chat is None:
         return Skip("unreachable: no private chat and no linked group")
     name = mention(member.telegram_user_id, member.full_name)
-    return _Destination(group_chat, default_locale, is_group=True, mention=name)
+    language = await group_language(session, group_chat, default_locale)
+    return _Destination(group_chat, language, is_group=True, mention=name)
 
 
 def _message(destination: _Destination, lines: list[str], keyboard: Keyboard | None) -> Message:

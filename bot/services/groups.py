@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Msg, msg
-from bot.models import Council, GroupChat
+from bot.models import ChatLanguage, Council, GroupChat
 from bot.services import audit
 from bot.services.errors import BadInputError, NotFoundError
-from bot.services.people import Requester
+from bot.services.people import Requester, supported_language
 from bot.services.permissions import require_admin
 
 
@@ -106,6 +106,19 @@ async def group_migrated(session: AsyncSession, now: datetime, old_id: int, new_
     if group is None:
         return False
     group.chat_id = new_id
+    language = await session.get(ChatLanguage, old_id)
+    if language is not None:
+        # The primary key moves: a new row, the old one gone (an UPDATE of a key is not
+        # what the ORM does for a changed identity).
+        session.add(
+            ChatLanguage(
+                chat_id=new_id,
+                language=language.language,
+                set_at=language.set_at,
+                set_by=language.set_by,
+            )
+        )
+        await session.delete(language)
     audit.record(session, now, "telegram", "group.migrate", old_chat_id=old_id, new_chat_id=new_id)
     return True
 
@@ -125,3 +138,36 @@ async def bot_removed(session: AsyncSession, now: datetime, chat_id: int, by_use
         council=group.council.code,
     )
     return True
+
+
+async def group_language(session: AsyncSession, chat_id: int, default: str) -> str:
+    """The language the bot uses in a group: the one an admin set there, else the
+    councils' default. Groups are read by many people, so not any one reader's."""
+    chosen = await session.scalar(
+        select(ChatLanguage.language).where(ChatLanguage.chat_id == chat_id)
+    )
+    return chosen or default
+
+
+async def set_group_language(
+    session: AsyncSession, now: datetime, who: Requester, chat_id: int, language: str
+) -> str:
+    """`/lang` in a group: an admin sets the group's language (anyone else is refused)."""
+    require_admin(who)
+    code = supported_language(language)
+    row = await session.get(ChatLanguage, chat_id)
+    previous = row.language if row is not None else None
+    if row is None:
+        row = ChatLanguage(chat_id=chat_id)
+        session.add(row)
+    row.language, row.set_at, row.set_by = code, now, who.telegram_user_id
+    audit.record(
+        session,
+        now,
+        audit.telegram_actor(who.telegram_user_id),
+        "group.language",
+        chat_id=chat_id,
+        language=code,
+        previous=previous,
+    )
+    return code

@@ -154,15 +154,21 @@ async def private_chat_changed(
         await mark_unreachable(session, identity.id)
 
 
+def supported_language(language: str) -> str:
+    """The language code `/lang` was given, if the bot speaks it; else a refusal."""
+    code = language.strip().lower()
+    if code not in SUPPORTED_LOCALES:
+        raise BadInputError(
+            msg("Unknown language {language}. Choose vi or en, e.g. /lang en", language=code)
+        )
+    return code
+
+
 async def set_language(
     session: AsyncSession, now: datetime, identity: TelegramIdentity, language: str
 ) -> str:
     """Store the language chosen with /lang."""
-    language = language.strip().lower()
-    if language not in SUPPORTED_LOCALES:
-        raise BadInputError(
-            msg("Unknown language {language}. Choose vi or en, e.g. /lang en", language=language)
-        )
+    language = supported_language(language)
     user = await remember_user(session, now, identity, private_chat=False)
     user.language = language
     return language
