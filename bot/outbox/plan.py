@@ -42,6 +42,7 @@ PRIORITY_ESCALATION = 30
 PRIORITY_DIGEST = 40
 # A scheduled digest missed during downtime is still posted within this time.
 DIGEST_LATE_LIMIT = timedelta(days=7)
+WEEK = timedelta(weeks=1)
 
 # How far ahead the periodic pass plans rows.
 HORIZON = timedelta(days=1)
@@ -223,6 +224,8 @@ def digest_rows(
             # day the calendar moves the sending to.
             period = slot.astimezone(timing.tz).date().isoformat()
             due_at = on_a_working_day(slot, timing.calendar)
+            if due_at >= slot + WEEK:
+                continue  # a whole week off (Tết): the next week's digest covers it
             rows.append(
                 NewRow(
                     dedupe_key=f"digest:{council.code}:{period}:group:{group.id}",

@@ -224,7 +224,17 @@ def due_line(task: Task, timing: Timing, now: datetime, locale: str) -> Html:
     due = format_day(task.due_on, timing.tz, locale)
     if task.period:
         due = f"{task.period} · {due}"
-    left = format_days_left((task.due_on - timing.today(now)).days)
+    calendar = timing.calendar
+    left = format_days_left(calendar.days_left(task.due_on, timing.today(now)))
+    last_day = calendar.deadline_end(task.due_on)
+    if last_day != task.due_on:
+        # Civil Code art. 148(5): say why the count runs past the written deadline.
+        return html_format(
+            _("⏳ Due: {due}, a day off, so until the end of {last_day} ({left})"),
+            due=due,
+            last_day=format_day(last_day, timing.tz, locale),
+            left=left,
+        )
     return html_format(_("⏳ Due: {due} ({left})"), due=due, left=left)
 
 
@@ -308,7 +318,7 @@ async def _task_escalation(
             bold(_("🚨 Escalation: tasks still overdue after five reminders")),
         ]
         for task in tasks:
-            days = (timing.today(now) - task.due_on).days
+            days = -timing.calendar.days_left(task.due_on, timing.today(now))
             late = [a for a in task.assignments if a.done_at is None]
             lines += [
                 "",

@@ -179,14 +179,16 @@ async def collect(
     # Reminded once its first reminder day has come.
     first_reminder = max(timing.task_days, default=0)
     for task in tasks:
-        days_left = (task.due_on - today).days
+        # Counted to the deadline's last day: a deadline on a day off is not overdue
+        # before the end of the next working day.
+        days_left = timing.calendar.days_left(task.due_on, today)
         data.today_offset[task.id] = days_left
         state = TaskState(task, parts[task.id])
         if days_left < 0 and any(not a.done for a in state.parts):
             data.overdue.append(state)
         elif 0 <= days_left <= DUE_SOON_DAYS:
             data.due_soon.append(state)
-        reminded = days_left <= first_reminder
+        reminded = (task.due_on - today).days <= first_reminder
         for part in state.parts:
             status = "done" if part.done else part.last.value if part.last else "none"
             data.chart.setdefault(part.agency.code, Counter())[status] += 1
