@@ -37,7 +37,8 @@ from bot.models import (
 from bot.outbox.plan import PRIORITY_DIGEST, digest_subject
 from bot.outbox.store import NewRow, add_rows, withdraw
 from bot.schedule import Timing, Weekly
-from bot.services import audit, rsvp
+from bot.services import audit, completion, rsvp
+from bot.services.completion import Completion
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
@@ -113,6 +114,8 @@ class DigestData:
     unregistered: int = 0
     meetings: list[tuple[Meeting, Counter[RsvpAnswer]]] = field(default_factory=list)
     chart: dict[str, Counter[str]] = field(default_factory=dict)
+    # Every agency's parts of the council's tasks (open, done, all periods) by class.
+    completion: list[tuple[AgencyName, Counter[Completion]]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -213,7 +216,28 @@ async def collect(
     )
     tallies = await rsvp.counts(session, [m.id for m in meetings])
     data.meetings = [(m, tallies[m.id]) for m in meetings]
+    data.completion = await _completion(session, council, now, timing, agencies)
     return data
+
+
+async def _completion(
+    session: AsyncSession,
+    council: Council,
+    now: datetime,
+    timing: Timing,
+    agencies: dict[int, AgencyName],
+) -> list[tuple[AgencyName, Counter[Completion]]]:
+    parts = await session.execute(
+        select(TaskAgency.agency_id, Task.due_on, TaskAgency.done_at)
+        .join(Task, Task.id == TaskAgency.task_id)
+        .where(Task.council_id == council.id, Task.cancelled_at.is_(None))
+    )
+    rows = [(agency_id, due_on, done_at) for agency_id, due_on, done_at in parts]
+    counts = completion.count_by_agency(rows, now, timing.calendar)
+    return sorted(
+        ((agencies[agency_id], found) for agency_id, found in counts.items()),
+        key=lambda item: item[0].code,
+    )
 
 
 async def _agency_names(session: AsyncSession) -> dict[int, AgencyName]:
@@ -354,6 +378,19 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
                         data.unregistered,
                     ).format(n=data.unregistered)
                 )
+            )
+    if data.completion:
+        lines += [
+            "",
+            html_format(
+                _("📈 <b>Completion by agency</b> ({as_of})"),
+                as_of=completion.as_of(now, timing.tz, locale),
+            ),
+        ]
+        for named, tally_of in data.completion:
+            classes = "; ".join(f"{c.label()} {tally_of[c]}" for c in Completion)
+            lines.append(
+                html_format("• {agency}: {classes}", agency=named.name(locale), classes=classes)
             )
     if data.meetings:
         lines += ["", bold(_("🗓 Upcoming meetings"))]
