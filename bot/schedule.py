@@ -8,7 +8,7 @@ moments into outbox rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.worktime import WorkCalendar
@@ -57,28 +57,35 @@ def task_reminders(
 ) -> list[Moment]:
     """Reminders at 08:00 local on each of `days_before` the due day, in working time.
 
+    A reminder whose day is a day off goes out on the previous working day at 08:00:
+    it announces a deadline, so it must come before it, not after the Tết break (a
+    deadline of Friday 20/02/2026, mùng 4 Tết, is reminded on Friday 13/02/2026).
     A reminder whose day had passed when the task was created is skipped, except the
-    due-day one. When the working-time rule pushes two reminders onto the same moment
-    (a due day on a Sunday and T-1d on the Saturday both land on Monday 08:00), only
-    the one closer to the deadline is kept. Each expires when the next one is due, so
-    after downtime a member gets the latest reminder, not a burst of stale ones.
+    due-day one; one that the creation moment pushes past the deadline's last day
+    (`WorkCalendar.deadline_end`) is dropped, the nudges take over from there.
+
+    Reminders of one task that land on one day are one message: the one closest to
+    the deadline is kept. Each expires when the next one is due, so after downtime a
+    member gets the latest reminder, not a burst of stale ones.
     """
     planned_day = planned_at.astimezone(calendar.tz).date()
-    candidates: list[tuple[str, datetime]] = []
+    closing = calendar.closing(calendar.deadline_end(due_on))
+    by_day: dict[date, tuple[str, datetime]] = {}
     for days in sorted(days_before, reverse=True):
         day = due_on - timedelta(days=days)
         if day < planned_day:
             continue
-        # Created on the reminder's own day after 08:00: it goes out now (in working time).
-        moment = max(calendar.morning(day), planned_at)
-        candidates.append((f"T-{days}d", calendar.next_working_moment(moment)))
-    kept: list[tuple[str, datetime]] = []
-    for label, moment in candidates:
-        while kept and kept[-1][1] >= moment:
-            kept.pop()
-        kept.append((label, moment))
+        if not calendar.is_working_day(day):
+            day = calendar.previous_working_day(day)
+        # Created after that morning: it goes out now (in working time).
+        moment = calendar.next_working_moment(max(calendar.morning(day), planned_at))
+        if moment > closing:
+            continue
+        # Later labels are closer to the deadline: they replace earlier ones that day.
+        by_day[moment.astimezone(calendar.tz).date()] = (f"T-{days}d", moment)
+    kept = sorted(by_day.values(), key=lambda item: item[1])
     # The last reminder means something until the first nudge takes over.
-    first_nudge = calendar.morning(calendar.add_working_days(due_on, NUDGE_EVERY_WORKING_DAYS))
+    first_nudge = calendar.morning(first_nudge_day(due_on, calendar))
     moments = []
     for index, (label, moment) in enumerate(kept):
         expires = kept[index + 1][1] if index + 1 < len(kept) else first_nudge
@@ -86,17 +93,23 @@ def task_reminders(
     return moments
 
 
+def first_nudge_day(due_on: date, calendar: WorkCalendar) -> date:
+    """The 2nd working day after the deadline's last day (a Saturday deadline ends on
+    Monday, so its first nudge is on Wednesday)."""
+    return calendar.add_working_days(calendar.deadline_end(due_on), NUDGE_EVERY_WORKING_DAYS)
+
+
 def nudges(due_on: date, calendar: WorkCalendar, *, planned_at: datetime) -> list[Moment]:
-    """After the due day with no `✅`: a nudge at 08:00 on the 2nd working day after it
-    and every 2 working days after that, at most 5; then one escalation to the admins
-    ("ESC") on the slot after the last nudge.
+    """After the deadline's last day with no `✅`: a nudge at 08:00 on the 2nd working
+    day after it and every 2 working days after that, at most 5; then one escalation to
+    the admins ("ESC") on the slot after the last nudge.
 
     Each nudge expires when the next is due. Slots before `planned_at` are skipped: a
     task entered after its deadline (demo data) is not nagged about its past.
     """
-    slots: list[datetime] = []
-    day = due_on
-    for _ in range(MAX_NUDGES + 1):
+    day = first_nudge_day(due_on, calendar)
+    slots = [calendar.morning(day)]
+    for _ in range(MAX_NUDGES):
         day = calendar.add_working_days(day, NUDGE_EVERY_WORKING_DAYS)
         slots.append(calendar.morning(day))
     moments = []
@@ -107,6 +120,16 @@ def nudges(due_on: date, calendar: WorkCalendar, *, planned_at: datetime) -> lis
             continue
         moments.append(Moment(label, slot, expires))
     return moments
+
+
+def on_a_working_day(slot: datetime, calendar: WorkCalendar) -> datetime:
+    """`slot`, or when its day is a day off the same local time on the next working day
+    (a digest due on a holiday Monday goes out on Tuesday at 08:30), as UTC."""
+    local = slot.astimezone(calendar.tz)
+    if calendar.is_working_day(local.date()):
+        return slot.astimezone(UTC)
+    day = calendar.add_working_days(local.date(), 1)
+    return datetime.combine(day, local.time(), tzinfo=calendar.tz).astimezone(UTC)
 
 
 @dataclass(frozen=True)

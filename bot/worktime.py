@@ -167,6 +167,10 @@ class WorkCalendar:
         """The start of working hours on `day` (working or not), as aware UTC."""
         return datetime.combine(day, self.start, tzinfo=self.tz).astimezone(UTC)
 
+    def closing(self, day: date) -> datetime:
+        """The end of working hours on `day`, as aware UTC."""
+        return datetime.combine(day, self.end, tzinfo=self.tz).astimezone(UTC)
+
     def _next_working_day(self, day: date) -> date:
         candidate = day
         for _ in range(_MAX_SEARCH_DAYS):
@@ -193,6 +197,38 @@ class WorkCalendar:
             if now < self.end:
                 return moment.astimezone(UTC)
         return self.morning(self._next_working_day(day))
+
+    def previous_working_day(self, day: date) -> date:
+        """The last working day before `day` (`day` itself may be a day off)."""
+        candidate = day
+        for _ in range(_MAX_SEARCH_DAYS):
+            candidate -= _ONE_DAY
+            if self.is_working_day(candidate):
+                return candidate
+        raise RuntimeError(f"no working day within {_MAX_SEARCH_DAYS} days before {day}")
+
+    def deadline_end(self, due_on: date) -> date:
+        """The last day of a deadline set for `due_on`.
+
+        A deadline that falls on a day off ends at the end of the next working day
+        (Civil Code 2015, art. 148(5)): a report due on Saturday 14/02/2026, the first
+        day of the Tết break, may still be sent on Monday 23/02/2026. Everything that
+        asks "is this task late?" (nudges, the escalation, /tasks, the digest, the
+        completion classes, the exports) goes through here, so nothing calls a task
+        overdue on the day off.
+        """
+        if self.is_working_day(due_on):
+            return due_on
+        return self._next_working_day(due_on)
+
+    def days_left(self, due_on: date, today: date) -> int:
+        """Calendar days from `today` to the deadline's last day; negative once it is
+        past ('quá hạn 2 ngày' counts from the end of the deadline, not its nominal day)."""
+        return (self.deadline_end(due_on) - today).days
+
+    def is_overdue(self, due_on: date, today: date) -> bool:
+        """Whether the whole of the deadline's last day has passed by `today`."""
+        return today > self.deadline_end(due_on)
 
     def add_working_days(self, day: date, n: int) -> date:
         """The `n`-th working day after `day` (n >= 1); `day` itself may be a day off.

@@ -6,11 +6,13 @@ from collections import Counter
 
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.formats import format_time_left
+from bot.days_off import day_off_cause
+from bot.formats import format_day, format_time_left
 from bot.i18n import _, current_locale, ngettext
 from bot.keyboards import rsvp_keyboard, rsvp_word, to_markup
-from bot.models import MeetingResponse, RsvpAnswer
+from bot.models import Meeting, MeetingResponse, RsvpAnswer
 from bot.outbox.render import meeting_lines
+from bot.schedule import Timing
 from bot.services import meetings, rsvp
 from bot.services.rsvp import BUTTON_OF_ANSWER
 from bot.text import Html, escape, html_format, join_lines
@@ -31,6 +33,23 @@ def your_answer(response: MeetingResponse) -> Html:
     return html_format(_("Your answer: {answer}"), answer=label)
 
 
+def day_off_note(meeting: Meeting, timing: Timing) -> list[str]:
+    """A meeting on a day off is the admin's call (a Saturday session before a deadline
+    happens), so it is accepted; the admin is only told, in case it was a slip."""
+    day = meeting.starts_at.astimezone(timing.tz).date()
+    cause = day_off_cause(timing.calendar, day)
+    if cause is None:
+        return []
+    return [
+        "",
+        html_format(
+            _("⚠️ Note: {day} is a day off ({cause})."),
+            day=format_day(day, timing.tz, current_locale()),
+            cause=cause,
+        ),
+    ]
+
+
 @handler
 async def new_meeting(turn: Turn) -> Reply:
     meeting, planned = await meetings.create_meeting(
@@ -47,6 +66,7 @@ async def new_meeting(turn: Turn) -> Reply:
                 planned,
             ).format(n=planned)
         ),
+        *day_off_note(meeting, turn.deps.timing),
     ]
     return Reply(join_lines(lines))
 
@@ -63,6 +83,7 @@ async def move_meeting(turn: Turn) -> Reply:
                 *meeting_lines(meeting, turn.deps.timing, current_locale()),
                 "",
                 escape(_("The members are told, and the reminders follow the new time.")),
+                *day_off_note(meeting, turn.deps.timing),
             ]
         )
     )

@@ -12,7 +12,7 @@ from bot.keyboards import task_status_keyboard, to_markup
 from bot.models import ReportStatus, Task
 from bot.outbox.render import due_line
 from bot.schedule import Timing
-from bot.services import reports, tasks
+from bot.services import completion, reports, tasks
 from bot.services.reports import mark
 from bot.text import Html, bold, escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
@@ -37,6 +37,38 @@ def task_summary(
     ]
     if task.ref:
         lines.append(html_format(_("📄 Document: {ref}"), ref=format_document(task.ref)))
+    return lines
+
+
+def task_completion(
+    task: Task,
+    timing: Timing,
+    now: datetime,
+    statuses: dict[tuple[int, int], ReportStatus],
+) -> list[Html]:
+    """A task in /tasks: its deadline, its completion class, and each agency's part with
+    its latest status and its own class."""
+    calendar = timing.calendar
+    lines = [
+        html_format("#{id} · {title}", id=task.id, title=bold(task.title)),
+        due_line(task, timing, now, current_locale()),
+        html_format(
+            _("📌 Status of the task: {completion}"),
+            completion=completion.classify_task(task, now, calendar).label(),
+        ),
+    ]
+    for part in task.assignments:
+        latest = statuses.get((task.id, part.agency_id))
+        lines.append(
+            html_format(
+                "• {agency} {mark}: {completion}",
+                agency=part.agency.code,
+                mark=mark(part.done_at is not None, latest),
+                completion=completion.classify_part(task, part, now, calendar).label(),
+            )
+        )
+    if task.ref:
+        lines.append(html_format(_("📄 Document: {ref}"), ref=task.ref))
     return lines
 
 
@@ -89,13 +121,17 @@ async def list_tasks(turn: Turn) -> Reply:
     timing = turn.deps.timing
     locale = current_locale()
     statuses = await reports.latest_statuses(turn.session, [t.id for t in found])
-    lines: list[str] = [escape(_("📋 Open tasks:"))]
+    lines: list[str] = [
+        html_format(
+            _("📋 Open tasks ({as_of}):"), as_of=completion.as_of(turn.now, timing.tz, locale)
+        )
+    ]
     council_id = None
     for task in sorted(found, key=lambda t: (t.council_id, t.due_on, t.id)):
         if task.council_id != council_id:
             council_id = task.council_id
             lines += ["", bold(task.council.name(locale))]
-        lines += ["", *task_summary(task, timing, turn.now, statuses)]
+        lines += ["", *task_completion(task, timing, turn.now, statuses)]
     if turn.who.is_admin:
         lines += ["", escape(_("To cancel a task: /canceltask ID."))]
     return Reply(join_lines(lines))

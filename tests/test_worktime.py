@@ -212,3 +212,67 @@ def test_load_adjustments_needs_the_header(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected the header") as caught:
         load_adjustments(path)
     assert str(caught.value).startswith(f"{path}:1: ")
+
+
+def test_the_2026_new_year_swap_from_the_shipped_file() -> None:
+    # Công văn 12729/VPCP-KGVX: Friday 02/01/2026 off, made up on Saturday 10/01/2026.
+    shipped = WorkCalendar(HANOI, load_adjustments(SHIPPED_CSV))
+    assert not shipped.is_working_day(date(2026, 1, 1))
+    assert not shipped.is_working_day(date(2026, 1, 2))
+    assert shipped.is_working_day(date(2026, 1, 5))
+    assert shipped.is_working_day(date(2026, 1, 10))
+    assert not shipped.is_working_day(date(2026, 1, 11))
+    assert shipped.holiday_name(date(2026, 1, 2)) == ANNOUNCED_DAY_OFF
+    assert shipped.next_working_moment(hanoi(2025, 12, 31, 17)) == hanoi(2026, 1, 5, 8)
+    assert shipped.next_working_moment(hanoi(2026, 1, 9, 17)) == hanoi(2026, 1, 10, 8)
+
+
+def test_the_shipped_file_covers_the_announced_breaks_of_2025_and_2026() -> None:
+    shipped = WorkCalendar(HANOI, load_adjustments(SHIPPED_CSV))
+    # Tết Ất Tỵ 25/01-02/02/2025, Tết Bính Ngọ 14/02-22/02/2026, Quốc khánh 2025.
+    for first, last in (
+        (date(2025, 1, 25), date(2025, 2, 2)),
+        (date(2026, 2, 14), date(2026, 2, 22)),
+        (date(2025, 8, 30), date(2025, 9, 2)),
+        (date(2025, 4, 30), date(2025, 5, 4)),
+    ):
+        assert not any(shipped.is_working_day(d) for d in days(first, last)), first
+        assert shipped.is_working_day(first - timedelta(days=1)) or first.weekday() == 0
+        assert shipped.is_working_day(last + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("due_on", "last_day"),
+    [
+        (date(2026, 12, 4), date(2026, 12, 4)),  # a Friday: itself
+        (date(2026, 12, 5), date(2026, 12, 7)),  # Saturday -> Monday
+        (date(2026, 12, 6), date(2026, 12, 7)),  # Sunday -> Monday
+        (date(2026, 2, 20), date(2026, 2, 23)),  # mùng 4 Tết -> Monday after the break
+        (date(2026, 4, 26), date(2026, 4, 28)),  # Hùng Kings on Sunday, Monday off in lieu
+    ],
+)
+def test_a_deadline_on_a_day_off_ends_with_the_next_working_day(
+    due_on: date, last_day: date
+) -> None:
+    assert CAL.deadline_end(due_on) == last_day
+
+
+def test_a_saturday_deadline_is_not_overdue_before_the_end_of_monday() -> None:
+    saturday = date(2026, 12, 5)
+    assert [CAL.is_overdue(saturday, d) for d in days(date(2026, 12, 4), date(2026, 12, 8))] == [
+        False,
+        False,
+        False,
+        False,  # Monday 07/12: its last day
+        True,
+    ]
+    assert CAL.days_left(saturday, date(2026, 12, 4)) == 3
+    assert CAL.days_left(saturday, date(2026, 12, 7)) == 0
+    assert CAL.days_left(saturday, date(2026, 12, 9)) == -2
+
+
+def test_the_2026_new_year_swap_moves_a_deadline_too() -> None:
+    shipped = WorkCalendar(HANOI, load_adjustments(SHIPPED_CSV))
+    assert shipped.deadline_end(date(2026, 1, 2)) == date(2026, 1, 5)
+    assert shipped.deadline_end(date(2026, 1, 10)) == date(2026, 1, 10)  # a working Saturday
+    assert shipped.previous_working_day(date(2026, 1, 4)) == date(2025, 12, 31)

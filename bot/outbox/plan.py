@@ -23,7 +23,14 @@ from sqlalchemy.orm import aliased, selectinload
 from bot.models import CouncilMembership, GroupChat, Meeting, Member, Task, TaskAgency
 from bot.outbox.store import NewRow, add_rows
 from bot.periods import Due, next_due
-from bot.schedule import Timing, Weekly, meeting_reminders, nudges, task_reminders
+from bot.schedule import (
+    Timing,
+    Weekly,
+    meeting_reminders,
+    nudges,
+    on_a_working_day,
+    task_reminders,
+)
 from bot.services.admins import admin_ids
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,7 @@ PRIORITY_ESCALATION = 30
 PRIORITY_DIGEST = 40
 # A scheduled digest missed during downtime is still posted within this time.
 DIGEST_LATE_LIMIT = timedelta(days=7)
+WEEK = timedelta(weeks=1)
 
 # How far ahead the periodic pass plans rows.
 HORIZON = timedelta(days=1)
@@ -201,7 +209,8 @@ def task_rows(
 def digest_rows(
     groups: list[GroupChat], timing: Timing, now: datetime, until: datetime
 ) -> list[NewRow]:
-    """Each linked group's weekly digest, at its council's schedule, from when it was linked."""
+    """Each linked group's weekly digest, at its council's schedule, from when it was linked;
+    one due on a day off goes out on the next working day at the same time."""
     rows = []
     for group in groups:
         council = group.council
@@ -211,14 +220,19 @@ def digest_rows(
         for slot in schedule.slots(timing.tz, now - DIGEST_LATE_LIMIT, until):
             if slot < group.linked_at:
                 continue
+            # The period keeps the scheduled day, so the key is the same whichever
+            # day the calendar moves the sending to.
             period = slot.astimezone(timing.tz).date().isoformat()
+            due_at = on_a_working_day(slot, timing.calendar)
+            if due_at >= slot + WEEK:
+                continue  # a whole week off (Tết): the next week's digest covers it
             rows.append(
                 NewRow(
                     dedupe_key=f"digest:{council.code}:{period}:group:{group.id}",
                     kind="digest",
                     subject=digest_subject(council.code),
-                    due_at=slot,
-                    expires_at=slot + DIGEST_LATE_LIMIT,
+                    due_at=due_at,
+                    expires_at=due_at + DIGEST_LATE_LIMIT,
                     group_id=group.id,
                     payload={"council_id": council.id, "period": period},
                     priority=PRIORITY_DIGEST,

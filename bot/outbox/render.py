@@ -226,8 +226,24 @@ def due_line(task: Task, timing: Timing, now: datetime, locale: str) -> Html:
     """'⏳ Hạn: quý IV/2026 · thứ Năm, ngày 31/12/2026 (còn 38 ngày)'; for a report on a
     period, that period with its data cut-off, then the send deadline."""
     due = format_day(task.due_on, timing.tz, locale)
-    left = format_days_left((task.due_on - timing.today(now)).days)
+    if task.period and not task.report_period:
+        due = f"{format_period(task.period, locale)} · {due}"
+    calendar = timing.calendar
+    left = format_days_left(calendar.days_left(task.due_on, timing.today(now)))
+    last_day = calendar.deadline_end(task.due_on)
+    if last_day != task.due_on:
+        # Civil Code art. 148(5): say why the count runs past the written deadline.
+        deadline = html_format(
+            _("⏳ Due: {due}, a day off, so until the end of {last_day} ({left})"),
+            due=due,
+            last_day=format_day(last_day, timing.tz, locale),
+            left=left,
+        )
+    else:
+        deadline = html_format(_("⏳ Due: {due} ({left})"), due=due, left=left)
     if task.report_period:
+        if last_day == task.due_on:
+            deadline = html_format(_("⏳ Send by: {due} ({left})"), due=due, left=left)
         return join_lines(
             [
                 html_format(
@@ -235,12 +251,10 @@ def due_line(task: Task, timing: Timing, now: datetime, locale: str) -> Html:
                     period=format_period(task.report_period, locale),
                     cut_off=format_cut_off(task.report_period, locale),
                 ),
-                html_format(_("⏳ Send by: {due} ({left})"), due=due, left=left),
+                deadline,
             ]
         )
-    if task.period:
-        due = f"{format_period(task.period, locale)} · {due}"
-    return html_format(_("⏳ Due: {due} ({left})"), due=due, left=left)
+    return deadline
 
 
 def task_lines(task: Task, agency: Agency, timing: Timing, now: datetime, locale: str) -> list[str]:
@@ -323,7 +337,7 @@ async def _task_escalation(
             bold(_("🚨 Escalation: tasks still overdue after five reminders")),
         ]
         for task in tasks:
-            days = (timing.today(now) - task.due_on).days
+            days = -timing.calendar.days_left(task.due_on, timing.today(now))
             late = [a for a in task.assignments if a.done_at is None]
             lines += [
                 "",

@@ -38,7 +38,8 @@ from bot.models import (
 from bot.outbox.plan import PRIORITY_DIGEST, digest_subject
 from bot.outbox.store import NewRow, add_rows, withdraw
 from bot.schedule import Timing, Weekly
-from bot.services import audit, rsvp
+from bot.services import audit, completion, rsvp
+from bot.services.completion import Completion
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
@@ -114,6 +115,8 @@ class DigestData:
     unregistered: int = 0
     meetings: list[tuple[Meeting, Counter[RsvpAnswer]]] = field(default_factory=list)
     chart: dict[str, Counter[str]] = field(default_factory=dict)
+    # Every agency's parts of the council's tasks (open, done, all periods) by class.
+    completion: list[tuple[AgencyName, Counter[Completion]]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -180,14 +183,16 @@ async def collect(
     # Reminded once its first reminder day has come.
     first_reminder = max(timing.task_days, default=0)
     for task in tasks:
-        days_left = (task.due_on - today).days
+        # Counted to the deadline's last day: a deadline on a day off is not overdue
+        # before the end of the next working day.
+        days_left = timing.calendar.days_left(task.due_on, today)
         data.today_offset[task.id] = days_left
         state = TaskState(task, parts[task.id])
         if days_left < 0 and any(not a.done for a in state.parts):
             data.overdue.append(state)
         elif 0 <= days_left <= DUE_SOON_DAYS:
             data.due_soon.append(state)
-        reminded = days_left <= first_reminder
+        reminded = (task.due_on - today).days <= first_reminder
         for part in state.parts:
             status = "done" if part.done else part.last.value if part.last else "none"
             data.chart.setdefault(part.agency.code, Counter())[status] += 1
@@ -212,7 +217,28 @@ async def collect(
     )
     tallies = await rsvp.counts(session, [m.id for m in meetings])
     data.meetings = [(m, tallies[m.id]) for m in meetings]
+    data.completion = await _completion(session, council, now, timing, agencies)
     return data
+
+
+async def _completion(
+    session: AsyncSession,
+    council: Council,
+    now: datetime,
+    timing: Timing,
+    agencies: dict[int, AgencyName],
+) -> list[tuple[AgencyName, Counter[Completion]]]:
+    parts = await session.execute(
+        select(TaskAgency.agency_id, Task.due_on, TaskAgency.done_at)
+        .join(Task, Task.id == TaskAgency.task_id)
+        .where(Task.council_id == council.id, Task.cancelled_at.is_(None))
+    )
+    rows = [(agency_id, due_on, done_at) for agency_id, due_on, done_at in parts]
+    counts = completion.count_by_agency(rows, now, timing.calendar)
+    return sorted(
+        ((agencies[agency_id], found) for agency_id, found in counts.items()),
+        key=lambda item: item[0].code,
+    )
 
 
 async def _agency_names(session: AsyncSession) -> dict[int, AgencyName]:
@@ -353,6 +379,19 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
                         data.unregistered,
                     ).format(n=data.unregistered)
                 )
+            )
+    if data.completion:
+        lines += [
+            "",
+            html_format(
+                _("📈 <b>Completion by agency</b> ({as_of})"),
+                as_of=completion.as_of(now, timing.tz, locale),
+            ),
+        ]
+        for named, tally_of in data.completion:
+            classes = "; ".join(f"{c.label()} {tally_of[c]}" for c in Completion)
+            lines.append(
+                html_format("• {agency}: {classes}", agency=named.name(locale), classes=classes)
             )
     if data.meetings:
         lines += ["", bold(_("🗓 Upcoming meetings"))]

@@ -1,0 +1,95 @@
+"""How the government counts completion: the four classes of a task and of each
+agency's part of it, as the reports on the execution of assigned tasks write them.
+
+- hoàn thành đúng hạn — done on time: `✅` by the end of the deadline's last day;
+- hoàn thành quá hạn — done late: `✅` after it;
+- đang thực hiện trong hạn — in progress, the deadline not yet over;
+- quá hạn chưa hoàn thành — overdue, not done.
+
+"The deadline's last day" is `WorkCalendar.deadline_end` (a deadline on a day off runs
+to the end of the next working day), so this module, /tasks, the digest, the nudges
+and the exports agree on what is late. Every place that shows a class uses this module.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, datetime
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+from bot.i18n import N_, _, format_day
+from bot.models import Task, TaskAgency
+from bot.worktime import WorkCalendar
+
+
+class Completion(Enum):
+    """One class; declared in the order reports list them."""
+
+    DONE_ON_TIME = "done_on_time"
+    DONE_LATE = "done_late"
+    IN_PROGRESS = "in_progress"
+    OVERDUE = "overdue"
+
+    def label(self) -> str:
+        """The class in the current locale ('hoàn thành đúng hạn')."""
+        return _(_LABELS[self])
+
+    @property
+    def done(self) -> bool:
+        return self in (Completion.DONE_ON_TIME, Completion.DONE_LATE)
+
+
+_LABELS = {
+    Completion.DONE_ON_TIME: N_("done on time"),
+    Completion.DONE_LATE: N_("done late"),
+    Completion.IN_PROGRESS: N_("in progress, within the deadline"),
+    Completion.OVERDUE: N_("overdue, not done"),
+}
+
+
+def classify(
+    due_on: date, done_at: datetime | None, now: datetime, calendar: WorkCalendar
+) -> Completion:
+    """The class of a piece of work due on `due_on`, done at `done_at` (or not yet), at `now`.
+
+    Done on the deadline's last day counts as on time whatever the hour: the law counts
+    a deadline in days, and the office may well send a report in the evening.
+    """
+    last_day = calendar.deadline_end(due_on)
+    if done_at is not None:
+        done_day = done_at.astimezone(calendar.tz).date()
+        return Completion.DONE_ON_TIME if done_day <= last_day else Completion.DONE_LATE
+    today = now.astimezone(calendar.tz).date()
+    return Completion.OVERDUE if today > last_day else Completion.IN_PROGRESS
+
+
+def classify_part(
+    task: Task, part: TaskAgency, now: datetime, calendar: WorkCalendar
+) -> Completion:
+    """One agency's part of `task`: done when that agency pressed `✅`."""
+    return classify(task.due_on, part.done_at, now, calendar)
+
+
+def classify_task(task: Task, now: datetime, calendar: WorkCalendar) -> Completion:
+    """The whole task: done when the last of its agencies pressed `✅`."""
+    return classify(task.due_on, task.done_at, now, calendar)
+
+
+def count_by_agency(
+    parts: Iterable[tuple[int, date, datetime | None]], now: datetime, calendar: WorkCalendar
+) -> dict[int, Counter[Completion]]:
+    """For each agency id, how many of its parts are in each class; `parts` are plain
+    (agency id, due day, done at) rows, so a council with thousands of tasks is counted
+    without building an ORM object for each."""
+    counts: dict[int, Counter[Completion]] = {}
+    for agency_id, due_on, done_at in parts:
+        found = classify(due_on, done_at, now, calendar)
+        counts.setdefault(agency_id, Counter())[found] += 1
+    return counts
+
+
+def as_of(now: datetime, tz: ZoneInfo, locale: str | None = None) -> str:
+    """'tính đến ngày 03/12/2026': the day the classes were counted."""
+    return _("as of {day}").format(day=format_day(now, tz, locale))
