@@ -149,8 +149,9 @@ async def _join(deps: Deps) -> None:
     """Register among the instances, and send within the budget they all share."""
     async with transaction(deps.sessions()) as session:
         peers = await instances.register(session, deps.presence.name, deps.clock.now())
-    deps.presence.beaten(peers)
+    deps.presence.joined(peers)
     deps.pacer.budget = SharedBudget(deps.sessions())
+    deps.pacer.share_budget = lambda: not deps.presence.alone()
     log.info("instance %s registered", deps.presence.name)
 
 

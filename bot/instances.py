@@ -54,6 +54,9 @@ STOP_SENDING_AFTER = 6.0
 # again sooner.
 POLLING_LEASE = 6.0
 POLLING = "polling"
+# A process that finds others alive when it joins sends nothing for this long: time for
+# each of them to beat, see it, and stop sending as if alone (Presence.alone).
+JOIN_QUIET = 1.5 * BEAT_SECONDS
 
 
 def instance_name() -> str:
@@ -77,16 +80,34 @@ class Presence:
     def registered(self) -> bool:
         return self.beaten_at is not None
 
+    # time.monotonic() before which this process does not send (JOIN_QUIET).
+    quiet_until: float = 0.0
+
+    def joined(self, peers: int) -> None:
+        """Registered, with `peers` alive (this one included)."""
+        self.beaten(peers)
+        if self.peers > 1:
+            self.quiet_until = time.monotonic() + JOIN_QUIET
+
     def beaten(self, peers: int) -> None:
         self.peers = max(1, peers)
         self.beaten_at = time.monotonic()
 
     def may_send(self) -> bool:
         """False once the last beat is so old that the others may soon take this
-        process for dead and hand its rows to someone else."""
+        process for dead and hand its rows to someone else; and for a moment after
+        joining others, until they know of this one."""
         if self.beaten_at is None:
             return True
-        return time.monotonic() - self.beaten_at < STOP_SENDING_AFTER
+        now = time.monotonic()
+        return now - self.beaten_at < STOP_SENDING_AFTER and now >= self.quiet_until
+
+    def alone(self) -> bool:
+        """The only live instance at the last beat: its own pacing is the whole of the
+        bot's, and the budget shared through the database (a round trip per send) can be
+        left aside. A newcomer stays quiet until this process's next beat has seen it
+        (JOIN_QUIET), so the two never both send as if alone."""
+        return self.registered and self.peers == 1
 
 
 async def register(session: AsyncSession, name: str, started_at: datetime) -> int:
@@ -104,6 +125,7 @@ async def register(session: AsyncSession, name: str, started_at: datetime) -> in
 class Beat:
     peers: int  # live instances, this one included
     reaped: dict[str, int]  # dead instances found now, with the outbox rows they held
+    rejoined: bool = False  # this one had been taken for dead, and registered again
 
 
 async def beat(session: AsyncSession, name: str, started_at: datetime) -> Beat:
@@ -114,13 +136,14 @@ async def beat(session: AsyncSession, name: str, started_at: datetime) -> Beat:
         .values(heartbeat_at=database_now(session))
         .returning(Instance.name)
     )
-    if beaten.first() is None:
+    rejoined = beaten.first() is None
+    if rejoined:
         # Its beats stalled and another instance released its claims: what it still
         # holds in memory may go out twice. Carry on under the same name.
         log.warning("instance %s was taken for dead by another instance; registering again", name)
         await register(session, name, started_at)
     reaped = await reap(session)
-    return Beat(await _count(session), reaped)
+    return Beat(await _count(session), reaped, rejoined)
 
 
 async def _count(session: AsyncSession) -> int:

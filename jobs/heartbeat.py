@@ -37,7 +37,10 @@ async def heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
                 leader = await instances.hold(
                     session, instances.POLLING, presence.name, instances.POLLING_LEASE
                 )
-        presence.beaten(beat.peers)
+        if beat.rejoined:
+            presence.joined(beat.peers)  # a newcomer again: the others may be alone now
+        else:
+            presence.beaten(beat.peers)
         if beat.reaped and (flow := context.bot_data.get("flow")) is not None:
             flow.wake_sweep()  # the dead instances' unfinished updates are free now
         if leader and poller is not None:

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from bot import instances
 from bot.db import make_engine, make_sessionmaker, transaction
+from bot.instances import Presence
 from bot.models import Instance, Lease, Outbox, OutboxState
 from bot.models import SendBudget as BudgetRow
 from bot.outbox import store
@@ -271,3 +272,41 @@ async def test_many_waiting_sends_reserve_one_shared_slot_each():
     await asyncio.wait_for(asyncio.gather(*(pacer.wait(chat, False) for chat in range(60))), 10)
     assert budget.taken == 60
     assert asyncio.get_running_loop().time() - started >= 5 * 0.2  # six windows' worth
+
+
+async def test_the_only_instance_paces_alone_and_a_second_one_shares_the_budget():
+    # Alone, a send needs no round trip to the database: the process's own window is the
+    # whole of the bot's. With another instance alive, every send takes a shared slot.
+    presence = Presence()
+    budget = ListBudget([])
+    pacer = Pacer(budget=budget)
+    pacer.share_budget = lambda: not presence.alone()
+    presence.joined(1)
+    await pacer.wait(1, False)
+    assert budget.taken == 0
+    presence.beaten(2)  # the next beat sees a second instance
+    await pacer.wait(2, False)
+    assert budget.taken == 1
+
+
+def test_a_newcomer_that_finds_others_alive_waits_until_they_know_of_it(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(instances.time, "monotonic", lambda: now[0])
+    first, second = Presence(), Presence()
+    first.joined(1)
+    assert first.alone() and first.may_send()
+    second.joined(2)
+    assert not second.alone() and not second.may_send()
+    # Within JOIN_QUIET the first instance beats and sees the second: it shares from then.
+    now[0] += instances.BEAT_SECONDS
+    first.beaten(2)
+    assert not first.alone()
+    now[0] += instances.JOIN_QUIET - instances.BEAT_SECONDS
+    second.beaten(2)
+    assert second.may_send()
+
+
+def test_an_unregistered_sender_is_never_alone():
+    # Tests and benchmarks that drive a sender without registering it keep the budget
+    # they were given.
+    assert not Presence().alone()

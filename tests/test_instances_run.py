@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import func, select
 
+from bot import instances
 from bot.instances import DEAD_AFTER, POLLING
 from bot.models import Instance, Lease, Outbox, OutboxState
 from jobs.sender import MAX_IN_FLIGHT
@@ -32,12 +33,16 @@ async def _instances(sessions) -> int:
 
 
 async def _two_instances(api, env, cwd, sessions) -> tuple[Process, Process]:
+    # Rows added by another process wake an instance on PostgreSQL (NOTIFY); on SQLite
+    # it looks at this interval.
+    env = {**env, "OUTBOX_POLL_SECONDS": "1"}
     a = await Process.start("a", api, env, cwd)
     b = await Process.start("b", api, env, cwd)
     await until(lambda: _instances(sessions), every=0.1)  # one is up
     await until(lambda: _count_is(sessions, 2), every=0.1)
-    # Both have beaten since and know they are two: each claims its share.
-    await asyncio.sleep(2.5)
+    # Both have beaten since and know they are two: each claims its share (the second
+    # to join sends nothing for JOIN_QUIET, until the first knows of it).
+    await asyncio.sleep(instances.JOIN_QUIET + 0.5)
     return a, b
 
 

@@ -12,7 +12,9 @@ does not hold up everyone else.
 
 The windows count this process's sends. When several instances share a database, the
 overall limit must hold for all of them together: then the pacer also takes a slot from
-a shared `budget` (bot/outbox/budget.py) for every send. The per-chat windows stay in
+a shared `budget` (bot/outbox/budget.py) for every send. The only live instance does
+not: its own window is the whole budget, and a database round trip per send would only
+slow a broadcast (bot/instances.Presence.alone). The per-chat windows stay in
 the process: a chat's messages come from one process at a time, but for the rare
 reminder to someone who is also talking to another instance.
 """
@@ -28,7 +30,9 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-OVERALL = ((30, 1.0),)
+# Thirty in a little more than a second: Telegram counts where the messages arrive, and
+# the trip there varies by some milliseconds (29.4 a second at most).
+OVERALL = ((30, 1.02),)
 # One a second on average; two reminders due at the same moment may go together.
 PRIVATE = ((2, 2.0),)
 # Twenty a minute, and no more than five in a quarter of a minute.
@@ -83,6 +87,8 @@ class Pacer:
         self._monotonic = monotonic
         # Shared with the other instances; None when this process sends alone.
         self.budget = budget
+        # Whether to use it now: not while the process is the only one (bot/app.py).
+        self.share_budget: Callable[[], bool] = lambda: True
         self._budget_failing = False
         self._overall = [SlidingWindow(n, s) for n, s in overall]
         self._private = private
@@ -132,7 +138,7 @@ class Pacer:
                 if overall:
                     while (delay := self._overall_free_in()) > 0:  # noqa: ASYNC110
                         await asyncio.sleep(delay)
-                    if self.budget is not None:
+                    if self.budget is not None and self.share_budget():
                         await self._shared_slot()
                 # Chat windows are only taken under `_turn`, so this chat is still free.
                 now = self._monotonic()
