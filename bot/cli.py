@@ -32,6 +32,7 @@ from bot.services import admins, audit, exports, invites, members, people, refer
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
 from bot.services.exports import ExportFormat
+from bot.services.roster_template import roster_template
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove.add_argument("member_id", type=int, metavar="MEMBER_ID")
     remove.add_argument("--council", metavar="CODE", help="remove only the seat in this council")
+    template = member_commands.add_parser(
+        "template", help="write a roster template (Vietnamese headers, two example rows)"
+    )
+    template.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.xlsx")
 
     invite = commands.add_parser(
         "invite",
@@ -147,6 +152,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         _upgrade(settings)
         print("database is up to date")
         return EXIT_OK
+    if args.command == "members" and args.members_command == "template":
+        return write_roster_template(args.output)  # a file of its own: no database needed
     _require_schema(settings)
     if args.command == "seed":
         return _run(settings, lambda s: seed(s, demo=args.demo))
@@ -330,6 +337,15 @@ async def import_members(settings: Settings, path: Path, data: bytes) -> int:
         file=sys.stderr,
     )
     return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def write_roster_template(path: Path) -> int:
+    try:
+        path.write_bytes(roster_template())
+    except OSError as error:
+        raise CliError(f"error: {path}: {error.strerror or error}") from None
+    print(_("Wrote {path}: the roster template with two example rows.").format(path=path))
+    return EXIT_OK
 
 
 def _invite_line(member: Member, username: str, token: str) -> str:
