@@ -239,3 +239,32 @@ async def test_a_standing_vice_chair_sees_the_role_in_whoami(bot, admin):
     assert "Đồng bằng sông Hồng (DBSH) — Phó Chủ tịch Thường trực" in card
     await bot.say(user, "/lang en")
     assert "(DBSH) — standing vice chair" in (await bot.say(user, "/whoami"))["text"]
+
+
+async def test_in_chat_a_bad_role_word_and_a_doubled_column_are_explained(bot, admin):
+    rows = [
+        _vi("DBSH", "Nguyễn Văn An", "BTC", "Uỷ viên"),
+        _vi("DBSH", "Trần Thị Bình", "HN", "Thư ký"),
+    ]
+    since = len(bot.api.sent)
+    bot.api.send_document(admin, "danh-sach.xlsx", xlsx_bytes(rows, header=VIETNAMESE_HEADER),
+                          caption="/import")  # fmt: skip
+    await bot.settle()
+    [answer] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id]
+    assert "Dòng 3: vai trò Thư ký không hợp lệ" in answer["text"]
+    assert "Chủ tịch, Phó Chủ tịch Thường trực, Phó Chủ tịch, Ủy viên, Đầu mối" in answer["text"]
+    assert answer["text"].count("start=") == 1  # An was imported all the same
+
+    doubled = csv_bytes([["DBSH", "Lê Văn Cường", "", "BXD", "", "Lê Cường"]],
+                        header=["Hội đồng", "Họ và tên", "Chức vụ", "Cơ quan", "Vai trò",
+                                "full_name"])  # fmt: skip
+    since = len(bot.api.sent)
+    bot.api.send_document(admin, "danh-sach.csv", doubled, caption="/import")
+    await bot.settle()
+    [refusal] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id]
+    assert refusal["text"] == (
+        "Hai cột “Họ và tên” và “full_name” cùng là cột Họ và tên (full_name). "
+        "Vui lòng chỉ giữ lại một cột."
+    )
+    async with bot.sessions() as session:
+        assert "Lê Văn Cường" not in (await session.scalars(select(Member.full_name))).all()
