@@ -29,9 +29,11 @@ from bot.logs import setup_logging
 from bot.models import Member
 from bot.redact import redact_output
 from bot.services import admins, audit, exports, invites, members, people, reference, roster
+from bot.services.attendance_export import attendance_list
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
-from bot.services.exports import ExportFormat
+from bot.services.exports import ExportFormat, ExportWhat
+from bot.services.roster_template import roster_template
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -91,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove.add_argument("member_id", type=int, metavar="MEMBER_ID")
     remove.add_argument("--council", metavar="CODE", help="remove only the seat in this council")
+    template = member_commands.add_parser(
+        "template", help="write a roster template (Vietnamese headers, two example rows)"
+    )
+    template.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.xlsx")
 
     invite = commands.add_parser(
         "invite",
@@ -102,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # --- export (tasks and reports as XLSX/CSV, meetings as iCalendar) ---
     export = commands.add_parser(
-        "export", help="tasks and status reports (xlsx, csv) or meetings (ics) to a file"
+        "export",
+        help="tasks and status reports (xlsx, csv), meetings (ics), or a meeting's "
+        "attendance list (xlsx) to a file",
     )
     export.add_argument("--council", metavar="CODE", help="one council (default: every council)")
     export.add_argument(
@@ -110,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[f.value for f in ExportFormat],
         help="default: from the file name's extension",
     )
+    export.add_argument(
+        "--what",
+        choices=[w.value for w in ExportWhat],
+        default=ExportWhat.TASKS.value,
+        help="tasks (default) or a meeting's attendance list (with --meeting ID, xlsx)",
+    )
+    export.add_argument("--meeting", type=int, metavar="ID", help="the meeting, for attendance")
     export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     # --- end export ---
     return parser
@@ -147,6 +162,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         _upgrade(settings)
         print("database is up to date")
         return EXIT_OK
+    if args.command == "members" and args.members_command == "template":
+        return write_roster_template(args.output)  # a file of its own: no database needed
     _require_schema(settings)
     if args.command == "seed":
         return _run(settings, lambda s: seed(s, demo=args.demo))
@@ -167,7 +184,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _run(settings, lambda s: reissue_council_invites(s, args.council))
     if args.command == "invite":
         return _run(settings, lambda s: reissue_invite(s, args.member_id))
+    if args.command == "export" and args.what == ExportWhat.ATTENDANCE:
+        meeting = _attendance_arguments(args)
+        return _run(settings, lambda s: export_attendance(s, args.council, meeting, args.output))
     if args.command == "export":
+        if args.meeting is not None:
+            raise CliError("error: --meeting goes with --what attendance")
         fmt = _export_format(args.format, args.output)
         return _run(settings, lambda s: export_file(s, args.council, fmt, args.output))
     raise AssertionError(f"unhandled command {args.command}")
@@ -332,6 +354,15 @@ async def import_members(settings: Settings, path: Path, data: bytes) -> int:
     return EXIT_FAILED if report.errors else EXIT_OK
 
 
+def write_roster_template(path: Path) -> int:
+    try:
+        path.write_bytes(roster_template())
+    except OSError as error:
+        raise CliError(f"error: {path}: {error.strerror or error}") from None
+    print(_("Wrote {path}: the roster template with two example rows.").format(path=path))
+    return EXIT_OK
+
+
 def _invite_line(member: Member, username: str, token: str) -> str:
     return f"{member.id}\t{member.full_name}\t{invites.invite_link(username, token)}"
 
@@ -494,6 +525,36 @@ async def export_file(
             rows=found.count,
             reports=found.reports,
             councils=found.scope,
+        )
+    )
+    return EXIT_OK
+
+
+def _attendance_arguments(args: argparse.Namespace) -> int:
+    """The meeting whose attendance list is asked for; the list is an XLSX file only."""
+    if args.meeting is None:
+        raise CliError("error: --what attendance needs --meeting ID (the id /meetings shows)")
+    fmt = args.format or args.output.suffix.lstrip(".").lower()
+    if fmt != ExportFormat.XLSX:
+        raise CliError("error: the attendance list is an XLSX file: use -o FILE.xlsx")
+    return int(args.meeting)
+
+
+async def export_attendance(
+    settings: Settings, council: str | None, meeting_id: int, path: Path
+) -> int:
+    """As export_file: built first, written before the audit record is committed."""
+    async with _session(settings) as session:
+        listed = await attendance_list(
+            session, None, meeting_id, settings.tz, SystemClock().now(), council_code=council
+        )
+        try:
+            await asyncio.to_thread(path.write_bytes, listed.content)
+        except OSError as error:
+            raise CliError(f"error: {path}: {error.strerror or error}") from None
+    print(
+        _("Wrote {path}: the attendance list of meeting #{id} ({people} people).").format(
+            path=path, id=meeting_id, people=listed.count
         )
     )
     return EXIT_OK

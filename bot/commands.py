@@ -93,7 +93,10 @@ ADMIN_COMMANDS = (
     Command(
         "export",
         N_("Export tasks and reports (XLSX)"),
-        N_("/export [COUNCIL] — an XLSX file of tasks and status reports, to file and print"),
+        N_(
+            "/export [COUNCIL] — an XLSX file of tasks and status reports, to file and print; "
+            "/export MEETING_ID — a meeting's attendance list"
+        ),
     ),
     Command(
         "import",

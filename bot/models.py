@@ -82,6 +82,7 @@ class AgencyKind(enum.StrEnum):
 
 class Role(enum.StrEnum):
     CHAIR = "chair"
+    STANDING_VICE_CHAIR = "standing_vice_chair"  # Phó Chủ tịch Thường trực
     VICE_CHAIR = "vice_chair"
     MEMBER = "member"
     CONTACT = "contact"

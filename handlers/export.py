@@ -1,4 +1,5 @@
-"""/export [COUNCIL]: an XLSX file of tasks and status reports, for admins."""
+"""/export [COUNCIL]: an XLSX file of tasks and status reports; /export MEETING_ID: a
+meeting's attendance list. For admins, in a private chat."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.formats import format_day
 from bot.i18n import _, current_locale
 from bot.services import exports
+from bot.services.attendance_export import attendance_list
 from bot.services.exports import ExportFormat
 from bot.services.permissions import require_admin
 from bot.text import escape, html_format
@@ -21,6 +23,16 @@ async def export(turn: Turn) -> Reply:
     if not turn.in_private:
         # A group may hold people who are not on any roster: the file goes to private chats only.
         return Reply(escape(_("Send /export to the bot in a private chat.")))
+    meeting_id = exports.meeting_id_of(turn.args)
+    if meeting_id is not None:
+        listed = await attendance_list(turn.session, turn.who, meeting_id, timing.tz, now)
+        caption = html_format(
+            _("📋 Attendance list of meeting #{id} “{title}”, as of {date}."),
+            id=meeting_id,
+            title=listed.meeting.title,
+            date=format_day(now, timing.tz),
+        )
+        return Reply(caption, document=(listed.file_name(), listed.content))
     found = await exports.export(
         turn.session, turn.who, turn.args, ExportFormat.XLSX, timing.tz, now
     )

@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandl
 
 from bot.i18n import _, ngettext
 from bot.models import Member
-from bot.services import invites, roster
+from bot.services import invites, roster, roster_template
 from bot.services.errors import BadInputError, ServiceError
 from bot.services.invites import invite_link
 from bot.services.permissions import require_admin
@@ -165,18 +165,18 @@ def _link_lines(issued: list[tuple[Member, str]], bot_username: str) -> list[str
 
 @handler
 async def import_usage(turn: Turn) -> Reply:
+    """/import without a file: the template to fill in."""
     refusal = _refusal(turn)
     if refusal is not None:
         return refusal
-    return Reply(
-        escape(
-            _(
-                "To import a roster, send the CSV or XLSX file as a document with the caption "
-                "/import. Columns: council, full_name, position, agency, role, and optionally "
-                "agency_name, language, phone, email."
-            )
+    caption = escape(
+        _(
+            "📋 The roster template: fill in one row per person (the sheet “Hướng dẫn” "
+            "explains each column) and send the file back as a document with the caption "
+            "/import. CSV files with the same columns are accepted too."
         )
     )
+    return Reply(caption, document=(roster_template.FILE_NAME, roster_template.roster_template()))
 
 
 @handler

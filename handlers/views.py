@@ -10,6 +10,7 @@ from bot.text import Html, bold, code, escape, html_format, join_lines
 
 ROLE_LABELS = {
     Role.CHAIR: N_("chair"),
+    Role.STANDING_VICE_CHAIR: N_("standing vice chair"),
     Role.VICE_CHAIR: N_("vice chair"),
     Role.MEMBER: N_("member"),
     Role.CONTACT: N_("contact person"),

@@ -22,20 +22,24 @@ REMINDER_DAY = datetime(2026, 12, 17, 8, 0, tzinfo=HANOI).astimezone(UTC)  # T-1
 TITLE = "Báo cáo <quy hoạch> & kế hoạch vùng Đồng bằng sông Hồng"
 NOTE = "Đã trình <UBND> & chờ ý kiến — “Sở Tài chính” 👍"
 HEADERS = [
+    "STT",
     "Hội đồng",
     "Mã nhiệm vụ",
     "Nhiệm vụ",
-    "Kỳ",
+    "Văn bản giao nhiệm vụ",
+    "Kỳ báo cáo",
     "Hạn hoàn thành",
-    "Văn bản giao",
     "Mã cơ quan",
     "Cơ quan",
     "Tình trạng",
+    "Số ngày quá hạn",
     "Thời điểm báo cáo",
     "Người báo cáo",
     "Ghi chú",
     "Ngày hoàn thành",
 ]
+DBSH = "Hội đồng điều phối vùng Đồng bằng sông Hồng"
+HEADER_ROW = 4  # the title, the "as of" line, a blank row
 
 
 async def _reported(bot, admin):
@@ -62,6 +66,11 @@ def _sheet_rows(sheet):
     return [[cell.value for cell in row] for row in sheet.iter_rows()]
 
 
+def _table(sheet):
+    """The header and the rows below it (the title rows above left out)."""
+    return _sheet_rows(sheet)[HEADER_ROW - 1 :]
+
+
 async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
     await _reported(bot, admin)
     answer = await bot.say(admin, "/export DBSH")
@@ -74,42 +83,83 @@ async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
     book = load_workbook(io.BytesIO(content))
     assert book.sheetnames == ["Nhiệm vụ", "Báo cáo"]
     sheet = book["Nhiệm vụ"]
-    header, btc, hn = _sheet_rows(sheet)
+    assert sheet["A1"].value == (
+        "TÌNH HÌNH THỰC HIỆN NHIỆM VỤ CỦA HỘI ĐỒNG ĐIỀU PHỐI VÙNG ĐỒNG BẰNG SÔNG HỒNG"
+    )
+    assert sheet["A2"].value == "(Tính đến ngày 17/12/2026)"
+    assert {"A1:O1", "A2:O2"} <= {str(r) for r in sheet.merged_cells.ranges}
+    assert sheet["A1"].font.b and sheet["A2"].font.i
+    header, btc, hn = _table(sheet)
     assert header == HEADERS
-    assert all(cell.font.b for cell in sheet[1])
-    assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:M3"
-    assert sheet.page_setup.orientation == "landscape"
-    assert sheet.page_setup.fitToWidth == 1
+    assert all(cell.font.b for cell in sheet[HEADER_ROW])
+    assert sheet.freeze_panes == "A5"
+    assert sheet.auto_filter.ref == "A4:O6"
 
     done_at = datetime(2026, 12, 17, 8, 0)  # local time, as the officer reads it
     assert btc == [
-        "DBSH",
+        1,
+        DBSH,
         1,
         TITLE,
+        "Công văn số 6411/VPCP-KTTH của Văn phòng Chính phủ",
         "quý IV/2026",
         datetime(2026, 12, 31),
-        "Công văn số 6411/VPCP-KTTH của Văn phòng Chính phủ",
         "BTC",
         "Bộ Tài chính",
         "Hoàn thành",
+        None,  # done before the deadline
         done_at,
         "Nguyễn Văn An",
         NOTE,
         done_at,
     ]
-    assert hn[6:] == ["HN", "Thành phố Hà Nội", "Chưa báo cáo", None, None, None, None]
-    due = sheet["E2"]
+    assert hn[0] == 2
+    assert hn[7:] == ["HN", "Thành phố Hà Nội", "Chưa báo cáo", None, None, None, None, None]
+    due = sheet["G5"]
     assert due.is_date and due.number_format == "dd/mm/yyyy"
-    assert sheet["J2"].is_date and sheet["J2"].number_format == "dd/mm/yyyy hh:mm"
-    widths = {letter: sheet.column_dimensions[letter].width for letter in "ACEL"}
-    assert widths["A"] < widths["C"] and 10 <= widths["E"] <= 20 and widths["L"] > 30
+    assert sheet["L5"].is_date and sheet["L5"].number_format == "dd/mm/yyyy hh:mm"
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ADGN"}
+    assert widths["A"] < widths["D"] and 10 <= widths["G"] <= 20 and widths["N"] > 30
 
-    header, *reports = _sheet_rows(book["Báo cáo"])
-    assert header[-1] == "Ghi chú"
+    reports_sheet = book["Báo cáo"]
+    assert reports_sheet["A1"].value.startswith("CÁC BÁO CÁO TIẾN ĐỘ")
+    assert reports_sheet["A2"].value == "(Tính đến ngày 17/12/2026)"
+    header, *reports = _table(reports_sheet)
+    assert header[0] == "STT" and header[-1] == "Ghi chú"
     assert reports == [
-        ["DBSH", 1, TITLE, "BTC", "Bộ Tài chính", "Hoàn thành", done_at, "Nguyễn Văn An", NOTE]
+        [1, DBSH, 1, TITLE, "BTC", "Bộ Tài chính", "Hoàn thành", done_at, "Nguyễn Văn An", NOTE]
     ]
+
+
+async def test_the_xlsx_prints_on_a4_landscape_with_the_header_on_every_page(bot, admin):
+    await bot.say(admin, "/newtask DBSH BTC Q4/2026 | Báo cáo quý")
+    answer = await bot.say(admin, "/export DBSH")
+    book = load_workbook(io.BytesIO(answer["_files"]["document"][1]))
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.page_setup.paperSize == 9  # A4
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == "$4:$4"
+        assert "&P" in sheet.oddFooter.center.text
+
+
+async def test_days_overdue_count_until_done_or_until_today(bot, admin):
+    """Due 30/11 (a Monday); today 03/12: BTC is 3 days overdue, HN did it on 01/12."""
+    await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    binh = await registered(bot, "Trần Thị Bình", "DBSH", "HN")
+    await bot.say(admin, "/newtask DBSH BTC,HN 2026-11-30 | Báo cáo tháng | ref=6411/VPCP-KTTH")
+    await bot.advance_to(datetime(2026, 12, 1, 10, 0, tzinfo=HANOI).astimezone(UTC))
+    [card] = [r for r in await bot.say_all(binh, "/status") if r.get("reply_markup")]
+    bot.api.press_button(binh, card, callbacks.encode(TaskPress(1, TaskStatus.DONE)))
+    await bot.settle()
+    await bot.advance_to(datetime(2026, 12, 3, 10, 0, tzinfo=HANOI).astimezone(UTC))
+    answer = await bot.say(admin, "/export DBSH")
+    sheet = load_workbook(io.BytesIO(answer["_files"]["document"][1]))["Nhiệm vụ"]
+    assert sheet["A2"].value == "(Tính đến ngày 03/12/2026)"
+    _header, btc, hn = _table(sheet)
+    assert (btc[8], btc[9], btc[10]) == ("Bộ Tài chính", "Chưa báo cáo", 3)
+    assert (hn[8], hn[9], hn[10]) == ("Thành phố Hà Nội", "Hoàn thành", 1)
 
 
 async def test_without_a_council_every_council_is_exported(bot, admin):
@@ -120,11 +170,13 @@ async def test_without_a_council_every_council_is_exported(bot, admin):
     answer = await bot.say(admin, "/export")
     assert answer["document"]["file_name"] == "dieuphoi-2026-11-23.xlsx"
     book = load_workbook(io.BytesIO(answer["_files"]["document"][1]))
-    rows = _sheet_rows(book["Nhiệm vụ"])[1:]
-    # The cancelled task is left out; the others come by council.
-    assert [(r[0], r[1], r[7], r[8]) for r in rows] == [
-        ("DBSH", 1, "Bộ Tài chính", "Chưa báo cáo"),
-        ("DNB", 3, "Bộ Công Thương", "Chưa báo cáo"),
+    sheet = book["Nhiệm vụ"]
+    assert sheet["A1"].value == ("TÌNH HÌNH THỰC HIỆN NHIỆM VỤ CỦA CÁC HỘI ĐỒNG ĐIỀU PHỐI VÙNG")
+    rows = _table(sheet)[1:]
+    # The cancelled task is left out; the others come by council, numbered from 1.
+    assert [(r[0], r[1], r[2], r[8], r[9]) for r in rows] == [
+        (1, DBSH, 1, "Bộ Tài chính", "Chưa báo cáo"),
+        (2, "Hội đồng điều phối vùng Đông Nam Bộ", 3, "Bộ Công Thương", "Chưa báo cáo"),
     ]
 
 
@@ -159,15 +211,16 @@ async def test_nothing_to_export_is_said_not_sent(bot, admin):
 
 def _row(**changes) -> ExportRow:
     values = dict(
-        council="DBSH",
+        council=DBSH,
         task_id=7,
         title="Rà soát <dự án> & “kế hoạch”",
+        ref=None,
         period=None,
         due_on=date(2027, 3, 31),
-        ref=None,
         agency_code="HN",
         agency_name="Thành phố Hà Nội",
         status="Vướng mắc",
+        days_overdue=None,
         reported_at=datetime(2027, 1, 5, 14, 30),
         reported_by="Trần Thị Bình",
         note="=1+2, @chờ\tvốn\x07",
@@ -178,11 +231,29 @@ def _row(**changes) -> ExportRow:
 
 
 def test_formulas_and_control_characters_stay_harmless_text():
-    book = load_workbook(io.BytesIO(to_xlsx([_row()])))
-    note = book["Nhiệm vụ"]["L2"]
+    book = load_workbook(io.BytesIO(to_xlsx([_row()], today=date(2027, 1, 6))))
+    note = book["Nhiệm vụ"]["N5"]
     assert note.data_type == "s" and note.value == "=1+2, @chờ\tvốn"
-    [_header, row] = list(csv.reader(io.StringIO(to_csv([_row()]).decode("utf-8-sig"))))
-    assert row[11] == "'=1+2, @chờ\tvốn\x07"
+    text = to_csv([_row()]).decode("utf-8-sig")
+    [_header, row] = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert row[13] == "'=1+2, @chờ\tvốn\x07"
+
+
+def test_the_csv_opens_in_columns_in_excel_under_vietnamese_settings():
+    """UTF-8 with a BOM, ";" between values (the list separator of vi-VN), no "sep=" line
+    (which would make Excel ignore the BOM), CRLF; a ";" inside a value is quoted."""
+    rows = [_row(), _row(task_id=8, title="Kế hoạch; dự toán", note=None, days_overdue=12)]
+    raw = to_csv(rows)
+    assert raw.startswith(b"\xef\xbb\xbfSTT;H\xe1\xbb\x99i \xc4\x91\xe1\xbb\x93ng;")
+    assert b"sep=" not in raw and raw.count(b"\r\n") == 3
+    header, first, second = list(
+        csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";")
+    )
+    assert header == HEADERS
+    assert first[:4] == ["1", DBSH, "7", "Rà soát <dự án> & “kế hoạch”"]
+    assert second[:4] == ["2", DBSH, "8", "Kế hoạch; dự toán"]
+    assert second[6] == "31/03/2027" and second[10] == "12" and first[10] == ""
+    assert '"Kế hoạch; dự toán"' in raw.decode("utf-8-sig")
 
 
 async def test_cli_writes_xlsx_csv_and_ics(bot, admin, cli_environment, tmp_path):
@@ -199,20 +270,22 @@ async def test_cli_writes_xlsx_csv_and_ics(bot, admin, cli_environment, tmp_path
     assert result.code == 0, result.err
     assert str(xlsx) in result.out and len(result.out.splitlines()) == 1
     sheet = load_workbook(xlsx)["Nhiệm vụ"]
-    assert [c.value for c in sheet[1]] == HEADERS
-    assert sheet["C2"].value == TITLE and sheet["L2"].value == NOTE
-    assert sheet["E2"].value == datetime(2026, 12, 31) and sheet["E2"].is_date
+    assert [c.value for c in sheet[HEADER_ROW]] == HEADERS
+    assert sheet["D5"].value == TITLE and sheet["N5"].value == NOTE
+    assert sheet["G5"].value == datetime(2026, 12, 31) and sheet["G5"].is_date
 
     table = tmp_path / "tasks.csv"
     result = await run_cli("export", "--council", "DBSH", "-o", str(table), env=env, cwd=tmp_path)
     assert result.code == 0, result.err
     raw = table.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    header, btc, hn = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    header, btc, hn = list(
+        csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";")
+    )
     assert header == HEADERS
-    assert btc[2] == TITLE and btc[4] == "31/12/2026" and btc[8] == "Hoàn thành"
-    assert btc[9] == "17/12/2026 08:00" and btc[11] == NOTE
-    assert hn[8] == "Chưa báo cáo" and hn[9] == ""
+    assert btc[3] == TITLE and btc[6] == "31/12/2026" and btc[9] == "Hoàn thành"
+    assert btc[11] == "17/12/2026 08:00" and btc[13] == NOTE
+    assert hn[9] == "Chưa báo cáo" and hn[11] == ""
 
     ics = tmp_path / "meetings.ics"
     result = await run_cli("export", "--council", "DBSH", "--format", "ics", "-o", str(ics),

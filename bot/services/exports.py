@@ -1,9 +1,13 @@
 """Exports for the secretariat: tasks and status reports as XLSX or CSV, meetings as iCalendar.
 
 Plain functions, no Telegram: `/export` and `dieuphoi export` both call `export()`. The
-spreadsheets are meant to be filed and printed by a secretariat officer, so their headers
-and status words are in Vietnamese whatever the reader's language, dates are real dates
-(dd/mm/yyyy) and times are local (the councils' time zone).
+spreadsheets are meant to be filed and printed by a secretariat officer, so their titles,
+headers and status words are in Vietnamese whatever the reader's language, dates are real
+dates (dd/mm/yyyy) and times are local (the councils' time zone). The layout (title, STT,
+printing) is bot/services/sheets.py; a meeting's attendance list is attendance_export.py.
+
+The CSV is for Excel under Vietnamese regional settings: UTF-8 with a BOM and ";"
+between values (docs/exports.md says why and how it was checked).
 """
 
 from __future__ import annotations
@@ -19,10 +23,6 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,7 @@ from bot.services.errors import BadInputError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
+from bot.services.sheets import ROW_NUMBER, Column, Title, fill_sheet
 
 TASKS_SHEET = "Nhiệm vụ"
 REPORTS_SHEET = "Báo cáo"
@@ -50,8 +51,13 @@ STATUS_WORDS = {
     ReportStatus.AT_RISK: "Có nguy cơ chậm",
     ReportStatus.BLOCKED: "Vướng mắc",
 }
-XLSX_DATE = "dd/mm/yyyy"
-XLSX_MOMENT = "dd/mm/yyyy hh:mm"
+# Excel under Vietnamese regional settings splits a CSV at ";" (the list separator of a
+# locale whose decimal separator is ","); see docs/exports.md.
+CSV_DELIMITER = ";"
+TASKS_HEADING = "TÌNH HÌNH THỰC HIỆN NHIỆM VỤ CỦA {scope}"
+REPORTS_HEADING = "CÁC BÁO CÁO TIẾN ĐỘ THỰC HIỆN NHIỆM VỤ CỦA {scope}"
+EVERY_COUNCIL = "CÁC HỘI ĐỒNG ĐIỀU PHỐI VÙNG"
+AS_OF = "(Tính đến ngày {day})"
 MEETING_DURATION = timedelta(hours=2)
 PRODID = "-//dieuphoi//Hội đồng điều phối vùng//VI"
 
@@ -62,11 +68,11 @@ class ExportFormat(enum.StrEnum):
     ICS = "ics"
 
 
-@dataclass(frozen=True)
-class Column:
-    header: str
-    width_cap: int = 30
-    wrap: bool = False  # long free text: capped width, wrapped
+class ExportWhat(enum.StrEnum):
+    """`dieuphoi export --what`: the councils' tasks, or one meeting's attendance list."""
+
+    TASKS = "tasks"
+    ATTENDANCE = "attendance"
 
 
 @dataclass(frozen=True)
@@ -77,15 +83,18 @@ class ExportRow:
     (Excel has no time zones).
     """
 
-    council: str
+    council: str  # the council's name
     task_id: int
     title: str
+    ref: str | None  # the document that assigned the task
     period: str | None
     due_on: date
-    ref: str | None
     agency_code: str
     agency_name: str
     status: str
+    days_overdue: int | None  # None when not overdue
+    # The completion class (hoàn thành đúng hạn, …, SPEC §8) goes here, between the
+    # days overdue and the report, with its column in TASK_COLUMNS.
     reported_at: datetime | None
     reported_by: str | None
     note: str | None
@@ -97,15 +106,17 @@ class ExportRow:
 
 
 TASK_COLUMNS = (
-    Column("Hội đồng", 12),
-    Column("Mã nhiệm vụ", 12),
+    Column("Hội đồng", 24, wrap=True),
+    Column("Mã nhiệm vụ", 8),
     Column("Nhiệm vụ", 50, wrap=True),
-    Column("Kỳ", 10),
+    Column("Văn bản giao nhiệm vụ", 24, wrap=True),
+    Column("Kỳ báo cáo", 10),
     Column("Hạn hoàn thành", 14),
-    Column("Văn bản giao", 20),
-    Column("Mã cơ quan", 12),
+    Column("Mã cơ quan", 8),
     Column("Cơ quan", 32, wrap=True),
     Column("Tình trạng", 18),
+    Column("Số ngày quá hạn", 10),
+    # The completion class's column goes here (see ExportRow).
     Column("Thời điểm báo cáo", 18),
     Column("Người báo cáo", 24, wrap=True),
     Column("Ghi chú", 50, wrap=True),
@@ -133,7 +144,7 @@ class ReportRow:
 
 
 REPORT_COLUMNS = (
-    Column("Hội đồng", 12),
+    Column("Hội đồng", 24, wrap=True),
     Column("Mã nhiệm vụ", 12),
     Column("Nhiệm vụ", 50, wrap=True),
     Column("Mã cơ quan", 12),
@@ -163,6 +174,18 @@ def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
 
 def status_word(status: ReportStatus | None) -> str:
     return STATUS_WORDS[status] if status is not None else NO_REPORT
+
+
+def days_overdue(due_on: date, done_on: date | None, today: date) -> int | None:
+    """Days past the deadline: until it was done, or until today while it is not.
+
+    Calendar days after the due date, as the digest counts them; a deadline moved by a
+    day off (SPEC §5) should be counted from its effective end once the working-day
+    calendar offers it.
+    """
+    until = done_on if done_on is not None else today
+    late = (until - due_on).days
+    return late if late > 0 else None
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -198,9 +221,10 @@ async def _reports(session: AsyncSession, task_ids: Sequence[int]) -> list[Statu
 
 
 async def task_rows(
-    session: AsyncSession, council_ids: Sequence[int], tz: ZoneInfo
+    session: AsyncSession, council_ids: Sequence[int], tz: ZoneInfo, today: date
 ) -> list[ExportRow]:
-    """One row per task × assigned agency, with the agency's latest status report."""
+    """One row per task × assigned agency, with the agency's latest status report; days
+    overdue as of `today`."""
     tasks = await _tasks(session, council_ids)
     latest: dict[tuple[int, int], StatusReport] = {}
     for each in await _reports(session, [t.id for t in tasks]):
@@ -212,9 +236,10 @@ async def task_rows(
             status = ReportStatus.DONE if part.done_at is not None else None
             if status is None and report is not None:
                 status = report.status
+            done_at = _local(part.done_at, tz)
             rows.append(
                 ExportRow(
-                    council=task.council.code,
+                    council=task.council.name_vi,
                     task_id=task.id,
                     title=task.title,
                     period=_period_shown(task),
@@ -223,10 +248,13 @@ async def task_rows(
                     agency_code=part.agency.code,
                     agency_name=part.agency.name_vi,
                     status=status_word(status),
+                    days_overdue=days_overdue(
+                        task.due_on, done_at.date() if done_at else None, today
+                    ),
                     reported_at=_local(report.created_at, tz) if report else None,
                     reported_by=report.member.full_name if report else None,
                     note=report.note if report else None,
-                    done_at=_local(part.done_at, tz),
+                    done_at=done_at,
                 )
             )
     return rows
@@ -242,7 +270,7 @@ async def report_rows(
         task = tasks[report.task_id]
         rows.append(
             ReportRow(
-                council=task.council.code,
+                council=task.council.name_vi,
                 task_id=task.id,
                 title=task.title,
                 agency_code=report.agency.code,
@@ -259,84 +287,27 @@ async def report_rows(
 # --- XLSX -----------------------------------------------------------------------------------
 
 
-def _clean(value: str) -> str:
-    # Characters XML 1.0 cannot carry (control characters) would make openpyxl refuse the row.
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
-
-
-def _display_length(value: object) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, datetime):
-        return 16
-    if isinstance(value, date):
-        return 10
-    return max((len(line) for line in str(value).splitlines()), default=0)
-
-
-def _header_footer_text(value: str) -> str:
-    return value.replace("&", "&&")  # "&" starts a code in Excel headers and footers
-
-
-def _fill_sheet(
-    sheet: Worksheet, columns: Sequence[Column], rows: Sequence[Sequence[object]], title: str
-) -> None:
-    bold = Font(bold=True)
-    shade = PatternFill("solid", fgColor="DDEBF7")
-    sheet.append([c.header for c in columns])
-    for cell in sheet[1]:
-        cell.font = bold
-        cell.fill = shade
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for values in rows:
-        sheet.append([_clean(v) if isinstance(v, str) else v for v in values])
-    widths = [_display_length(c.header) for c in columns]
-    for row_number, values in enumerate(rows, start=2):
-        for index, (column, value) in enumerate(zip(columns, values, strict=True)):
-            cell = sheet.cell(row=row_number, column=index + 1)
-            if isinstance(value, str):
-                cell.data_type = "s"  # a note starting with "=" is text, not a formula
-            elif isinstance(value, datetime):
-                cell.number_format = XLSX_MOMENT
-            elif isinstance(value, date):
-                cell.number_format = XLSX_DATE
-            cell.alignment = Alignment(vertical="top", wrap_text=column.wrap)
-            widths[index] = max(widths[index], _display_length(value))
-    for index, column in enumerate(columns):
-        letter = get_column_letter(index + 1)
-        sheet.column_dimensions[letter].width = min(max(widths[index], 6), column.width_cap) + 2
-    last = get_column_letter(len(columns))
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{last}{max(len(rows) + 1, 2)}"
-    # Printing: A4 landscape, every column on one page width, the header on every page.
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = "1:1"
-    sheet.print_options.gridLines = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.oddHeader.center.text = _header_footer_text(title)
-    sheet.oddFooter.center.text = "Trang &P / &N"
-
-
 def to_xlsx(
     rows: Sequence[ExportRow],
     reports: Sequence[ReportRow] = (),
     *,
-    title: str = "Nhiệm vụ và báo cáo",
+    today: date,
+    scope: str = EVERY_COUNCIL,
 ) -> bytes:
     """The workbook: sheet "Nhiệm vụ" (one row per task × agency) and sheet "Báo cáo"
-    (every status report with its note). `title` is printed at the top of each page."""
+    (every status report with its note), each under its title: "TÌNH HÌNH THỰC HIỆN
+    NHIỆM VỤ CỦA <scope>" and "(Tính đến ngày dd/mm/yyyy)"."""
+    as_of = AS_OF.format(day=numeric_day(today))
+    heading = TASKS_HEADING.format(scope=scope.upper())
     workbook = Workbook()
     tasks_sheet = workbook.active
     assert tasks_sheet is not None
     tasks_sheet.title = TASKS_SHEET
-    _fill_sheet(tasks_sheet, TASK_COLUMNS, [r.values() for r in rows], title)
+    fill_sheet(tasks_sheet, Title([heading, as_of]), TASK_COLUMNS, [r.values() for r in rows])
     reports_sheet = workbook.create_sheet(REPORTS_SHEET)
-    _fill_sheet(reports_sheet, REPORT_COLUMNS, [r.values() for r in reports], title)
-    workbook.properties.title = title
+    reports_title = Title([REPORTS_HEADING.format(scope=scope.upper()), as_of])
+    fill_sheet(reports_sheet, reports_title, REPORT_COLUMNS, [r.values() for r in reports])
+    workbook.properties.title = heading
     workbook.properties.creator = "dieuphoi"
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -362,12 +333,14 @@ def _csv_value(value: object) -> str:
 
 
 def to_csv(rows: Sequence[ExportRow]) -> bytes:
-    """The first sheet as CSV: UTF-8 with a BOM (so Excel reads the diacritics), CRLF."""
+    """The first sheet's table as CSV, without the title (a CSV is one table): UTF-8 with
+    a BOM (so Excel reads the diacritics), ";" between values, CRLF. No "sep=;" line:
+    with it Excel ignores the BOM and garbles every diacritic."""
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow([c.header for c in TASK_COLUMNS])
-    for row in rows:
-        writer.writerow([_csv_value(v) for v in row.values()])
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER)
+    writer.writerow([ROW_NUMBER, *(c.header for c in TASK_COLUMNS)])
+    for number, row in enumerate(rows, start=1):
+        writer.writerow([number, *(_csv_value(v) for v in row.values())])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -443,8 +416,19 @@ async def _meetings(session: AsyncSession, council_ids: Sequence[int]) -> list[M
 
 def export_usage() -> Msg:
     return msg(
-        "Usage: /export [COUNCIL] — without a council, every council.\nExample: /export DBSH"
+        "Usage: /export [COUNCIL] — tasks and reports; without a council, every council.\n"
+        "/export MEETING_ID — a meeting's attendance list (the id is shown by /meetings).\n"
+        "Example: /export DBSH or /export 5"
     )
+
+
+def meeting_id_of(args: Sequence[str]) -> int | None:
+    """The meeting named by `/export 5` (or `#5`), whose attendance list is asked for;
+    None when the arguments name councils (council codes are never only digits)."""
+    if len(args) != 1:
+        return None
+    text = args[0].removeprefix("#")
+    return int(text) if text.isdigit() and len(text) <= 9 else None
 
 
 @dataclass(frozen=True)
@@ -516,16 +500,16 @@ async def _build(
     now: datetime,
 ) -> ExportFile:
     ids = [c.id for c in councils]
-    title_scope = "tất cả hội đồng" if every else councils[0].name_vi
+    scope = EVERY_COUNCIL if every else councils[0].name_vi
     today = now.astimezone(tz).date()
-    title = f"Nhiệm vụ và báo cáo — {title_scope} — {numeric_day(today)}"
     if fmt == ExportFormat.ICS:
         meetings = await _meetings(session, ids)
-        content = to_ics(meetings, tz, now=now, name=f"Lịch họp — {title_scope}")
+        calendar_scope = "tất cả hội đồng" if every else councils[0].name_vi
+        content = to_ics(meetings, tz, now=now, name=f"Lịch họp — {calendar_scope}")
         return ExportFile(councils, fmt, content, len(meetings), 0, every)
-    rows = await task_rows(session, ids, tz)
+    rows = await task_rows(session, ids, tz, today)
     if fmt == ExportFormat.CSV:
         return ExportFile(councils, fmt, to_csv(rows), len(rows), 0, every)
     reports = await report_rows(session, ids, tz)
-    content = to_xlsx(rows, reports, title=title)
+    content = to_xlsx(rows, reports, scope=scope, today=today)
     return ExportFile(councils, fmt, content, len(rows), len(reports), every)

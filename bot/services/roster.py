@@ -16,18 +16,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import Msg, msg
-from bot.models import Agency, AgencyKind, Council, CouncilMembership, Member, Role
+from bot.models import Agency, AgencyKind, Council, CouncilMembership, Member
 from bot.services import audit
 from bot.services.errors import BadInputError
 from bot.services.invites import DEFAULT_TTL, issue_invite
 from bot.services.members import remove_seat
 from bot.services.people import Requester, clean_name, name_key
 from bot.services.permissions import require_admin
+from bot.services.roster_columns import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    AcceptedRoles,
+    column_names,
+    column_of,
+    role_of,
+)
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ("council", "full_name", "position", "agency", "role")
-OPTIONAL_COLUMNS = ("agency_name", "language", "phone", "email")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
 # Limits on what is read, checked while reading (see read_roster).
@@ -54,7 +60,7 @@ class RosterRow:
     position: str
     agency: str
     agency_name: str
-    role: str
+    role: str  # as written: "Ủy viên", "vice_chair" (see roster_columns.role_of)
     language: str
     phone: str
     email: str
@@ -138,8 +144,8 @@ def _too_wide() -> Msg:
     return msg(
         "The header row has more than 50 columns. A roster needs only: {required}; "
         "optional: {optional}.",
-        required=", ".join(REQUIRED_COLUMNS),
-        optional=", ".join(OPTIONAL_COLUMNS),
+        required=column_names(REQUIRED_COLUMNS),
+        optional=column_names(OPTIONAL_COLUMNS),
     )
 
 
@@ -322,25 +328,20 @@ def _rows_from_table(table: list[list[str]]) -> list[RosterRow]:
         table.pop()
     if not table:
         raise BadInputError(msg("The roster is empty: the first row must be the header."))
-    header = [cell.strip().lower().replace(" ", "_") for cell in table[0]]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    index = _column_positions(table[0])
+    missing = tuple(name for name in REQUIRED_COLUMNS if name not in index)
     if missing:
         raise BadInputError(
             msg(
                 "The header row lacks the column(s) {missing}. Required: {required}; "
                 "optional: {optional}.",
-                missing=", ".join(missing),
-                required=", ".join(REQUIRED_COLUMNS),
-                optional=", ".join(OPTIONAL_COLUMNS),
+                missing=column_names(missing),
+                required=column_names(REQUIRED_COLUMNS),
+                optional=column_names(OPTIONAL_COLUMNS),
             )
         )
     if len(table) - 1 > MAX_ROWS:
         raise BadInputError(msg("The roster has more than 10,000 rows. Please split it."))
-    index = {
-        name: header.index(name)
-        for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
-        if name in header
-    }
 
     def cell(row: list[str], name: str) -> str:
         position = index.get(name)
@@ -360,7 +361,7 @@ def _rows_from_table(table: list[list[str]]) -> list[RosterRow]:
                 position=clean_name(cell(raw, "position")),
                 agency=cell(raw, "agency").upper(),
                 agency_name=clean_name(cell(raw, "agency_name")),
-                role=cell(raw, "role").lower().replace("-", "_").replace(" ", "_"),
+                role=cell(raw, "role"),
                 language=cell(raw, "language").lower(),
                 phone=cell(raw, "phone"),
                 email=cell(raw, "email"),
@@ -369,6 +370,30 @@ def _rows_from_table(table: list[list[str]]) -> list[RosterRow]:
     if not rows:
         raise BadInputError(msg("The roster has a header but no member rows."))
     return rows
+
+
+def _column_positions(header: list[str]) -> dict[str, int]:
+    """Where each known column is. English and Vietnamese names may be mixed (one
+    column "Họ và tên", another "agency"); the same column named twice is refused, since
+    either choice could silently import the wrong one. Other columns (STT, Ghi chú) are
+    left unread."""
+    positions: dict[str, int] = {}
+    for position, text in enumerate(header):
+        column = column_of(text)
+        if column is None:
+            continue
+        if column in positions:
+            raise BadInputError(
+                msg(
+                    "The columns “{first}” and “{second}” both name the column {column}. "
+                    "Please keep one of them.",
+                    first=header[positions[column]].strip(),
+                    second=text.strip(),
+                    column=column_names((column,)),
+                )
+            )
+        positions[column] = position
+    return positions
 
 
 async def import_roster(
@@ -509,11 +534,8 @@ def _check_row(
             )
         if not row.agency_name:
             return msg("unknown agency {code}: fill in agency_name to create it", code=row.agency)
-    roles = [r.value for r in Role]
-    if row.role and row.role not in roles:
-        return msg(
-            "unknown role {role} (use one of {roles})", role=row.role, roles=", ".join(roles)
-        )
+    if role_of(row.role) is None:
+        return msg("unknown role {role} (use one of {roles})", role=row.role, roles=AcceptedRoles())
     if row.language and row.language not in SUPPORTED_LOCALES:
         return msg("unknown language {language} (use vi or en)", language=row.language)
     if len(row.email) > 200 or (row.email and not _EMAIL.match(row.email)):
@@ -531,7 +553,8 @@ async def _upsert_member(
             Member.agency_id == agency.id, Member.name_key == name_key(row.full_name)
         )
     )
-    role = Role(row.role) if row.role else Role.MEMBER
+    role = role_of(row.role)
+    assert role is not None  # _check_row refused the row otherwise
     if member is None:
         member = Member(
             full_name=row.full_name,
