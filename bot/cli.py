@@ -506,7 +506,12 @@ async def export_file(
     Written before the transaction ends, so the audit log records only a file written."""
     async with _session(settings) as session:
         found = await exports.export(
-            session, None, [council] if council else [], fmt, settings.tz, SystemClock().now()
+            session,
+            None,
+            [council] if council else [],
+            fmt,
+            timing_from(settings).calendar,
+            SystemClock().now(),
         )
         try:
             await asyncio.to_thread(path.write_bytes, found.content)

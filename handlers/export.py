@@ -34,7 +34,7 @@ async def export(turn: Turn) -> Reply:
         )
         return Reply(caption, document=(listed.file_name(), listed.content))
     found = await exports.export(
-        turn.session, turn.who, turn.args, ExportFormat.XLSX, timing.tz, now
+        turn.session, turn.who, turn.args, ExportFormat.XLSX, timing.calendar, now
     )
     if found.count == 0:
         return Reply(escape(_("There are no tasks to export.")))

@@ -33,6 +33,7 @@ HEADERS = [
     "Cơ quan",
     "Tình trạng",
     "Số ngày quá hạn",
+    "Kết quả",
     "Thời điểm báo cáo",
     "Người báo cáo",
     "Ghi chú",
@@ -87,13 +88,13 @@ async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
         "TÌNH HÌNH THỰC HIỆN NHIỆM VỤ CỦA HỘI ĐỒNG ĐIỀU PHỐI VÙNG ĐỒNG BẰNG SÔNG HỒNG"
     )
     assert sheet["A2"].value == "(Tính đến ngày 17/12/2026)"
-    assert {"A1:O1", "A2:O2"} <= {str(r) for r in sheet.merged_cells.ranges}
+    assert {"A1:P1", "A2:P2"} <= {str(r) for r in sheet.merged_cells.ranges}
     assert sheet["A1"].font.b and sheet["A2"].font.i
     header, btc, hn = _table(sheet)
     assert header == HEADERS
     assert all(cell.font.b for cell in sheet[HEADER_ROW])
     assert sheet.freeze_panes == "A5"
-    assert sheet.auto_filter.ref == "A4:O6"
+    assert sheet.auto_filter.ref == "A4:P6"
 
     done_at = datetime(2026, 12, 17, 8, 0)  # local time, as the officer reads it
     assert btc == [
@@ -108,18 +109,29 @@ async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
         "Bộ Tài chính",
         "Hoàn thành",
         None,  # done before the deadline
+        "hoàn thành đúng hạn",
         done_at,
         "Nguyễn Văn An",
         NOTE,
         done_at,
     ]
     assert hn[0] == 2
-    assert hn[7:] == ["HN", "Thành phố Hà Nội", "Chưa báo cáo", None, None, None, None, None]
+    assert hn[7:] == [
+        "HN",
+        "Thành phố Hà Nội",
+        "Chưa báo cáo",
+        None,
+        "đang thực hiện trong hạn",
+        None,
+        None,
+        None,
+        None,
+    ]
     due = sheet["G5"]
     assert due.is_date and due.number_format == "dd/mm/yyyy"
-    assert sheet["L5"].is_date and sheet["L5"].number_format == "dd/mm/yyyy hh:mm"
-    widths = {letter: sheet.column_dimensions[letter].width for letter in "ADGN"}
-    assert widths["A"] < widths["D"] and 10 <= widths["G"] <= 20 and widths["N"] > 30
+    assert sheet["M5"].is_date and sheet["M5"].number_format == "dd/mm/yyyy hh:mm"
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ADGO"}
+    assert widths["A"] < widths["D"] and 10 <= widths["G"] <= 20 and widths["O"] > 30
 
     reports_sheet = book["Báo cáo"]
     assert reports_sheet["A1"].value.startswith("CÁC BÁO CÁO TIẾN ĐỘ")
@@ -158,8 +170,33 @@ async def test_days_overdue_count_until_done_or_until_today(bot, admin):
     sheet = load_workbook(io.BytesIO(answer["_files"]["document"][1]))["Nhiệm vụ"]
     assert sheet["A2"].value == "(Tính đến ngày 03/12/2026)"
     _header, btc, hn = _table(sheet)
-    assert (btc[8], btc[9], btc[10]) == ("Bộ Tài chính", "Chưa báo cáo", 3)
-    assert (hn[8], hn[9], hn[10]) == ("Thành phố Hà Nội", "Hoàn thành", 1)
+    assert (btc[8], btc[9], btc[10], btc[11]) == (
+        "Bộ Tài chính",
+        "Chưa báo cáo",
+        3,
+        "quá hạn chưa hoàn thành",
+    )
+    assert (hn[8], hn[9], hn[10], hn[11]) == (
+        "Thành phố Hà Nội",
+        "Hoàn thành",
+        1,
+        "hoàn thành quá hạn",
+    )
+
+
+async def test_a_deadline_on_a_day_off_is_overdue_only_after_the_next_working_day(bot, admin):
+    """Due Saturday 05/12/2026: the deadline runs to the end of Monday 07/12 (Civil Code
+    art. 148(5)); the export counts from there."""
+    await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await bot.say(admin, "/newtask DBSH BTC 05/12/2026 | Báo cáo tuần")
+    await bot.advance_to(datetime(2026, 12, 7, 16, 0, tzinfo=HANOI).astimezone(UTC))
+    answer = await bot.say(admin, "/export DBSH")
+    [btc] = _table(load_workbook(io.BytesIO(answer["_files"]["document"][1]))["Nhiệm vụ"])[1:]
+    assert (btc[10], btc[11]) == (None, "đang thực hiện trong hạn")
+    await bot.advance_to(datetime(2026, 12, 8, 9, 0, tzinfo=HANOI).astimezone(UTC))
+    answer = await bot.say(admin, "/export DBSH")
+    [btc] = _table(load_workbook(io.BytesIO(answer["_files"]["document"][1]))["Nhiệm vụ"])[1:]
+    assert (btc[10], btc[11]) == (1, "quá hạn chưa hoàn thành")
 
 
 async def test_without_a_council_every_council_is_exported(bot, admin):
@@ -221,6 +258,7 @@ def _row(**changes) -> ExportRow:
         agency_name="Thành phố Hà Nội",
         status="Vướng mắc",
         days_overdue=None,
+        completion="đang thực hiện trong hạn",
         reported_at=datetime(2027, 1, 5, 14, 30),
         reported_by="Trần Thị Bình",
         note="=1+2, @chờ\tvốn\x07",
@@ -232,11 +270,11 @@ def _row(**changes) -> ExportRow:
 
 def test_formulas_and_control_characters_stay_harmless_text():
     book = load_workbook(io.BytesIO(to_xlsx([_row()], today=date(2027, 1, 6))))
-    note = book["Nhiệm vụ"]["N5"]
+    note = book["Nhiệm vụ"]["O5"]
     assert note.data_type == "s" and note.value == "=1+2, @chờ\tvốn"
     text = to_csv([_row()]).decode("utf-8-sig")
     [_header, row] = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
-    assert row[13] == "'=1+2, @chờ\tvốn\x07"
+    assert row[14] == "'=1+2, @chờ\tvốn\x07"
 
 
 def test_the_csv_opens_in_columns_in_excel_under_vietnamese_settings():
@@ -271,7 +309,7 @@ async def test_cli_writes_xlsx_csv_and_ics(bot, admin, cli_environment, tmp_path
     assert str(xlsx) in result.out and len(result.out.splitlines()) == 1
     sheet = load_workbook(xlsx)["Nhiệm vụ"]
     assert [c.value for c in sheet[HEADER_ROW]] == HEADERS
-    assert sheet["D5"].value == TITLE and sheet["N5"].value == NOTE
+    assert sheet["D5"].value == TITLE and sheet["O5"].value == NOTE
     assert sheet["G5"].value == datetime(2026, 12, 31) and sheet["G5"].is_date
 
     table = tmp_path / "tasks.csv"
@@ -284,8 +322,9 @@ async def test_cli_writes_xlsx_csv_and_ics(bot, admin, cli_environment, tmp_path
     )
     assert header == HEADERS
     assert btc[3] == TITLE and btc[6] == "31/12/2026" and btc[9] == "Hoàn thành"
-    assert btc[11] == "17/12/2026 08:00" and btc[13] == NOTE
-    assert hn[9] == "Chưa báo cáo" and hn[11] == ""
+    assert btc[11] == "hoàn thành đúng hạn"
+    assert btc[12] == "17/12/2026 08:00" and btc[14] == NOTE
+    assert hn[9] == "Chưa báo cáo" and hn[12] == ""
 
     ics = tmp_path / "meetings.ics"
     result = await run_cli("export", "--council", "DBSH", "--format", "ics", "-o", str(ics),

@@ -33,14 +33,15 @@ from bot.formats import (
     numeric_day,
     numeric_moment,
 )
-from bot.i18n import Msg, msg
+from bot.i18n import Msg, msg, use_locale
 from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
-from bot.services import audit
+from bot.services import audit, completion
 from bot.services.errors import BadInputError
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
 from bot.services.sheets import ROW_NUMBER, Column, Title, fill_sheet
+from bot.worktime import WorkCalendar
 
 TASKS_SHEET = "Nhiệm vụ"
 REPORTS_SHEET = "Báo cáo"
@@ -93,8 +94,7 @@ class ExportRow:
     agency_name: str
     status: str
     days_overdue: int | None  # None when not overdue
-    # The completion class (hoàn thành đúng hạn, …, SPEC §8) goes here, between the
-    # days overdue and the report, with its column in TASK_COLUMNS.
+    completion: str  # hoàn thành đúng hạn, … (SPEC §8)
     reported_at: datetime | None
     reported_by: str | None
     note: str | None
@@ -116,7 +116,7 @@ TASK_COLUMNS = (
     Column("Cơ quan", 32, wrap=True),
     Column("Tình trạng", 18),
     Column("Số ngày quá hạn", 10),
-    # The completion class's column goes here (see ExportRow).
+    Column("Kết quả", 18, wrap=True),
     Column("Thời điểm báo cáo", 18),
     Column("Người báo cáo", 24, wrap=True),
     Column("Ghi chú", 50, wrap=True),
@@ -176,15 +176,11 @@ def status_word(status: ReportStatus | None) -> str:
     return STATUS_WORDS[status] if status is not None else NO_REPORT
 
 
-def days_overdue(due_on: date, done_on: date | None, today: date) -> int | None:
-    """Days past the deadline: until it was done, or until today while it is not.
-
-    Calendar days after the due date, as the digest counts them; a deadline moved by a
-    day off (SPEC §5) should be counted from its effective end once the working-day
-    calendar offers it.
-    """
+def days_overdue(last_day: date, done_on: date | None, today: date) -> int | None:
+    """Days past the deadline's last day (a deadline on a day off runs to the next
+    working day: WorkCalendar.deadline_end): until it was done, or until today."""
     until = done_on if done_on is not None else today
-    late = (until - due_on).days
+    late = (until - last_day).days
     return late if late > 0 else None
 
 
@@ -221,10 +217,12 @@ async def _reports(session: AsyncSession, task_ids: Sequence[int]) -> list[Statu
 
 
 async def task_rows(
-    session: AsyncSession, council_ids: Sequence[int], tz: ZoneInfo, today: date
+    session: AsyncSession, council_ids: Sequence[int], calendar: WorkCalendar, now: datetime
 ) -> list[ExportRow]:
     """One row per task × assigned agency, with the agency's latest status report; days
-    overdue as of `today`."""
+    overdue and the completion class as of `now`."""
+    tz = calendar.tz
+    today = now.astimezone(tz).date()
     tasks = await _tasks(session, council_ids)
     latest: dict[tuple[int, int], StatusReport] = {}
     for each in await _reports(session, [t.id for t in tasks]):
@@ -249,8 +247,11 @@ async def task_rows(
                     agency_name=part.agency.name_vi,
                     status=status_word(status),
                     days_overdue=days_overdue(
-                        task.due_on, done_at.date() if done_at else None, today
+                        calendar.deadline_end(task.due_on),
+                        done_at.date() if done_at else None,
+                        today,
                     ),
+                    completion=completion.classify_part(task, part, now, calendar).label(),
                     reported_at=_local(report.created_at, tz) if report else None,
                     reported_by=report.member.full_name if report else None,
                     note=report.note if report else None,
@@ -471,13 +472,14 @@ async def export(
     who: Requester | None,
     codes: Sequence[str],
     fmt: ExportFormat,
-    tz: ZoneInfo,
+    calendar: WorkCalendar,
     now: datetime,
 ) -> ExportFile:
     """Check the requester, then build the file (the caller writes or sends it); the
     export is recorded in the audit log."""
     councils, every = await export_councils(session, who, codes)
-    found = await _build(session, councils, every, fmt, tz, now)
+    with use_locale("vi"):  # the file is in Vietnamese, whoever asks
+        found = await _build(session, councils, every, fmt, calendar, now)
     audit.record(
         session,
         now,
@@ -496,9 +498,10 @@ async def _build(
     councils: list[Council],
     every: bool,
     fmt: ExportFormat,
-    tz: ZoneInfo,
+    calendar: WorkCalendar,
     now: datetime,
 ) -> ExportFile:
+    tz = calendar.tz
     ids = [c.id for c in councils]
     scope = EVERY_COUNCIL if every else councils[0].name_vi
     today = now.astimezone(tz).date()
@@ -507,7 +510,7 @@ async def _build(
         calendar_scope = "tất cả hội đồng" if every else councils[0].name_vi
         content = to_ics(meetings, tz, now=now, name=f"Lịch họp — {calendar_scope}")
         return ExportFile(councils, fmt, content, len(meetings), 0, every)
-    rows = await task_rows(session, ids, tz, today)
+    rows = await task_rows(session, ids, calendar, now)
     if fmt == ExportFormat.CSV:
         return ExportFile(councils, fmt, to_csv(rows), len(rows), 0, every)
     reports = await report_rows(session, ids, tz)
