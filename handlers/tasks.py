@@ -35,9 +35,15 @@ def task_summary(
         due_line(task, timing, now, current_locale()),
         Html(" · ".join(marks)),
     ]
-    if task.ref:
-        lines.append(html_format(_("📄 Document: {ref}"), ref=format_document(task.ref)))
+    lines.extend(_document_line(task))
     return lines
+
+
+def _document_line(task: Task) -> list[Html]:
+    """The document that assigned the task, cited in full (SPEC §8), if any."""
+    if not task.ref:
+        return []
+    return [html_format(_("📄 Document: {ref}"), ref=format_document(task.ref))]
 
 
 def task_completion(
@@ -67,8 +73,7 @@ def task_completion(
                 completion=completion.classify_part(task, part, now, calendar).label(),
             )
         )
-    if task.ref:
-        lines.append(html_format(_("📄 Document: {ref}"), ref=task.ref))
+    lines.extend(_document_line(task))
     return lines
 
 

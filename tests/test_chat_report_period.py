@@ -68,12 +68,12 @@ async def test_the_export_names_the_period_with_its_cut_off_and_cites_the_docume
     answer = await bot.say(admin, "/export DBSH")
     assert "tính đến ngày 23/11/2026" in answer["caption"]
     _name, content = answer["_files"]["document"]
-    header, row = [[c.value for c in r] for r in load_workbook(io.BytesIO(content)).active]
-    assert row[header.index("Kỳ")] == "quý IV/2026 (số liệu từ 15/09 đến 14/12/2026)"
-    assert row[header.index("Văn bản giao")] == (
+    sheet = load_workbook(io.BytesIO(content)).active
+    # The title, the "as of" line, a blank row, then the table (bot/services/sheets.py).
+    header, row = [[c.value for c in r] for r in sheet.iter_rows(min_row=4)]
+    assert row[header.index("Kỳ báo cáo")] == "quý IV/2026 (số liệu từ 15/09 đến 14/12/2026)"
+    assert row[header.index("Văn bản giao nhiệm vụ")] == (
         "Công văn số 6411/VPCP-KTTH ngày 19/08/2023 của Văn phòng Chính phủ"
     )
-    due = load_workbook(io.BytesIO(content)).active.cell(
-        row=2, column=header.index("Hạn hoàn thành") + 1
-    )
+    due = sheet.cell(row=5, column=header.index("Hạn hoàn thành") + 1)
     assert due.number_format == "dd/mm/yyyy"
