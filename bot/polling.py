@@ -15,6 +15,7 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
@@ -23,10 +24,12 @@ from bot.config import ConfigError, Settings
 from bot.db import transaction
 from bot.inbox.flow import Flow
 from bot.inbox.receive import Receiver
-from bot.inbox.webhook import WebhookServer
 from bot.instances import BEAT_SECONDS, POLLING, POLLING_LEASE, let_go
 from bot.logs import Throttled
 from bot.telegram_http import AiohttpRequest
+
+if TYPE_CHECKING:
+    from bot.inbox.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +142,9 @@ async def _serve(
         await application.start()
         try:
             if settings.webhook_url:
+                # Here: aiohttp's web server is only loaded by a bot that serves a webhook.
+                from bot.inbox.webhook import WebhookServer
+
                 assert settings.webhook_secret is not None
                 webhook = WebhookServer(
                     application.bot,

@@ -8,6 +8,7 @@ Real `dieuphoi run` processes on the real clock, against the fake Bot API server
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import time
@@ -23,7 +24,9 @@ from tests.processes import Process, meeting_reminders_due, registered_members, 
 from tests.tcp_proxy import CuttableProxy
 
 MEMBERS = 10
-OUTAGE = 12.0  # seconds; a 30 s run is in docs/inbox.md
+# Seconds. The suite keeps it short; DIEUPHOI_TEST_OUTAGE=30 gives the 30 s outage of
+# docs/inbox.md (a run by hand: the command is there).
+OUTAGE = float(os.environ.get("DIEUPHOI_TEST_OUTAGE", "12"))
 TITLE = "Họp rà soát sau sự cố"
 
 

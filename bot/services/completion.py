@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -49,20 +50,32 @@ _LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class _Deadline:
+    last_day: date  # WorkCalendar.deadline_end
+    ends_at: datetime  # the midnight after it, local time, as aware UTC
+
+
+def _deadline(due_on: date, calendar: WorkCalendar) -> _Deadline:
+    last_day = calendar.deadline_end(due_on)
+    midnight = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=calendar.tz)
+    return _Deadline(last_day, midnight.astimezone(UTC))
+
+
+def _class(deadline: _Deadline, done_at: datetime | None, today: date) -> Completion:
+    """The rule. Done on the deadline's last day counts as on time whatever the hour: the
+    law counts a deadline in days, and the office may well send a report in the evening."""
+    if done_at is not None:
+        return Completion.DONE_ON_TIME if done_at < deadline.ends_at else Completion.DONE_LATE
+    return Completion.OVERDUE if today > deadline.last_day else Completion.IN_PROGRESS
+
+
 def classify(
     due_on: date, done_at: datetime | None, now: datetime, calendar: WorkCalendar
 ) -> Completion:
-    """The class of a piece of work due on `due_on`, done at `done_at` (or not yet), at `now`.
-
-    Done on the deadline's last day counts as on time whatever the hour: the law counts
-    a deadline in days, and the office may well send a report in the evening.
-    """
-    last_day = calendar.deadline_end(due_on)
-    if done_at is not None:
-        done_day = done_at.astimezone(calendar.tz).date()
-        return Completion.DONE_ON_TIME if done_day <= last_day else Completion.DONE_LATE
+    """The class of a piece of work due on `due_on`, done at `done_at` (or not yet), at `now`."""
     today = now.astimezone(calendar.tz).date()
-    return Completion.OVERDUE if today > last_day else Completion.IN_PROGRESS
+    return _class(_deadline(due_on, calendar), done_at, today)
 
 
 def classify_part(
@@ -84,8 +97,14 @@ def count_by_agency(
     (agency id, due day, done at) rows, so a council with thousands of tasks is counted
     without building an ORM object for each."""
     counts: dict[int, Counter[Completion]] = {}
+    today = now.astimezone(calendar.tz).date()
+    # A council's thousands of parts share a few hundred deadlines: each is worked out once.
+    deadlines: dict[date, _Deadline] = {}
     for agency_id, due_on, done_at in parts:
-        found = classify(due_on, done_at, now, calendar)
+        deadline = deadlines.get(due_on)
+        if deadline is None:
+            deadline = deadlines[due_on] = _deadline(due_on, calendar)
+        found = _class(deadline, done_at, today)
         counts.setdefault(agency_id, Counter())[found] += 1
     return counts
 
