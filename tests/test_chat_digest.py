@@ -89,7 +89,7 @@ async def test_a_council_with_no_data_gets_a_friendly_digest_without_chart(bot, 
 async def test_digest_is_for_admins_and_the_schedule_can_change(bot, admin):
     member = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     refused = await bot.say(member, "/digest DBSH")
-    assert "quản trị viên" in refused["text"]
+    assert "cán bộ Cơ quan thường trực" in refused["text"]
     group = await linked_group(bot, admin)
     await bot.say(admin, "/newtask DBSH BTC 2026-12-01 | Rà soát dự án")
     changed = await bot.say(admin, "/digestat DBSH fri 16:00")

@@ -119,7 +119,7 @@ async def test_invite_in_chat_gives_fresh_links_to_admins_in_private_only(bot, a
         "nhân."
     )
     assert (await bot.say(member, "/invite DBSH"))["text"] == (
-        "Chỉ quản trị viên Ban thư ký mới có thể thực hiện thao tác này."
+        "Chỉ cán bộ Cơ quan thường trực Hội đồng mới có thể thực hiện thao tác này."
     )
     usage = (await bot.say(admin, "/invite"))["text"]
     assert usage.startswith("Vui lòng ghi một ID thành viên hoặc một mã Hội đồng.")
