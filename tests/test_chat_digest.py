@@ -98,7 +98,7 @@ async def test_digest_is_for_admins_and_the_schedule_can_change(bot, admin):
     await bot.advance_to(local(2026, 11, 27, 16, 0))  # Friday
     assert any("Rà soát dự án" in m.get("text", "") for m in _in(bot, group.id, since))
     bad = await bot.say(admin, "/digestat DBSH someday 16:00")
-    assert "/digestat DBSH fri 16:00" in bad["text"]
+    assert "Ví dụ: /digestat DBSH t6 16:00" in bad["text"]
 
 
 async def test_a_long_digest_interrupted_by_a_429_goes_on_without_repeating_a_part(
