@@ -50,12 +50,12 @@ ADMIN_COMMANDS = (
     Command(
         "newmeeting",
         N_("Schedule a meeting"),
-        N_("/newmeeting COUNCIL YYYY-MM-DD HH:MM | TITLE [| PLACE] — schedule a meeting"),
+        N_("/newmeeting COUNCIL DD/MM/YYYY HH:MM | TITLE [| PLACE] — schedule a meeting"),
     ),
     Command(
         "movemeeting",
         N_("Move a meeting to a new time"),
-        N_("/movemeeting ID YYYY-MM-DD HH:MM — move a meeting (members are told)"),
+        N_("/movemeeting ID DD/MM/YYYY HH:MM — move a meeting (members are told)"),
     ),
     Command(
         "cancelmeeting",

@@ -45,6 +45,7 @@ _ENV_NAMES = {
     "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
     "digest_schedule": "DIGEST_SCHEDULE",
     "outbox_retention_days": "OUTBOX_RETENTION_DAYS",
+    "secretariat_name": "SECRETARIAT_NAME",
 }
 
 DEFAULT_WORKDAYS_FILE = shipped("data", "workdays.csv")
@@ -108,6 +109,11 @@ class Settings(BaseSettings):
     # planner looks back up to 40 days (nudges after Tết), and a pruned row must never be
     # planned again.
     outbox_retention_days: int = Field(default=90, ge=45, le=3650)
+    # The standing agency the bot speaks for, named as its letters name it; a proper name,
+    # so it is shown as given in both languages.
+    secretariat_name: str = Field(
+        default="Cơ quan thường trực Hội đồng", min_length=1, max_length=200
+    )
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -158,6 +164,11 @@ class Settings(BaseSettings):
         if not value.is_file():
             raise ValueError(f"no such file: {value}")
         return value
+
+    @field_validator("secretariat_name", mode="before")
+    @classmethod
+    def _one_line(cls, value: object) -> object:
+        return " ".join(value.split()) if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -32,6 +32,12 @@ DOMAIN = "messages"
 
 _locale: ContextVar[str] = ContextVar("dieuphoi_locale", default="vi")
 
+# The standing agency the bot speaks for (SECRETARIAT_NAME). One process speaks for one
+# agency, so the application sets it once at start-up (`speak_for`); every text that names
+# the agency gets it as `{secretariat}`.
+DEFAULT_SECRETARIAT_NAME = "Cơ quan thường trực Hội đồng"
+_secretariat = DEFAULT_SECRETARIAT_NAME
+
 
 class CatalogMissingError(RuntimeError):
     """A language has no catalog: an install problem, never silently English."""
@@ -58,6 +64,16 @@ def load_catalogs() -> None:
     """Load every catalog now, so a broken install fails at start-up, not mid-conversation."""
     for locale in SUPPORTED_LOCALES:
         _catalog(locale)
+
+
+def speak_for(secretariat_name: str) -> None:
+    """Name the standing agency in every text from now on (at start-up, from the settings)."""
+    global _secretariat
+    _secretariat = secretariat_name
+
+
+def secretariat_name() -> str:
+    return _secretariat
 
 
 def current_locale() -> str:
@@ -107,7 +123,7 @@ class Msg:
     def render(self) -> str:
         if self.verbatim:
             return self.msgid
-        return _(self.msgid).format(**self.params)
+        return _(self.msgid).format(**{"secretariat": _secretariat, **self.params})
 
 
 def msg(msgid: str, **params: object) -> Msg:

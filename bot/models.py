@@ -129,6 +129,21 @@ class Agency(Base):
     def name(self, locale: str) -> str:
         return self.name_vi if locale == "vi" else self.name_en
 
+    def addressee(self, locale: str) -> str:
+        """The agency as a letter addressed to it names it: a province by its People's
+        Committee ("UBND tỉnh Cao Bằng", "UBND thành phố Hà Nội"); others by their name."""
+        name = self.name(locale)
+        if self.kind != AgencyKind.PROVINCE:
+            return name
+        if locale != "vi":
+            return f"People's Committee of {name}"
+        # "Tỉnh Cao Bằng" -> "tỉnh Cao Bằng": inside a name the unit is written lower-case.
+        for unit in ("Tỉnh ", "Thành phố "):
+            if name.startswith(unit):
+                name = unit.lower() + name[len(unit) :]
+                break
+        return f"UBND {name}"
+
 
 class TelegramUser(Base):
     """A Telegram account the bot has seen, whether or not it is a member."""

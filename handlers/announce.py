@@ -6,8 +6,9 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n import _
 from bot.keyboards import broadcast_keyboard, to_markup
+from bot.outbox.render import announcement_heading
 from bot.services import broadcasts
-from bot.text import Html, bold, escape, html_format, join_lines
+from bot.text import Html, escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
 
 
@@ -40,7 +41,7 @@ async def announce(turn: Turn) -> Reply:
             target=target_name,
         ),
         "",
-        bold(_("📣 Announcement from the secretariat")),
+        announcement_heading(),
         "",
         Html(draft.announcement.html),
         "",

@@ -7,7 +7,7 @@ from telegram import ChatMember, ChatMemberUpdated
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from bot.i18n import _, current_locale
+from bot.i18n import _, current_locale, secretariat_name
 from bot.services import groups, people
 from bot.text import escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
@@ -90,10 +90,11 @@ async def bot_membership_changed(turn: Turn) -> Reply | None:
                     escape(_("Hello! I am the assistant of the regional coordination councils.")),
                     html_format(
                         _(
-                            "A secretariat admin can link this group to its council with "
-                            "/link COUNCIL, e.g. /link DBSH. Councils: {codes}"
+                            "The staff of {secretariat} can link this group to its council "
+                            "with /link COUNCIL, e.g. /link DBSH. Councils: {codes}"
                         ),
                         codes=codes,
+                        secretariat=secretariat_name(),
                     ),
                 ]
             )
@@ -102,11 +103,12 @@ async def bot_membership_changed(turn: Turn) -> Reply | None:
         join_lines(
             [
                 escape(_("Hello! I am the assistant of the regional coordination councils.")),
-                escape(
+                html_format(
                     _(
-                        "Only a secretariat admin can link this group to a council. "
-                        "Please ask the secretariat to send /link here."
-                    )
+                        "Only the staff of {secretariat} can link this group to a council. "
+                        "Please ask them to send /link here."
+                    ),
+                    secretariat=secretariat_name(),
                 ),
             ]
         )

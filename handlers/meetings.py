@@ -135,7 +135,7 @@ async def list_meetings(turn: Turn) -> list[Reply]:
             Reply(
                 escape(
                     _(
-                        "To move a meeting: /movemeeting ID YYYY-MM-DD HH:MM. "
+                        "To move a meeting: /movemeeting ID DD/MM/YYYY HH:MM. "
                         "To cancel it: /cancelmeeting ID."
                     )
                 )

@@ -1,7 +1,8 @@
 """Replies to the bot: a note on a status report, or the name of a meeting delegate.
 
 The reply is matched to the bot's question (or to a task reminder) by message id; in a
-group, a reply that matches nothing is left alone, in private it gets a hint.
+group, a reply to someone else is left alone; a reply to the bot that matches nothing
+is told it was not recorded.
 """
 
 from __future__ import annotations
@@ -50,11 +51,16 @@ async def reply(turn: Turn) -> Reply | None:
     )
     if report is not None:
         return Reply(html_format(_("📝 Your note on task #{id} is recorded."), id=report.task_id))
-    if not turn.in_private:
+    # In a group, people answer each other; only a reply to the bot is ours to explain.
+    if not turn.in_private and not to_the_bot:
         return None
+    # Said plainly, so nobody takes the silence for a note or a delegate that was recorded.
     return Reply(
         escape(
-            _("I am not waiting for an answer to that message. Send /help to see what you can do.")
+            _(
+                "This message was not recorded: it does not answer a question I am waiting "
+                "on (a status note or a delegate's name). Send /help to see what you can do."
+            )
         )
     )
 

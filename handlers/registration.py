@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _, set_locale
+from bot.i18n import _, secretariat_name, set_locale
 from bot.services import groups, invites, people
 from bot.services.permissions import require_member
-from bot.text import escape, html_format, join_lines
+from bot.text import Html, escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
 from handlers.views import help_text, member_card, not_registered_text
 
@@ -31,7 +31,12 @@ async def start(turn: Turn) -> Reply:
                 )
             )
         if who.is_admin:
-            return Reply(escape(_("Welcome. You are a secretariat admin. Send /help to begin.")))
+            return Reply(
+                html_format(
+                    _("Welcome. You act here for {secretariat}. Send /help to begin."),
+                    secretariat=secretariat_name(),
+                )
+            )
         return Reply(not_registered_text(who.telegram_user_id))
 
     registration = await invites.redeem_invite(turn.session, turn.now, turn.identity, token)
@@ -43,7 +48,7 @@ async def start(turn: Turn) -> Reply:
     if registration.already_registered:
         greeting = html_format(_("You are already registered as {name}."), name=member.full_name)
     else:
-        greeting = html_format(_("Welcome, {name}. You are now registered."), name=member.full_name)
+        greeting = _welcome(member.full_name, member.position)
     return Reply(
         join_lines(
             [
@@ -60,6 +65,16 @@ async def start(turn: Turn) -> Reply:
             ]
         )
     )
+
+
+def _welcome(name: str, position: str | None) -> Html:
+    """Greet a new member by position and name, as a letter addresses an official (no
+    gender is on the roster, so no ông/bà); without a position, by name."""
+    if position:
+        return html_format(
+            _("Welcome, {position} {name}. You are now registered."), position=position, name=name
+        )
+    return html_format(_("Welcome, {name}. You are now registered."), name=name)
 
 
 def _refresh_menu(turn: Turn, locale: str) -> None:
@@ -84,7 +99,9 @@ async def whoami(turn: Turn) -> Reply:
     if member is not None:
         lines.append(member_card(member))
     if turn.who.is_admin:
-        lines.append(escape(_("You are a secretariat admin.")))
+        lines.append(
+            html_format(_("You act here for {secretariat}."), secretariat=secretariat_name())
+        )
     lines.append(html_format(_("Telegram id: {id}"), id=turn.who.telegram_user_id))
     return Reply(join_lines(lines))
 

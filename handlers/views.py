@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import ADMIN_COMMANDS, GROUP_COMMANDS, MEMBER_COMMANDS
-from bot.i18n import N_, _, current_locale
+from bot.i18n import N_, _, current_locale, secretariat_name
 from bot.models import Member, Role
 from bot.services.people import Requester
 from bot.text import Html, bold, code, escape, html_format, join_lines
@@ -47,11 +47,16 @@ def not_registered_text(telegram_user_id: int) -> Html:
     return html_format(
         _(
             "You are not registered yet. To register, open the personal invitation link "
-            "the council secretariat sent you (it starts with t.me/…?start=).\n"
-            "If you have none, send the secretariat your Telegram id: {id}"
+            "{secretariat} sent you (it starts with t.me/…?start=).\n"
+            "If you have none, send {secretariat} your Telegram id: {id}"
         ),
         id=code(telegram_user_id),
+        secretariat=secretariat_name(),
     )
+
+
+def staff_heading() -> Html:
+    return bold(_("For the staff of {secretariat}:").format(secretariat=secretariat_name()))
 
 
 def help_text(who: Requester, in_group: bool) -> Html:
@@ -60,7 +65,7 @@ def help_text(who: Requester, in_group: bool) -> Html:
         lines += [escape(_(c.usage)) for c in GROUP_COMMANDS]
         if who.is_admin:
             lines.append("")
-            lines.append(bold(_("Secretariat admins:")))
+            lines.append(staff_heading())
             lines += [escape(_(c.usage)) for c in ADMIN_COMMANDS if c.name in ("link", "unlink")]
         return join_lines(lines)
     if not who.may_see_councils:
@@ -75,6 +80,6 @@ def help_text(who: Requester, in_group: bool) -> Html:
     lines += [escape(_(c.usage)) for c in MEMBER_COMMANDS]
     if who.is_admin:
         lines.append("")
-        lines.append(bold(_("Secretariat admins:")))
+        lines.append(staff_heading())
         lines += [escape(_(c.usage)) for c in ADMIN_COMMANDS]
     return join_lines(lines)

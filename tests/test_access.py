@@ -23,7 +23,7 @@ from tests.harness import BotHarness
 from tests.people import enrol, registered
 from tests.rosters import csv_bytes, person
 
-NOT_ADMIN = "Chỉ quản trị viên Ban thư ký mới có thể thực hiện thao tác này."
+NOT_ADMIN = "Chỉ cán bộ Cơ quan thường trực Hội đồng mới có thể thực hiện thao tác này."
 NEWTASK = "/newtask DBSH BTC Q4/2026 | Báo cáo thực hiện quy hoạch vùng"
 LINK = re.compile(r"^(\d+)\t(.+)\thttps://t\.me/dieuphoi_test_bot\?start=([A-Za-z0-9_-]{16,64})$")
 
@@ -62,7 +62,7 @@ async def test_admin_remove_takes_effect_at_the_next_action(bot, admin, cli_envi
     removed = await run_cli("admin", "remove", str(admin.id), env=cli_environment, cwd=tmp_path)
     assert removed.code == 0, removed.err
     assert removed.out.strip() == (
-        f"{admin.id} không còn là quản trị viên Ban thư ký "
+        f"{admin.id} không còn quyền cán bộ Cơ quan thường trực "
         "(có hiệu lực từ thao tác tiếp theo của người này)."
     )
     assert (await bot.say(admin, NEWTASK))["text"] == NOT_ADMIN
@@ -71,17 +71,17 @@ async def test_admin_remove_takes_effect_at_the_next_action(bot, admin, cli_envi
 
     again = await run_cli("admin", "remove", str(admin.id), env=cli_environment, cwd=tmp_path)
     assert again.code == 1
-    assert again.err.strip() == f"error: {admin.id} không phải là quản trị viên."
+    assert again.err.strip() == f"error: {admin.id} không có quyền cán bộ Cơ quan thường trực."
 
     back = await run_cli("admin", "add", str(admin.id), env=cli_environment, cwd=tmp_path)
-    assert back.code == 0 and "đã trở thành quản trị viên" in back.out
+    assert back.code == 0 and "đã được cấp quyền cán bộ Cơ quan thường trực" in back.out
     assert (await bot.say(admin, NEWTASK))["text"].startswith("✅ Đã tạo nhiệm vụ #2")
 
 
 async def test_admin_remove_of_someone_who_is_not_an_admin(cli_environment, tmp_path, seeded):
     result = await run_cli("admin", "remove", "4242", env=cli_environment, cwd=tmp_path)
     assert result.code == 1
-    assert result.err.strip() == "error: 4242 không phải là quản trị viên."
+    assert result.err.strip() == "error: 4242 không có quyền cán bộ Cơ quan thường trực."
 
 
 async def test_admin_telegram_ids_at_start_up(api, database_url, seeded, clock, caplog):
@@ -219,7 +219,7 @@ async def test_members_remove_unbinds_revokes_and_keeps_what_they_reported(
     status = await bot.say(an, "/status")
     assert status["text"] == "Chỉ thành viên đã đăng ký mới có nhiệm vụ để báo cáo."
     start = await bot.say(an, "/start")
-    assert start["text"].startswith("Tài khoản này chưa đăng ký.") and str(an.id) in start["text"]
+    assert start["text"].startswith("Quý vị chưa đăng ký.") and str(an.id) in start["text"]
     tasks = await bot.say(binh, "/tasks")
     assert "BTC 🟠" in tasks["text"]  # what An reported still counts for the agency
 
@@ -242,7 +242,7 @@ async def test_members_remove_unbinds_revokes_and_keeps_what_they_reported(
 async def test_members_remove_of_an_unknown_member(cli_environment, tmp_path, seeded):
     result = await run_cli("members", "remove", "999", env=cli_environment, cwd=tmp_path)
     assert result.code == 1
-    assert result.err.strip() == "error: Không có thành viên nào có ID 999."
+    assert result.err.strip() == "error: Không có thành viên nào có mã 999."
 
 
 async def test_members_remove_council_takes_only_that_seat(bot, admin, cli_environment, tmp_path):

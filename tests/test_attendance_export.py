@@ -89,7 +89,7 @@ async def test_attendance_is_refused_to_members_and_for_unknown_meetings(bot, ad
     member = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     await bot.say(admin, "/newmeeting DBSH 2026-12-03 09:00 | Họp quý IV")
     refused = await bot.say(member, "/export 1")
-    assert "document" not in refused and "quản trị" in refused["text"]
+    assert "document" not in refused and "cán bộ Cơ quan thường trực" in refused["text"]
     unknown = await bot.say(admin, "/export 99")
     assert unknown["text"] == "Không có cuộc họp #99."
     usage = await bot.say(admin, "/export 1 2")

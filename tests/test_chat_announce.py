@@ -93,7 +93,7 @@ async def test_bad_announcements_are_refused_and_send_nothing(bot, admin):
     member = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     await bot.say(admin, "/lang en")
     refused = await bot.say(member, f"/announce DBSH\n{TEXT}")
-    assert "quản trị viên" in refused["text"]
+    assert "cán bộ Cơ quan thường trực" in refused["text"]
     unknown = await bot.say(admin, f"/announce XYZ\n{TEXT}")
     assert "Unknown council XYZ" in unknown["text"]
     empty = await bot.say(admin, "/announce DBSH")

@@ -89,7 +89,7 @@ async def test_a_council_with_no_data_gets_a_friendly_digest_without_chart(bot, 
 async def test_digest_is_for_admins_and_the_schedule_can_change(bot, admin):
     member = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     refused = await bot.say(member, "/digest DBSH")
-    assert "quản trị viên" in refused["text"]
+    assert "cán bộ Cơ quan thường trực" in refused["text"]
     group = await linked_group(bot, admin)
     await bot.say(admin, "/newtask DBSH BTC 2026-12-01 | Rà soát dự án")
     changed = await bot.say(admin, "/digestat DBSH fri 16:00")
@@ -98,7 +98,7 @@ async def test_digest_is_for_admins_and_the_schedule_can_change(bot, admin):
     await bot.advance_to(local(2026, 11, 27, 16, 0))  # Friday
     assert any("Rà soát dự án" in m.get("text", "") for m in _in(bot, group.id, since))
     bad = await bot.say(admin, "/digestat DBSH someday 16:00")
-    assert "/digestat DBSH fri 16:00" in bad["text"]
+    assert "Ví dụ: /digestat DBSH t6 16:00" in bad["text"]
 
 
 async def test_a_long_digest_interrupted_by_a_429_goes_on_without_repeating_a_part(

@@ -31,9 +31,9 @@ async def test_added_by_an_admin_the_bot_explains_link(bot, admin):
 async def test_added_by_someone_else_the_bot_says_only_admins_can_link(bot):
     member = await registered(bot)
     _group, greeting = await _group_with_bot(bot, member)
-    # Groups read the default language (vi); both catalogs name the admin role.
+    # Groups read the default language (vi); the refusal names the standing agency.
     text = greeting["text"].lower()
-    assert "admin" in text or "quản trị" in text
+    assert "cán bộ cơ quan thường trực" in text
     assert "/link" in greeting["text"]
 
 

@@ -80,7 +80,7 @@ async def test_a_roster_sent_in_a_group_is_refused_there_and_not_even_downloaded
     )
     answer = await bot.api.wait_for_message(group.id, since=since)
     assert answer["text"] == (
-        "Đề nghị gửi danh sách thành viên cho bot trong cuộc trò chuyện riêng, dưới dạng tệp "
+        "Vui lòng gửi danh sách thành viên cho bot trong cuộc trò chuyện riêng, dưới dạng tệp "
         "kèm chú thích /import: câu trả lời có các đường dẫn mời cá nhân."
     )
     await bot.settle()
@@ -115,14 +115,14 @@ async def test_invite_in_chat_gives_fresh_links_to_admins_in_private_only(bot, a
     group = await _group(bot, admin)
     in_group = await bot.say(admin, "/invite DBSH", chat=group)
     assert in_group["text"] == (
-        "Đề nghị gửi /invite cho bot trong cuộc trò chuyện riêng: đường dẫn mời là thông tin cá "
+        "Vui lòng gửi /invite cho bot trong cuộc trò chuyện riêng: đường dẫn mời là thông tin cá "
         "nhân."
     )
     assert (await bot.say(member, "/invite DBSH"))["text"] == (
-        "Chỉ quản trị viên Ban thư ký mới có thể thực hiện thao tác này."
+        "Chỉ cán bộ Cơ quan thường trực Hội đồng mới có thể thực hiện thao tác này."
     )
     usage = (await bot.say(admin, "/invite"))["text"]
-    assert usage.startswith("Vui lòng ghi một ID thành viên hoặc một mã Hội đồng.")
+    assert usage.startswith("Vui lòng ghi một mã thành viên hoặc một mã Hội đồng.")
     assert "Ví dụ: /invite 12 hoặc /invite DBSH" in usage
     everyone = (await bot.say(admin, "/invite TN"))["text"]
     assert everyone == "Tất cả thành viên TN đã đăng ký: không cần cấp đường dẫn mời."
@@ -140,6 +140,6 @@ async def test_invite_in_chat_gives_fresh_links_to_admins_in_private_only(bot, a
 async def test_invite_and_import_are_in_the_admin_menu_and_help(bot, admin):
     await bot.say(admin, "/start")
     help_text = (await bot.say(admin, "/help"))["text"]
-    assert "/invite MEMBER_ID|COUNCIL — trong cuộc trò chuyện riêng" in help_text
+    assert "/invite MÃ_THÀNH_VIÊN|MÃ_HỘI_ĐỒNG — trong cuộc trò chuyện riêng" in help_text
     menu = bot.api.commands_for({"type": "chat", "chat_id": admin.id})
     assert {"command": "invite", "description": "Cấp lại đường dẫn mời"} in menu

@@ -141,7 +141,7 @@ async def test_bad_meeting_commands_get_usage_and_create_nothing(bot, admin):
         if command.startswith("/newmeeting"):
             assert "Example: /newmeeting DBSH" in answer["text"], command
     refused = await bot.say(member, "/newmeeting DBSH 2026-12-03 09:00 | Không có quyền")
-    assert "Chỉ quản trị viên Ban thư ký" in refused["text"]
+    assert "Chỉ cán bộ Cơ quan thường trực Hội đồng" in refused["text"]
     assert await _meetings(bot) == 0
     async with bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Outbox)) == 0

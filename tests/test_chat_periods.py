@@ -71,7 +71,7 @@ async def test_misspelled_periods_get_the_usage_in_vietnamese_and_change_nothing
         answer = await bot.say(admin, f"/newtask DBSH BTC {typed} | Báo cáo")
         text = answer["text"]
         assert f"“{typed}” không phải là hạn hợp lệ" in text, text
-        assert "Cú pháp: /newtask HỘI_ĐỒNG CƠ_QUAN" in text
+        assert "Cú pháp: /newtask MÃ_HỘI_ĐỒNG MÃ_CƠ_QUAN" in text
         assert "Ví dụ: /newtask DBSH BTC,HN 18/12/2026 |" in text
     await bot.say(admin, "/lang en")
     answer = await bot.say(admin, "/newtask DBSH BTC 6 tháng giữa năm 2026 | Report")

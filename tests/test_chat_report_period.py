@@ -51,7 +51,7 @@ async def test_only_a_period_still_means_its_last_day(bot, admin):
 async def test_a_deadline_before_the_cut_off_or_a_bad_period_is_refused(bot, admin):
     early = await bot.say(admin, "/newtask DBSH BTC 10/12/2026 | Báo cáo quý | period=Q4/2026")
     assert (
-        "Hạn gửi 10/12/2026 sớm hơn ngày chốt số liệu của kỳ báo cáo (14/12/2026)"
+        "Hạn gửi báo cáo 10/12/2026 sớm hơn ngày chốt số liệu của kỳ báo cáo (14/12/2026)"
         in (early["text"])
     )
     assert "Ví dụ: /newtask DBSH" in early["text"]

@@ -109,7 +109,7 @@ async def test_an_old_delegate_question_does_not_take_a_later_reply_to_a_reminde
 
     answer = await bot.say(an, "Lê Thị Hoa, Phó Vụ trưởng", reply_to=reminder)
     # Handled as what it is: a note on the task, which has no answer yet.
-    assert answer["text"] == "Xin vui lòng chọn một nút trả lời trước, sau đó gửi ghi chú."
+    assert answer["text"] == "Vui lòng chọn một nút trả lời trước, sau đó gửi ghi chú."
     [response] = await _responses(bot)
     assert (response.answer, response.delegate) == ("delegate", None)
 
@@ -118,7 +118,11 @@ async def test_a_question_being_asked_takes_only_a_reply_to_a_message_sent_after
     bot, admin
 ):
     an, card, question, pressed_at = await _asked_for_a_delegate(bot, admin)
-    hint = "Tin nhắn đó không cần trả lời. Gửi /help để xem các việc có thể làm."
+    hint = (
+        "Tin nhắn này chưa được ghi nhận vì không phải là câu trả lời cho câu hỏi đang chờ "
+        "(ghi chú về tình hình thực hiện nhiệm vụ, hoặc họ tên người được cử đi họp thay). "
+        "Vui lòng gửi /help để xem các chức năng có thể sử dụng."
+    )
     # The card with the buttons was sent before the press: a reply to it names no one.
     earlier = pressed_at - timedelta(minutes=1)
     assert (await reply_dated(bot, an, "Lê Thị Hoa", card, earlier))["text"] == hint

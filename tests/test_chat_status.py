@@ -15,7 +15,11 @@ from tests.chat import HANOI, press, reply_dated
 from tests.people import registered
 
 REMINDER_DAY = datetime(2026, 12, 17, 8, 0, tzinfo=HANOI).astimezone(UTC)  # T-14d
-HINT = "Tin nhắn đó không cần trả lời. Gửi /help để xem các việc có thể làm."
+HINT = (
+    "Tin nhắn này chưa được ghi nhận vì không phải là câu trả lời cho câu hỏi đang chờ "
+    "(ghi chú về tình hình thực hiện nhiệm vụ, hoặc họ tên người được cử đi họp thay). "
+    "Vui lòng gửi /help để xem các chức năng có thể sử dụng."
+)
 
 
 async def _reminded(bot, admin):

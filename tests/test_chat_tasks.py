@@ -79,10 +79,13 @@ async def test_reminders_nudges_and_escalation_through_a_quarter(bot, admin):
         assert "thứ Năm, ngày 31/12/2026" in got[0][1]["text"]
     assert _sent_to(log, elsewhere.id) == []
 
-    # After five nudges the admins are told, once, which agencies are overdue.
+    # After five nudges the admins are told, once, which agencies are overdue: addressed
+    # to the standing agency, the provinces named by their People's Committee.
     [(moment, escalation)] = _sent_to(log, admin.id)
     assert moment == local(2027, 1, 19, 8, 0)
-    assert "Bộ Tài chính" in escalation["text"] and "Thành phố Hà Nội" in escalation["text"]
+    assert escalation["text"].startswith("🚨 Kính gửi Cơ quan thường trực Hội đồng:")
+    assert "• Bộ Tài chính" in escalation["text"]
+    assert "• UBND thành phố Hà Nội" in escalation["text"]
 
     # The quarterly task started its next quarter once, when Q4 fell due.
     async with bot.sessions() as session:
@@ -151,7 +154,7 @@ async def test_bad_task_commands_get_usage_and_create_nothing(bot, admin):
         assert "Example: /newtask DBSH" in answer["text"], command
     refused = await bot.say(member, "/newtask DBSH BTC Q1/2027 | Không có quyền")
     # A refusal, not a usage lesson: the member may not create tasks at all.
-    assert "Chỉ quản trị viên Ban thư ký" in refused["text"]
+    assert "Chỉ cán bộ Cơ quan thường trực Hội đồng" in refused["text"]
     assert "Ví dụ" not in refused["text"]
     async with bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Task)) == 0
@@ -180,4 +183,4 @@ async def test_tasks_escalated_the_same_morning_come_in_one_message(bot, admin):
     [(moment, escalation)] = _sent_to(log, admin.id)
     assert moment == local(2027, 1, 19, 8, 0)
     assert "Báo cáo thứ nhất" in escalation["text"] and "Báo cáo thứ hai" in escalation["text"]
-    assert "Tỉnh Đắk Lắk" in escalation["text"]
+    assert "UBND tỉnh Đắk Lắk" in escalation["text"]

@@ -19,6 +19,7 @@ def test_defaults_match_the_spec(monkeypatch):
         "ADMIN_TELEGRAM_IDS",
         "TELEGRAM_BOT_TOKEN",
         "WEBHOOK_URL",
+        "SECRETARIAT_NAME",
     ):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(env_file=None)
@@ -29,13 +30,16 @@ def test_defaults_match_the_spec(monkeypatch):
     assert settings.admin_telegram_ids == []
     assert settings.log_level == "INFO"
     assert settings.telegram_file_base_url == "https://api.telegram.org/file/bot"
+    assert settings.secretariat_name == "Cơ quan thường trực Hội đồng"
 
 
 def test_values_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("ADMIN_TELEGRAM_IDS", "123, 456")
     monkeypatch.setenv("DEFAULT_LOCALE", "EN")
     monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("SECRETARIAT_NAME", " Văn phòng  Hội đồng điều phối vùng\n")
     settings = load_settings(env_file=None)
+    assert settings.secretariat_name == "Văn phòng Hội đồng điều phối vùng"
     assert settings.admin_telegram_ids == [123, 456]
     assert settings.default_locale == "en"
     assert settings.log_level == "DEBUG"
@@ -66,6 +70,7 @@ def test_values_come_from_the_environment(monkeypatch):
         ("OUTBOX_POLL_SECONDS", "0"),
         ("OUTBOX_LEASE_SECONDS", "0"),
         ("OUTBOX_RETENTION_DAYS", "30"),
+        ("SECRETARIAT_NAME", "   "),
     ],
 )
 def test_a_bad_value_names_its_variable(monkeypatch, variable, value):

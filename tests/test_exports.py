@@ -222,7 +222,7 @@ async def test_a_member_is_refused_and_an_unknown_council_named(bot, admin):
     await bot.say(admin, "/newtask DBSH BTC Q4/2026 | Báo cáo quý")
     since = len(bot.api.sent)
     refused = await bot.say(member, "/export DBSH")
-    assert "quản trị" in refused["text"]
+    assert "cán bộ Cơ quan thường trực" in refused["text"]
     assert "/export" not in refused["text"]  # a refusal, not the usage
     unknown = await bot.say(admin, "/export XYZ")
     assert "XYZ" in unknown["text"] and "DBSH" in unknown["text"]

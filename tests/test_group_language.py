@@ -70,7 +70,7 @@ async def test_a_member_cannot_set_the_groups_language(bot, admin):
     an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     group = await linked_group(bot, admin)
     refused = await bot.say(an, "/lang en", chat=group)
-    assert "quản trị" in refused["text"]
+    assert "cán bộ Cơ quan thường trực" in refused["text"]
     assert await _languages(bot) == {}
     # Nothing changed for the member's own chat either.
     own = await bot.say(an, "/whoami")

@@ -71,7 +71,7 @@ async def test_a_member_of_another_council_sees_nothing_of_the_groups_council(bo
     group = await linked_group(bot, admin, "DBSH")
     for command in ("/tasks", "/meetings"):
         text = await _text(bot, cuong, command, group)
-        assert "Tài khoản này không phải là thành viên của Hội đồng DBSH" in text, (command, text)
+        assert "Quý vị không phải là thành viên của Hội đồng DBSH" in text, (command, text)
         assert DBSH_TASK not in text and DBSH_MEETING not in text
     # Not even the council he is a member of: it is not this group's.
     text = await _text(bot, cuong, "/tasks TN", group)
@@ -116,7 +116,7 @@ async def test_digest_in_a_linked_group_posts_only_its_council_there(bot, admin)
     refused = await _text(bot, admin, "/digest TN", group)
     assert OTHER_COUNCIL in refused
     member = await _text(bot, an, "/digest", group)
-    assert "quản trị viên" in member
+    assert "cán bộ Cơ quan thường trực" in member
     answer = await _text(bot, admin, "/digest", group)
     assert answer == "Đã gửi vào 1 nhóm được liên kết của Hội đồng."
     await bot.deliver()

@@ -124,7 +124,8 @@ async def test_a_process_stopped_for_a_while_catches_up_by_itself(
     copies = Counter(
         m["chat"]["id"]
         for m in api.sent
-        if "Thông báo của Ban thư ký" in m.get("text", "") and m["chat"]["id"] != admin.id
+        if "Thông báo của Cơ quan thường trực Hội đồng" in m.get("text", "")
+        and m["chat"]["id"] != admin.id
     )
     assert copies == Counter({u.id: 1 for u in users})
     assert _reminded(api) == Counter({u.id: 1 for u in users})

@@ -24,7 +24,7 @@ from bot.formats import (
     format_period,
     format_time_left,
 )
-from bot.i18n import _, ngettext, pick_locale, use_locale
+from bot.i18n import _, ngettext, pick_locale, secretariat_name, use_locale
 from bot.keyboards import Keyboard, received_keyboard, rsvp_keyboard, task_status_keyboard
 from bot.models import (
     Agency,
@@ -261,7 +261,7 @@ def task_lines(task: Task, agency: Agency, timing: Timing, now: datetime, locale
     lines: list[str] = [
         bold(task.title),
         due_line(task, timing, now, locale),
-        html_format(_("🏛 Agency: {agency}"), agency=agency.name(locale)),
+        html_format(_("🏛 Agency: {agency}"), agency=agency.addressee(locale)),
     ]
     if task.ref:
         lines.append(html_format(_("📄 Document: {ref}"), ref=format_document(task.ref, locale)))
@@ -334,7 +334,11 @@ async def _task_escalation(
         return destination
     with use_locale(destination.locale):
         lines: list[str] = [
-            bold(_("🚨 Escalation: tasks still overdue after five reminders")),
+            bold(
+                _("🚨 To {secretariat}: tasks still overdue after five reminders").format(
+                    secretariat=secretariat_name()
+                )
+            ),
         ]
         for task in tasks:
             days = -timing.calendar.days_left(task.due_on, timing.today(now))
@@ -350,7 +354,7 @@ async def _task_escalation(
                 escape(task.council.name(destination.locale)),
                 escape(_("Agencies that have not reported it done:")),
                 *(
-                    html_format("• {agency}", agency=a.agency.name(destination.locale))
+                    html_format("• {agency}", agency=a.agency.addressee(destination.locale))
                     for a in late
                 ),
             ]
@@ -414,6 +418,11 @@ async def _about_announcement(
     return announcement, destination
 
 
+def announcement_heading() -> Html:
+    """The announcement's heading names the standing agency that speaks (SECRETARIAT_NAME)."""
+    return bold(_("📣 Announcement from {secretariat}").format(secretariat=secretariat_name()))
+
+
 async def _announcement(
     session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
 ) -> Rendered:
@@ -422,7 +431,7 @@ async def _announcement(
         return found
     announcement, destination = found
     with use_locale(destination.locale):
-        lines = [bold(_("📣 Announcement from the secretariat")), "", Html(announcement.html)]
+        lines = [announcement_heading(), "", Html(announcement.html)]
         return _message(destination, lines, received_keyboard(announcement.id))
 
 

@@ -157,19 +157,19 @@ async def redeem_invite(
         raise NotAllowedError(
             msg(
                 "This invitation link has already been used. If you did not use it, "
-                "please ask the secretariat for a new link."
+                "please ask {secretariat} for a new link."
             )
         )
     if invite.revoked_at is not None:
         raise NotAllowedError(
             msg(
                 "This invitation link has been replaced by a newer one. "
-                "Please use the latest link the secretariat sent you."
+                "Please use the latest link {secretariat} sent you."
             )
         )
     if invite.expires_at <= now:
         raise NotAllowedError(
-            msg("This invitation link has expired. Please ask the secretariat for a new link.")
+            msg("This invitation link has expired. Please ask {secretariat} for a new link.")
         )
     member = await session.get(Member, invite.member_id)
     assert member is not None  # the foreign key guarantees it
@@ -177,7 +177,7 @@ async def redeem_invite(
         raise NotAllowedError(
             msg(
                 "Your Telegram account is already registered as {name}. One account can "
-                "belong to one member; please contact the secretariat.",
+                "belong to one member; please contact {secretariat}.",
                 name=current.full_name,
             )
         )
@@ -207,5 +207,5 @@ async def redeem_invite(
 def _invalid() -> Msg:
     return msg(
         "This invitation link is not valid. Please check that you opened the whole link, "
-        "or ask the secretariat for a new one."
+        "or ask {secretariat} for a new one."
     )

@@ -29,15 +29,17 @@ MAX_PLACE = 300
 
 def newmeeting_usage() -> Msg:
     return msg(
-        "Usage: /newmeeting COUNCIL YYYY-MM-DD HH:MM | TITLE [| PLACE]\n"
-        "Example: /newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng | Văn phòng Chính phủ"
+        "Usage: /newmeeting COUNCIL DATE HH:MM | TITLE [| PLACE] — DATE as DD/MM/YYYY "
+        "(or YYYY-MM-DD)\n"
+        "Example: /newmeeting DBSH 03/12/2026 09:00 | Góp ý quy hoạch vùng | Văn phòng Chính phủ"
     )
 
 
 def movemeeting_usage() -> Msg:
     return msg(
-        "Usage: /movemeeting MEETING_ID YYYY-MM-DD HH:MM — the id is shown by /meetings.\n"
-        "Example: /movemeeting 5 2026-12-04 14:00"
+        "Usage: /movemeeting MEETING_ID DATE HH:MM — the id is shown by /meetings; DATE as "
+        "DD/MM/YYYY (or YYYY-MM-DD).\n"
+        "Example: /movemeeting 5 04/12/2026 14:00"
     )
 
 
@@ -84,7 +86,7 @@ def parse_start(day_text: str, time_text: str, tz: ZoneInfo, now: datetime, usag
     day = parse_day(day_text)
     if day is None:
         raise BadInputError(
-            msg("“{text}” is not a valid date (YYYY-MM-DD, e.g. 2026-12-03).", text=day_text), usage
+            msg("“{text}” is not a valid date (DD/MM/YYYY, e.g. 03/12/2026).", text=day_text), usage
         )
     moment = parse_time_of_day(time_text)
     if moment is None:

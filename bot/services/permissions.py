@@ -10,7 +10,7 @@ from bot.services.people import Requester
 def require_admin(who: Requester | None) -> None:
     """Only secretariat admins change council data. `None` is the trusted command line."""
     if who is not None and not who.is_admin:
-        raise NotAllowedError(msg("Only secretariat admins may do this."))
+        raise NotAllowedError(msg("Only the staff of {secretariat} may do this."))
 
 
 def require_member(who: Requester) -> None:
@@ -18,8 +18,8 @@ def require_member(who: Requester) -> None:
     if not who.may_see_councils:
         raise NotAllowedError(
             msg(
-                "You are not registered yet. Please open the personal invitation link the "
-                "secretariat sent you. Your Telegram id is {id}.",
+                "You are not registered yet. Please open the personal invitation link "
+                "{secretariat} sent you. Your Telegram id is {id}.",
                 id=who.telegram_user_id,
             )
         )

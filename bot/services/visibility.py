@@ -26,7 +26,7 @@ async def group_council(session: AsyncSession, group_chat_id: int, code: str | N
         raise NotFoundError(
             msg(
                 "This group is not linked to a council, so no council data is shown here. "
-                "A secretariat admin can link it with /link COUNCIL, e.g. /link DBSH."
+                "The staff of {secretariat} can link it with /link COUNCIL, e.g. /link DBSH."
             )
         )
     if code and (await council_by_code(session, code)).id != council.id:
