@@ -61,6 +61,10 @@ async def test_the_database_gone_for_a_while_delays_but_loses_nothing(
     try:
         await until(lambda: "now polls Telegram" in process.log, timeout=30)
         await meeting_reminders_due(bot.sessions, TITLE, due_in=3)  # due during the outage
+        # The insert's NOTIFY must reach the bot before the cut, or the sender sleeps its
+        # whole idle interval and never meets the outage (it would still send once the
+        # listener reconnects, but this test is about the failures being told).
+        await asyncio.sleep(0.5)
         proxy.cut()
         cut_at = time.monotonic()
         await asyncio.sleep(1)
