@@ -160,17 +160,22 @@ async def test_telegram_errors_are_retried_or_recorded(bot, admin):
     assert any(row.attempts >= 1 and row.last_error is None for row in rows)
 
 
-async def test_the_next_batch_is_claimed_while_the_last_one_is_still_sending(
-    bot, admin, monkeypatch
-):
-    """A broadcast's sends do not pause between batches (SPEC §6: 95 % of Telegram's
-    rate): the next batch is ready when the last one ends, and each row still goes once."""
+async def _seventy_reminders_due_in_batches_of_fifty(bot, admin, monkeypatch) -> list:
     monkeypatch.setattr(sender, "BATCH", 50)
     users = await registered_members(bot, bot.api, 70)
     await bot.say(admin, "/newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng")
     bot.clock.set(SEVEN_DAYS_BEFORE)
     async with transaction(bot.sessions) as session:
         await plan_pass(session, bot.app.bot_data["deps"].timing, bot.clock.now())
+    return users
+
+
+async def test_the_next_batch_is_claimed_while_the_last_one_is_still_sending(
+    bot, admin, monkeypatch
+):
+    """A broadcast's sends do not pause between batches (SPEC §6: 95 % of Telegram's
+    rate): the next batch is ready when the last one ends, and each row still goes once."""
+    users = await _seventy_reminders_due_in_batches_of_fifty(bot, admin, monkeypatch)
     since = len(bot.api.sent)
 
     first = await bot.dispatcher.run_pass()
@@ -193,12 +198,7 @@ async def test_the_next_batch_is_claimed_while_the_last_one_is_still_sending(
 async def test_a_batch_prepared_ahead_that_waited_too_long_is_given_back_not_sent(
     bot, admin, monkeypatch
 ):
-    monkeypatch.setattr(sender, "BATCH", 50)
-    users = await registered_members(bot, bot.api, 70)
-    await bot.say(admin, "/newmeeting DBSH 2026-12-03 09:00 | Góp ý quy hoạch vùng")
-    bot.clock.set(SEVEN_DAYS_BEFORE)
-    async with transaction(bot.sessions) as session:
-        await plan_pass(session, bot.app.bot_data["deps"].timing, bot.clock.now())
+    users = await _seventy_reminders_due_in_batches_of_fifty(bot, admin, monkeypatch)
     since = len(bot.api.sent)
     await bot.dispatcher.run_pass()
     # The process then could not send for a while (its heartbeat was late, say), and

@@ -18,9 +18,8 @@ from bot.callbacks import (
     TaskPress,
     TaskStatus,
 )
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from tests.chat import linked_group, local, press
-from tests.fakebotapi import FakeBotApi
 from tests.people import enrol, registered
 from tests.rosters import person
 
@@ -28,20 +27,12 @@ OFFICE = "Văn phòng Hội đồng điều phối vùng Đồng bằng sông H�
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, api: FakeBotApi, database_url: str) -> Settings:
-    """The usual test settings; a test parametrized with `secretariat` runs with that
-    SECRETARIAT_NAME."""
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The usual test settings (tests/conftest.py); a test parametrized with
+    `secretariat` runs with that SECRETARIAT_NAME."""
     callspec = getattr(request.node, "callspec", None)
     name = callspec.params.get("secretariat") if callspec is not None else None
-    more = {"secretariat_name": name} if name else {}
-    return load_settings(
-        env_file=None,
-        telegram_bot_token=api.token,
-        telegram_api_base_url=api.base_url,
-        database_url=database_url,
-        default_locale="vi",
-        **more,
-    )
+    return settings.model_copy(update={"secretariat_name": name}) if name else settings
 
 
 async def _walk(bot, until: datetime) -> None:
