@@ -90,13 +90,13 @@ class Batch:
 
 
 class _Countdown:
-    """Sets `event` once `n` sends have started."""
+    """Its `event` is set once `n` sends have started."""
 
-    def __init__(self, n: int, event: asyncio.Event) -> None:
+    def __init__(self, n: int) -> None:
         self.left = n
-        self.event = event
+        self.event = asyncio.Event()
         if n <= 0:
-            event.set()
+            self.event.set()
 
     def tick(self) -> None:
         self.left -= 1
@@ -136,21 +136,21 @@ class Dispatcher:
         by_chat: dict[int, list[Ready]] = defaultdict(list)
         for item in batch.ready:
             by_chat[item.message.chat_id].append(item)
-        low = asyncio.Event()
-        if len(batch.ready) < PREFETCH_FROM:
+        # A large batch: the next one is claimed and rendered while its last second is sent.
+        countdown = (
+            _Countdown(len(batch.ready) - PREFETCH_AT)
+            if len(batch.ready) >= PREFETCH_FROM
+            else None
+        )
+        ahead = asyncio.create_task(self._prepare_ahead(countdown.event)) if countdown else None
+        try:
             sends = await asyncio.gather(
-                *(self._send_chat(items) for items in by_chat.values()), return_exceptions=True
+                *(self._send_chat(items, countdown) for items in by_chat.values()),
+                return_exceptions=True,
             )
-        else:
-            countdown = _Countdown(len(batch.ready) - PREFETCH_AT, low)
-            ahead = asyncio.create_task(self._prepare_ahead(low))
-            try:
-                sends = await asyncio.gather(
-                    *(self._send_chat(items, countdown) for items in by_chat.values()),
-                    return_exceptions=True,
-                )
-            finally:
-                low.set()  # every send is done: prepare now, if not started yet
+        finally:
+            if countdown is not None and ahead is not None:
+                countdown.event.set()  # every send is done: prepare now, if not started yet
                 self._ahead = await ahead
         self._count(result, sends)
         return result
