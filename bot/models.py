@@ -130,19 +130,23 @@ class Agency(Base):
         return self.name_vi if locale == "vi" else self.name_en
 
     def addressee(self, locale: str) -> str:
-        """The agency as a letter addressed to it names it: a province by its People's
-        Committee ("UBND tỉnh Cao Bằng", "UBND thành phố Hà Nội"); others by their name."""
-        name = self.name(locale)
-        if self.kind != AgencyKind.PROVINCE:
-            return name
-        if locale != "vi":
-            return f"People's Committee of {name}"
-        # "Tỉnh Cao Bằng" -> "tỉnh Cao Bằng": inside a name the unit is written lower-case.
-        for unit in ("Tỉnh ", "Thành phố "):
-            if name.startswith(unit):
-                name = unit.lower() + name[len(unit) :]
-                break
-        return f"UBND {name}"
+        return agency_addressee(self.name(locale), self.kind, locale)
+
+
+def agency_addressee(name: str, kind: AgencyKind, locale: str) -> str:
+    """The agency as a letter addressed to it names it: a province by its People's
+    Committee ("UBND tỉnh Cao Bằng", "UBND thành phố Hà Nội"); others by their name
+    (`name` is the agency's name in `locale`)."""
+    if kind != AgencyKind.PROVINCE:
+        return name
+    if locale != "vi":
+        return f"People's Committee of {name}"
+    # "Tỉnh Cao Bằng" -> "tỉnh Cao Bằng": inside a name the unit is written lower-case.
+    for unit in ("Tỉnh ", "Thành phố "):
+        if name.startswith(unit):
+            name = unit.lower() + name[len(unit) :]
+            break
+    return f"UBND {name}"
 
 
 class TelegramUser(Base):

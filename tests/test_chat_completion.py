@@ -65,6 +65,6 @@ async def test_a_deadline_on_a_day_off_is_not_overdue_before_the_next_working_da
         "đang thực hiện trong hạn 0; quá hạn chưa hoàn thành 0"
     ) in text
     assert (
-        "Thành phố Hà Nội: hoàn thành đúng hạn 0; hoàn thành quá hạn 0; "
+        "UBND thành phố Hà Nội: hoàn thành đúng hạn 0; hoàn thành quá hạn 0; "
         "đang thực hiện trong hạn 0; quá hạn chưa hoàn thành 1"
     ) in text

@@ -52,7 +52,8 @@ async def test_a_report_and_its_note_reach_the_next_digest_in_the_group(bot, adm
     text = posted[0]["text"]
     assert "Báo cáo <giữa kỳ> & kiến nghị" in text
     assert "BTC 🟠" in text and "Chờ số liệu của <Sở Tài chính>" in text
-    assert "Thành phố Hà Nội" in text  # has not answered the reminder
+    # Has not answered the reminder: named as a letter to it would name it.
+    assert "• UBND thành phố Hà Nội: #1" in text
     assert "Góp ý quy hoạch vùng" in text and "✅ 1" in text
     assert any("photo" in m for m in posted)  # the chart
 

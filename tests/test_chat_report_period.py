@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.models import Task
-from tests.chat import local
+from tests.chat import linked_group, local
 from tests.test_chat_tasks import walk
 
 QUARTERLY = "/newtask DBSH BTC 18/12/2026 | Báo cáo quý | every=quarter | period=quý IV/2026"
@@ -77,3 +77,39 @@ async def test_the_export_names_the_period_with_its_cut_off_and_cites_the_docume
     )
     due = sheet.cell(row=5, column=header.index("Hạn hoàn thành") + 1)
     assert due.number_format == "dd/mm/yyyy"
+
+
+async def test_the_digest_shows_what_a_report_covers_and_when_it_is_due(bot, admin):
+    """A report due in the next 14 days is listed with its period and data cut-off and
+    its send deadline; a deadline written as a period shows that period before its day."""
+    group = await linked_group(bot, admin)
+    await bot.say(admin, QUARTERLY)
+    await bot.say(admin, "/newtask DBSH HN tháng 12/2026 | Báo cáo tháng")
+    await bot.advance_to(local(2026, 12, 7, 9, 0))
+    since = len(bot.api.sent)
+    await bot.say_all(admin, "/digest DBSH")
+    await bot.deliver()
+    [text] = [
+        m["text"]
+        for m in bot.api.sent[since:]
+        if m["chat"]["id"] == group.id and m.get("text", "").startswith("📊")
+    ]
+    assert (
+        "#1 Báo cáo quý (kỳ báo cáo quý IV/2026, số liệu từ 15/09 đến 14/12/2026)"
+        " — hạn gửi thứ Sáu, ngày 18/12/2026 (còn 11 ngày)"
+    ) in text
+    assert "#2 Báo cáo tháng — tháng 12/2026 · thứ Năm, ngày 31/12/2026" not in text  # > 14 days
+    await bot.advance_to(local(2026, 12, 21, 9, 0))
+    since = len(bot.api.sent)
+    await bot.say_all(admin, "/digest DBSH")
+    await bot.deliver()
+    [text] = [
+        m["text"]
+        for m in bot.api.sent[since:]
+        if m["chat"]["id"] == group.id and m.get("text", "").startswith("📊")
+    ]
+    # Overdue since 18/12: the heading still says what the report covers; the agency is
+    # named as a letter to it would name it.
+    assert "#1 Báo cáo quý (kỳ báo cáo quý IV/2026, số liệu từ 15/09 đến 14/12/2026)\n" in text
+    assert "• Bộ Tài chính: quá hạn 3 ngày" in text
+    assert "#2 Báo cáo tháng — tháng 12/2026 · thứ Năm, ngày 31/12/2026 (còn 10 ngày)" in text

@@ -18,10 +18,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formats import format_day, format_days_left, format_moment
+from bot.formats import format_cut_off, format_day, format_days_left, format_moment, format_period
 from bot.i18n import _, msg, ngettext
 from bot.models import (
     Agency,
+    AgencyKind,
     Council,
     CouncilMembership,
     Digest,
@@ -34,6 +35,7 @@ from bot.models import (
     Task,
     TaskAgency,
     TelegramUser,
+    agency_addressee,
 )
 from bot.outbox.plan import PRIORITY_DIGEST, digest_subject
 from bot.outbox.store import NewRow, add_rows, withdraw
@@ -63,9 +65,14 @@ class AgencyName:
     code: str
     name_vi: str
     name_en: str
+    kind: AgencyKind
 
     def name(self, locale: str) -> str:
         return self.name_vi if locale == "vi" else self.name_en
+
+    def addressee(self, locale: str) -> str:
+        """'UBND thành phố Hà Nội', as the rest of the bot addresses an agency."""
+        return agency_addressee(self.name(locale), self.kind, locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,8 @@ class TaskLine:
     id: int
     title: str
     due_on: date
+    period: str | None  # the deadline as a period ("Q4/2026"), shown before its last day
+    report_period: str | None  # the period a report covers, shown with its data cut-off
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +119,7 @@ class DigestData:
     overdue: list[TaskState] = field(default_factory=list)
     due_soon: list[TaskState] = field(default_factory=list)
     reports: list[ReportLine] = field(default_factory=list)
-    silent: dict[str, list[int]] = field(default_factory=dict)  # agency name -> task ids
+    silent: dict[AgencyName, list[int]] = field(default_factory=dict)  # -> task ids
     unreachable: list[PersonLine] = field(default_factory=list)
     unregistered: int = 0
     meetings: list[tuple[Meeting, Counter[RsvpAnswer]]] = field(default_factory=list)
@@ -165,7 +174,7 @@ async def collect(
     tasks = [
         TaskLine(*row)
         for row in await session.execute(
-            select(Task.id, Task.title, Task.due_on)
+            select(Task.id, Task.title, Task.due_on, Task.period, Task.report_period)
             .where(Task.id.in_(_open_tasks(council)))
             .order_by(Task.due_on, Task.id)
         )
@@ -197,7 +206,7 @@ async def collect(
             status = "done" if part.done else part.last.value if part.last else "none"
             data.chart.setdefault(part.agency.code, Counter())[status] += 1
             if reminded and not part.done and part.last is None:
-                data.silent.setdefault(part.agency.name_vi, []).append(task.id)
+                data.silent.setdefault(part.agency, []).append(task.id)
     # The first digest looks back one week.
     data.reports = await _reports_since(session, council, since or now - timedelta(days=7))
     await _people(session, council, data)
@@ -242,7 +251,9 @@ async def _completion(
 
 
 async def _agency_names(session: AsyncSession) -> dict[int, AgencyName]:
-    rows = await session.execute(select(Agency.id, Agency.code, Agency.name_vi, Agency.name_en))
+    rows = await session.execute(
+        select(Agency.id, Agency.code, Agency.name_vi, Agency.name_en, Agency.kind)
+    )
     return {agency_id: AgencyName(*names) for agency_id, *names in rows}
 
 
@@ -308,6 +319,31 @@ def _mark(part: AgencyState) -> str:
     return mark(part.done, part.last)
 
 
+def _task_heading(task: TaskLine, locale: str) -> Html:
+    """'#12 Báo cáo quý IV/2026', and for a report on a period that period with its
+    data cut-off: the reader sees what the report covers, not only when it is due."""
+    heading = html_format("#{id} {title}", id=task.id, title=task.title)
+    if task.report_period is None:
+        return heading
+    return html_format(
+        _("{task} (reporting period {period}, {cut_off})"),
+        task=heading,
+        period=format_period(task.report_period, locale),
+        cut_off=format_cut_off(task.report_period, locale),
+    )
+
+
+def _due(task: TaskLine, timing: Timing, locale: str) -> str:
+    """'hạn gửi ngày 18/12/2026' for a report, 'quý IV/2026 · ngày 31/12/2026' for a
+    deadline written as a period, else the day."""
+    day = format_day(task.due_on, timing.tz, locale)
+    if task.report_period is not None:
+        return _("send by {day}").format(day=day)
+    if task.period is not None:
+        return f"{format_period(task.period, locale)} · {day}"
+    return day
+
+
 def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html:
     council = data.council
     lines: list[str] = [
@@ -321,13 +357,13 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
         lines += ["", bold(_("⏰ Overdue tasks"))]
         for state in data.overdue:
             days = -data.today_offset[state.task.id]
-            lines.append(html_format("#{id} {title}", id=state.task.id, title=state.task.title))
+            lines.append(_task_heading(state.task, locale))
             for part in state.parts:
                 if not part.done:
                     lines.append(
                         html_format(
                             "  • {agency}: {overdue}, {mark}",
-                            agency=part.agency.name(locale),
+                            agency=part.agency.addressee(locale),
                             overdue=format_days_left(-days),
                             mark=_mark(part),
                         )
@@ -338,10 +374,9 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
             marks = " · ".join(f"{p.agency.code} {_mark(p)}" for p in state.parts)
             lines.append(
                 html_format(
-                    "#{id} {title} — {due} ({left}): {marks}",
-                    id=state.task.id,
-                    title=state.task.title,
-                    due=format_day(state.task.due_on, timing.tz, locale),
+                    "{task} — {due} ({left}): {marks}",
+                    task=_task_heading(state.task, locale),
+                    due=_due(state.task, timing, locale),
                     left=format_days_left(data.today_offset[state.task.id]),
                     marks=marks,
                 )
@@ -361,9 +396,11 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
             lines.append(line)
     if data.silent:
         lines += ["", bold(_("🔕 Agencies that have not answered a reminder"))]
-        for agency, task_ids in sorted(data.silent.items()):
+        for agency, task_ids in sorted(data.silent.items(), key=lambda item: item[0].code):
             ids = ", ".join(f"#{i}" for i in task_ids)
-            lines.append(html_format("• {agency}: {ids}", agency=agency, ids=ids))
+            lines.append(
+                html_format("• {agency}: {ids}", agency=agency.addressee(locale), ids=ids)
+            )
     if data.unreachable or data.unregistered:
         lines += ["", bold(_("📵 Members who cannot be reached in private"))]
         for member in data.unreachable:
@@ -391,7 +428,9 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
         for named, tally_of in data.completion:
             classes = "; ".join(f"{c.label()} {tally_of[c]}" for c in Completion)
             lines.append(
-                html_format("• {agency}: {classes}", agency=named.name(locale), classes=classes)
+                html_format(
+                    "• {agency}: {classes}", agency=named.addressee(locale), classes=classes
+                )
             )
     if data.meetings:
         lines += ["", bold(_("🗓 Upcoming meetings"))]
