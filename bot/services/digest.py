@@ -254,7 +254,10 @@ async def _agency_names(session: AsyncSession) -> dict[int, AgencyName]:
     rows = await session.execute(
         select(Agency.id, Agency.code, Agency.name_vi, Agency.name_en, Agency.kind)
     )
-    return {agency_id: AgencyName(*names) for agency_id, *names in rows}
+    return {
+        agency_id: AgencyName(code, name_vi, name_en, kind)
+        for agency_id, code, name_vi, name_en, kind in rows
+    }
 
 
 async def _latest_statuses(
