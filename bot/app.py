@@ -78,7 +78,7 @@ def build_application(
     """The bot, ready to run; nothing is opened until post_init."""
     import handlers  # here, not at import time: handlers import this module
 
-    i18n.speak_for(settings.secretariat_name)
+    i18n.speak_for(settings.secretariat_name, settings.secretariat_name_en)
     application = (
         ApplicationBuilder()
         .token(settings.token)

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         redact_output(settings.secrets())
         setup_logging(settings.log_level)
         i18n.load_catalogs()
-        i18n.speak_for(settings.secretariat_name)
+        i18n.speak_for(settings.secretariat_name, settings.secretariat_name_en)
         with use_locale(settings.default_locale):
             return _dispatch(args, settings)
     except ConfigError as error:

@@ -46,6 +46,7 @@ _ENV_NAMES = {
     "digest_schedule": "DIGEST_SCHEDULE",
     "outbox_retention_days": "OUTBOX_RETENTION_DAYS",
     "secretariat_name": "SECRETARIAT_NAME",
+    "secretariat_name_en": "SECRETARIAT_NAME_EN",
 }
 
 DEFAULT_WORKDAYS_FILE = shipped("data", "workdays.csv")
@@ -109,11 +110,13 @@ class Settings(BaseSettings):
     # planner looks back up to 40 days (nudges after Tết), and a pruned row must never be
     # planned again.
     outbox_retention_days: int = Field(default=90, ge=45, le=3650)
-    # The standing agency the bot speaks for, named as its letters name it; a proper name,
-    # so it is shown as given in both languages.
+    # The standing agency the bot speaks for, named as its letters name it. In English
+    # texts: SECRETARIAT_NAME_EN when given; else the default name's translation, or a
+    # changed name as given (a proper name: "Bộ Tài chính").
     secretariat_name: str = Field(
         default="Cơ quan thường trực Hội đồng", min_length=1, max_length=200
     )
+    secretariat_name_en: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -169,6 +172,12 @@ class Settings(BaseSettings):
     @classmethod
     def _one_line(cls, value: object) -> object:
         return " ".join(value.split()) if isinstance(value, str) else value
+
+    @field_validator("secretariat_name_en", mode="before")
+    @classmethod
+    def _one_line_or_unset(cls, value: object) -> object:
+        # An empty SECRETARIAT_NAME_EN= line in .env means "not given".
+        return (" ".join(value.split()) or None) if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

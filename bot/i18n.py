@@ -36,7 +36,10 @@ _locale: ContextVar[str] = ContextVar("dieuphoi_locale", default="vi")
 # agency, so the application sets it once at start-up (`speak_for`); every text that names
 # the agency gets it as `{secretariat}`.
 DEFAULT_SECRETARIAT_NAME = "Cơ quan thường trực Hội đồng"
-_secretariat = DEFAULT_SECRETARIAT_NAME
+# The default name in English texts, written to sit inside a sentence ("Announcement from
+# the Council's standing agency", "please ask the Council's standing agency for a link").
+DEFAULT_SECRETARIAT_NAME_EN = "the Council's standing agency"
+_secretariat = {"vi": DEFAULT_SECRETARIAT_NAME, "en": DEFAULT_SECRETARIAT_NAME_EN}
 
 
 class CatalogMissingError(RuntimeError):
@@ -66,14 +69,20 @@ def load_catalogs() -> None:
         _catalog(locale)
 
 
-def speak_for(secretariat_name: str) -> None:
-    """Name the standing agency in every text from now on (at start-up, from the settings)."""
+def speak_for(secretariat_name: str, in_english: str | None = None) -> None:
+    """Name the standing agency in every text from now on (at start-up, from the settings:
+    SECRETARIAT_NAME and SECRETARIAT_NAME_EN). Without an English name, a changed name is a
+    proper name and shown as given; the default one is translated."""
     global _secretariat
-    _secretariat = secretariat_name
+    if in_english is None:
+        default = secretariat_name == DEFAULT_SECRETARIAT_NAME
+        in_english = DEFAULT_SECRETARIAT_NAME_EN if default else secretariat_name
+    _secretariat = {"vi": secretariat_name, "en": in_english}
 
 
 def secretariat_name() -> str:
-    return _secretariat
+    """The standing agency's name in the current language."""
+    return _secretariat.get(current_locale(), _secretariat["vi"])
 
 
 def current_locale() -> str:
@@ -123,7 +132,7 @@ class Msg:
     def render(self) -> str:
         if self.verbatim:
             return self.msgid
-        return _(self.msgid).format(**{"secretariat": _secretariat, **self.params})
+        return _(self.msgid).format(**{"secretariat": secretariat_name(), **self.params})
 
 
 def msg(msgid: str, **params: object) -> Msg:

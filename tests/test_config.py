@@ -31,6 +31,7 @@ def test_defaults_match_the_spec(monkeypatch):
     assert settings.log_level == "INFO"
     assert settings.telegram_file_base_url == "https://api.telegram.org/file/bot"
     assert settings.secretariat_name == "Cơ quan thường trực Hội đồng"
+    assert settings.secretariat_name_en is None
 
 
 def test_values_come_from_the_environment(monkeypatch):
@@ -40,6 +41,10 @@ def test_values_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("SECRETARIAT_NAME", " Văn phòng  Hội đồng điều phối vùng\n")
     settings = load_settings(env_file=None)
     assert settings.secretariat_name == "Văn phòng Hội đồng điều phối vùng"
+    monkeypatch.setenv("SECRETARIAT_NAME_EN", " ")  # an empty line in .env: not given
+    assert load_settings(env_file=None).secretariat_name_en is None
+    monkeypatch.setenv("SECRETARIAT_NAME_EN", "the  Regional Council Office ")
+    assert load_settings(env_file=None).secretariat_name_en == "the Regional Council Office"
     assert settings.admin_telegram_ids == [123, 456]
     assert settings.default_locale == "en"
     assert settings.log_level == "DEBUG"

@@ -29,10 +29,19 @@ OFFICE = "Văn phòng Hội đồng điều phối vùng Đồng bằng sông H�
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
     """The usual test settings (tests/conftest.py); a test parametrized with
-    `secretariat` runs with that SECRETARIAT_NAME."""
+    `secretariat` (and `secretariat_en`) runs with that SECRETARIAT_NAME (and
+    SECRETARIAT_NAME_EN)."""
     callspec = getattr(request.node, "callspec", None)
-    name = callspec.params.get("secretariat") if callspec is not None else None
-    return settings.model_copy(update={"secretariat_name": name}) if name else settings
+    params = callspec.params if callspec is not None else {}
+    update = {
+        field: params[param]
+        for param, field in (
+            ("secretariat", "secretariat_name"),
+            ("secretariat_en", "secretariat_name_en"),
+        )
+        if params.get(param)
+    }
+    return settings.model_copy(update=update)
 
 
 async def _walk(bot, until: datetime) -> None:
@@ -105,6 +114,42 @@ async def test_a_changed_secretariat_name_is_where_the_bot_speaks_for_the_agency
     await bot.deliver()
     [copy] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
     assert copy["text"].startswith(f"📣 Thông báo của {OFFICE}")
+
+
+async def _announced_to_an_english_reader(bot, admin) -> str:
+    [(_member, token)] = await enrol(
+        bot, person("DBSH", "Lê Văn Cường", "BXD", position="Director General", language="en")
+    )
+    cuong = bot.api.add_user(first_name="Cường", language_code="en")
+    await bot.say(cuong, f"/start {token}")
+    preview = await bot.say(admin, "/announce DBSH\nKính gửi các thành viên Hội đồng.")
+    since = len(bot.api.sent)
+    bot.api.press_button(admin, preview, callbacks.encode(BroadcastPress(1, BroadcastAction.SEND)))
+    await bot.settle()
+    await bot.deliver()
+    [copy] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == cuong.id]
+    return str(copy["text"])
+
+
+@pytest.mark.parametrize(
+    ("secretariat", "secretariat_en", "heading"),
+    [
+        # The default name is translated, to sit inside an English sentence.
+        (None, None, "📣 Announcement from the Council's standing agency"),
+        # A changed name is a proper name: as given, unless an English one is given.
+        (OFFICE, None, f"📣 Announcement from {OFFICE}"),
+        (
+            OFFICE,
+            "the Office of the Red River Delta Council",
+            "📣 Announcement from the Office of the Red River Delta Council",
+        ),
+    ],
+)
+async def test_english_readers_get_the_standing_agency_named_in_english(
+    bot, admin, secretariat, secretariat_en, heading
+):
+    text = await _announced_to_an_english_reader(bot, admin)
+    assert text.startswith(heading), text
 
 
 async def test_a_reminder_addresses_a_province_by_its_peoples_committee(bot, admin):
