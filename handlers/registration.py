@@ -25,7 +25,7 @@ async def start(turn: Turn) -> Reply:
             return Reply(
                 join_lines(
                     [
-                        html_format(_("Welcome back, {name}."), name=who.member.full_name),
+                        _welcome_back(who.member.full_name, who.member.position),
                         escape(_("Send /help to see what you can do.")),
                     ]
                 )
@@ -75,6 +75,13 @@ def _welcome(name: str, position: str | None) -> Html:
             _("Welcome, {position} {name}. You are now registered."), position=position, name=name
         )
     return html_format(_("Welcome, {name}. You are now registered."), name=name)
+
+
+def _welcome_back(name: str, position: str | None) -> Html:
+    """A registered member's /start: greeted by position and name, as at registration."""
+    if position:
+        return html_format(_("Welcome back, {position} {name}."), position=position, name=name)
+    return html_format(_("Welcome back, {name}."), name=name)
 
 
 def _refresh_menu(turn: Turn, locale: str) -> None:

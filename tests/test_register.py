@@ -65,6 +65,12 @@ async def test_a_new_member_is_greeted_by_position_and_name(bot):
     welcome = await bot.say(binh, f"/start {token}")
     assert welcome["text"].startswith("Kính chào Quý vị Trần Thị Bình. Quý vị đã đăng ký")
 
+    # Coming back later with /start: the same form of address.
+    again = await bot.say(an, "/start")
+    assert again["text"].startswith("Kính chào Vụ trưởng Nguyễn Văn An.\n")
+    again = await bot.say(binh, "/start")
+    assert again["text"].startswith("Kính chào Quý vị Trần Thị Bình.\n")
+
     [(_member, token)] = await enrol(
         bot, person("DBSH", "Lê Văn Cường", "BXD", position="Director General", language="en")
     )
