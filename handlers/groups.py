@@ -64,12 +64,12 @@ async def link(turn: Turn) -> Reply:
             )
         )
     if result.previous is not None:
-        lines.append(
-            html_format(
-                _("It is no longer linked to {council}."),
-                council=result.previous.name(current_locale()),
-            )
+        no_longer = (
+            _("This topic is no longer linked to {council}.")
+            if in_topic
+            else _("It is no longer linked to {council}.")
         )
+        lines.append(html_format(no_longer, council=result.previous.name(current_locale())))
     return Reply(join_lines(lines))
 
 

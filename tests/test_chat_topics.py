@@ -190,12 +190,16 @@ async def test_linking_a_council_in_another_topic_moves_its_link(bot, admin):
     second = await _topic(bot, forum, admin, "Hội đồng ĐBSH (mới)")
     await _pause(bot)
     moved = await bot.say(admin, "/link DBSH", chat=forum, topic=second)
-    assert moved["message_thread_id"] == second
+    assert moved["message_thread_id"] == second and "vị trí khác" in moved["text"]
     assert await _links(bot) == {(forum.id, second): "DBSH"}
+    # Another council in the same topic takes its place there.
+    replaced = await bot.say(admin, "/link TN", chat=forum, topic=second)
+    assert "Đã hủy liên kết chủ đề này với Hội đồng điều phối vùng Đồng bằng" in replaced["text"]
+    assert await _links(bot) == {(forum.id, second): "TN"}
     # In General of the same forum: the whole group's place, no thread id.
     general = await bot.say(admin, "/link DBSH", chat=forum)
     assert "message_thread_id" not in general
-    assert await _links(bot) == {(forum.id, WHOLE_CHAT): "DBSH"}
+    assert await _links(bot) == {(forum.id, second): "TN", (forum.id, WHOLE_CHAT): "DBSH"}
     assert first not in {thread for _chat, thread in await _links(bot)}
 
 
