@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot import callbacks
-from bot.callbacks import BroadcastAction, BroadcastPress
+from bot.callbacks import BroadcastAction, BroadcastPress, MeetingPress, Rsvp
 from bot.db import transaction
 from bot.models import WHOLE_CHAT, GroupChat
 from bot.services import admins
@@ -167,6 +167,16 @@ async def test_group_reminders_mentions_and_announcements_go_to_the_topic(bot, a
         for e in m.get("entities", [])
     )
 
+    # A press of 👤 on the group's reminder: the question, and the answer to the reply,
+    # stay in the topic.
+    [group_reminder] = [m for m in reminders if not m["text"].startswith("Trần Thị Bình")]
+    since = len(bot.api.sent)
+    await press(bot, an, group_reminder, callbacks.encode(MeetingPress(1, Rsvp.DELEGATE)))
+    [question] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == forum.id]
+    assert question["message_thread_id"] == dbsh
+    recorded = await bot.say(an, "Trần Văn Cường, Phó Giám đốc Sở", chat=forum, reply_to=question)
+    assert recorded["message_thread_id"] == dbsh and "Trần Văn Cường" in recorded["text"]
+
     # An announcement's copy to the group lands in the topic too.
     preview = await bot.say(admin, "/announce DBSH\nHọp tổng kết quý IV")
     since = len(bot.api.sent)
@@ -273,3 +283,34 @@ async def test_a_plain_groups_link_stays_the_whole_group(bot, admin):
     await bot.deliver()
     posted = _digests(bot, group.id, since)
     assert posted and all("message_thread_id" not in m for m in posted)
+
+
+async def test_two_deleted_topics_both_fall_back_to_general_and_unlink_there_ends_both(bot, admin):
+    await bot.say(admin, "/help")  # the admin's private chat is open
+    forum = await _forum(bot, admin)
+    dbsh, _ = await _link_in_topic(bot, admin, forum, "DBSH")
+    tn, _ = await _link_in_topic(bot, admin, forum, "TN")
+    bot.api.delete_topic(forum, dbsh)
+    bot.api.delete_topic(forum, tn)
+    await bot.say_all(admin, "/digest DBSH")
+    await bot.say_all(admin, "/digest TN")
+    await _pause(bot)
+    since = len(bot.api.sent)
+    await bot.deliver()
+    posted = [m for m in _digests(bot, forum.id, since) if "text" in m]
+    assert len(posted) == 2 and all("message_thread_id" not in m for m in posted)
+    notices = [
+        m for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id and "/link" in m["text"]
+    ]
+    assert len(notices) == 2  # one per topic
+    async with bot.sessions() as session:
+        lost = (await session.scalars(select(GroupChat))).all()
+        assert {(g.thread_id, g.topic_lost_at is not None) for g in lost} == {
+            (dbsh, True),
+            (tn, True),
+        }
+
+    await _pause(bot)
+    answer = await bot.say(admin, "/unlink", chat=forum)
+    assert "Đồng bằng sông Hồng" in answer["text"] and "Tây Nguyên" in answer["text"]
+    assert await _links(bot) == {}
