@@ -117,9 +117,16 @@ ADMIN_COMMANDS = (
     Command(
         "link",
         N_("Link this group to a council"),
-        N_("/link COUNCIL — in a group: link it to a council, e.g. /link DBSH"),
+        N_(
+            "/link COUNCIL — in a group: link it to a council, e.g. /link DBSH; inside a "
+            "topic of a forum group: link that topic"
+        ),
     ),
-    Command("unlink", N_("Unlink this group"), N_("/unlink — in a group: unlink it")),
+    Command(
+        "unlink",
+        N_("Unlink this group"),
+        N_("/unlink — in a group: unlink it; inside a topic: unlink that topic"),
+    ),
 )
 
 GROUP_COMMANDS = (Command("help", N_("What the bot does in this group"), N_("/help — this list")),)

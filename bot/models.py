@@ -232,19 +232,47 @@ class Admin(Base):
     removed_by: Mapped[str | None] = mapped_column(String(64))
 
 
+# A link's thread_id when it is not for a forum topic: a plain group as a whole, or the
+# General topic of a forum group (which Telegram addresses with no message_thread_id).
+WHOLE_CHAT = 0
+
+
 class GroupChat(Base):
-    """A Telegram group linked to a council: digests and group reminders go there."""
+    """A Telegram group, or a topic of a forum group, linked to a council: digests and
+    group reminders go there.
+
+    One place holds one council: (chat_id, thread_id) is unique, so a forum group can
+    host several councils, a topic each. `thread_id` is the topic's message_thread_id,
+    WHOLE_CHAT (0, not NULL, so that the uniqueness holds on both databases) for a plain
+    group or a forum's General topic.
+    """
 
     __tablename__ = "group_chats"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "thread_id", name="uq_group_chats_chat_id_thread_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int] = mapped_column(BigInteger, default=WHOLE_CHAT, server_default="0")
+    # When Telegram answered that the topic is gone ("message thread not found"): from
+    # then on the council's posts go to the group's General topic, until an admin links
+    # it again. The link keeps its thread id (see send_thread) so that two councils whose
+    # topics were both deleted never collide over the General topic's place.
+    topic_lost_at: Mapped[datetime | None]
     council_id: Mapped[int] = mapped_column(ForeignKey("councils.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(255), default="")
     linked_at: Mapped[datetime]
     linked_by: Mapped[int] = mapped_column(BigInteger)
 
     council: Mapped[Council] = relationship(back_populates="groups", lazy="joined")
+
+    @property
+    def send_thread(self) -> int | None:
+        """The message_thread_id to send with: None for the whole chat or General."""
+        if self.thread_id == WHOLE_CHAT or self.topic_lost_at is not None:
+            return None
+        return self.thread_id
 
 
 class ChatLanguage(Base):

@@ -13,6 +13,9 @@ limit is split at line boundaries; a caption too long for a file goes after it a
 
 Sending repeats at most the reply under way when a crash comes (at-least-once, like the
 outbox; docs/inbox.md).
+
+In a forum group, the answers to a message sent inside a topic go to that topic
+(`thread`: its message_thread_id; none for General and every other chat).
 """
 
 from __future__ import annotations
@@ -59,6 +62,16 @@ ASK_TASK_NAME = "ask-for-note"
 # --- building replies (in the handler, before the commit) ----------------------------------
 
 
+def thread_of(message: TelegramMessage | None) -> int | None:
+    """The forum topic a message was sent in, None outside topics (General included).
+
+    A reply in a supergroup without topics also carries a message_thread_id (of the
+    reply thread): only a topic message's counts."""
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
 def send(
     chat_id: int,
     text: Html,
@@ -66,6 +79,7 @@ def send(
     in_group: bool,
     markup: InlineKeyboardMarkup | None = None,
     quote: int | None = None,
+    thread: int | None = None,
 ) -> Effect:
     """A message; `quote`: the message it answers (in groups, so the asker sees it)."""
     return {
@@ -75,10 +89,19 @@ def send(
         "text": str(text),
         "markup": markup.to_dict() if markup is not None else None,
         "quote": quote,
+        "thread": thread,
     }
 
 
-def document(chat_id: int, caption: Html, name: str, content: bytes, *, in_group: bool) -> Effect:
+def document(
+    chat_id: int,
+    caption: Html,
+    name: str,
+    content: bytes,
+    *,
+    in_group: bool,
+    thread: int | None = None,
+) -> Effect:
     return {
         "op": "document",
         "chat_id": chat_id,
@@ -86,16 +109,20 @@ def document(chat_id: int, caption: Html, name: str, content: bytes, *, in_group
         "caption": str(caption),
         "name": name,
         "content": base64.b64encode(content).decode("ascii"),
+        "thread": thread,
     }
 
 
-def photo(chat_id: int, caption: Html, content: bytes, *, in_group: bool) -> Effect:
+def photo(
+    chat_id: int, caption: Html, content: bytes, *, in_group: bool, thread: int | None = None
+) -> Effect:
     return {
         "op": "photo",
         "chat_id": chat_id,
         "in_group": in_group,
         "caption": str(caption),
         "content": base64.b64encode(content).decode("ascii"),
+        "thread": thread,
     }
 
 
@@ -125,7 +152,14 @@ def edit(chat_id: int, message_id: int, text: Html) -> Effect:
 
 
 def ask(
-    chat_id: int, person: int, kind: str, question: Html, attach: tuple[str, int], *, in_group: bool
+    chat_id: int,
+    person: int,
+    kind: str,
+    question: Html,
+    attach: tuple[str, int],
+    *,
+    in_group: bool,
+    thread: int | None = None,
 ) -> Effect:
     """A question with ForceReply; its message id is then attached to the report
     (`attach` = ("report", id)) or the meeting answer (("response", id)) it is about."""
@@ -137,6 +171,7 @@ def ask(
         "kind": kind,
         "text": str(question),
         "attach": list(attach),
+        "thread": thread,
     }
 
 
@@ -261,6 +296,7 @@ class Speaker:
                     text=part,
                     markup=markup if last else None,
                     reply_to=reply_to,
+                    thread=effect.get("thread"),
                 ),
             )
             first = first or sent
@@ -274,9 +310,15 @@ class Speaker:
         text: str,
         markup: InlineKeyboardMarkup | None,
         reply_to: ReplyParameters | None,
+        thread: int | None = None,
     ) -> TelegramMessage:
         return await self.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, reply_parameters=reply_to
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            reply_parameters=reply_to,
+            message_thread_id=thread,
         )
 
     async def _send_file(self, effect: Effect) -> None:
@@ -293,13 +335,18 @@ class Speaker:
                     filename=effect["name"],
                     caption=caption if fits else None,
                     parse_mode=ParseMode.HTML,
+                    message_thread_id=effect.get("thread"),
                 ),
             )
         else:
             await self._to_chat(
                 effect,
                 lambda chat_id: self.bot.send_photo(
-                    chat_id, content, caption=caption if fits else None, parse_mode=ParseMode.HTML
+                    chat_id,
+                    content,
+                    caption=caption if fits else None,
+                    parse_mode=ParseMode.HTML,
+                    message_thread_id=effect.get("thread"),
                 ),
             )
         if not fits and caption.strip():
@@ -371,6 +418,7 @@ class Speaker:
                     effect["text"],
                     parse_mode=ParseMode.HTML,
                     reply_markup=ForceReply(selective=True),
+                    message_thread_id=effect.get("thread"),
                 ),
                 effect["chat_id"],
                 effect["in_group"],

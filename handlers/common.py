@@ -33,7 +33,8 @@ from bot.i18n import set_locale
 from bot.inbox import handling as inbox_handling
 from bot.inbox.handling import Handling, Outcome
 from bot.inbox.store import mark_handled
-from bot.replies import Effect, speaker_of
+from bot.models import WHOLE_CHAT
+from bot.replies import Effect, speaker_of, thread_of
 from bot.services import audit, groups
 from bot.services.errors import ServiceError
 from bot.services.people import Requester, TelegramIdentity, identify
@@ -100,6 +101,11 @@ class Turn:
         return chat.id
 
     @property
+    def thread_id(self) -> int:
+        """The forum topic the update came from; WHOLE_CHAT outside topics (General too)."""
+        return thread_of(self.update.effective_message) or WHOLE_CHAT
+
+    @property
     def message(self) -> Message:
         message = self.update.effective_message
         assert message is not None
@@ -133,6 +139,7 @@ class Turn:
                 question,
                 attach,
                 in_group=not self.in_private,
+                thread=thread_of(self.update.effective_message),
             )
         )
 
@@ -249,17 +256,30 @@ def to_effects(update: Update, answers: Reply | list[Reply] | None) -> list[Effe
     message = update.effective_message
     # In a group the first answer quotes the message it answers, so the asker sees it.
     quote = message.message_id if in_group and message is not None else None
+    # Inside a forum topic, every answer stays in the topic, not only the one quoting.
+    thread = thread_of(message)
     effects = []
     for reply in answers if isinstance(answers, list) else [answers]:
         if reply.photo is not None:
-            effects.append(replies.photo(chat.id, reply.text, reply.photo, in_group=in_group))
+            effects.append(
+                replies.photo(chat.id, reply.text, reply.photo, in_group=in_group, thread=thread)
+            )
         elif reply.document is not None:
             name, content = reply.document
-            effects.append(replies.document(chat.id, reply.text, name, content, in_group=in_group))
+            effects.append(
+                replies.document(
+                    chat.id, reply.text, name, content, in_group=in_group, thread=thread
+                )
+            )
         else:
             effects.append(
                 replies.send(
-                    chat.id, reply.text, in_group=in_group, markup=reply.markup, quote=quote
+                    chat.id,
+                    reply.text,
+                    in_group=in_group,
+                    markup=reply.markup,
+                    quote=quote,
+                    thread=thread,
                 )
             )
             quote = None

@@ -18,7 +18,11 @@ async def digest_now(turn: Turn) -> list[Reply]:
         return [Reply(escape(_("Usage: /digest [COUNCIL] — for example: /digest DBSH")))]
     group = None if turn.in_private else turn.chat_id
     councils = await digest.councils_for_digest(
-        turn.session, turn.who, turn.args[0] if turn.args else None, group_chat_id=group
+        turn.session,
+        turn.who,
+        turn.args[0] if turn.args else None,
+        group_chat_id=group,
+        thread_id=turn.thread_id,
     )
     timing = turn.deps.timing
     period = digest.on_demand_period(turn.now, timing)

@@ -45,7 +45,14 @@ def _sorry(update: Update, said: str) -> list[replies.Effect]:
         return [replies.answer(update.callback_query.id, said, alert=True)]
     if chat is None:
         return []
-    return [replies.send(chat.id, escape(said), in_group=chat.type != "private")]
+    return [
+        replies.send(
+            chat.id,
+            escape(said),
+            in_group=chat.type != "private",
+            thread=replies.thread_of(update.effective_message),
+        )
+    ]
 
 
 def flood_notice(payload: dict[str, Any], default_locale: str) -> list[replies.Effect]:

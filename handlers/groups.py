@@ -1,5 +1,6 @@
-"""Council group chats: joining, /link, /unlink, and supergroup migration; and the bot
-blocked or unblocked in a private chat."""
+"""Council group chats: joining, /link, /unlink (of a group, or of a forum topic when
+sent inside one), and supergroup migration; and the bot blocked or unblocked in a private
+chat."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import _, current_locale, secretariat_name
+from bot.models import WHOLE_CHAT
 from bot.services import groups, people
 from bot.text import escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
@@ -29,23 +31,45 @@ async def link(turn: Turn) -> Reply:
         )
     chat = turn.update.effective_chat
     title = chat.title if chat and chat.title else ""
+    in_topic = turn.thread_id != WHOLE_CHAT
     result = await groups.link_group(
-        turn.session, turn.now, turn.who, turn.chat_id, title, turn.args[0]
+        turn.session, turn.now, turn.who, turn.chat_id, title, turn.args[0], turn.thread_id
     )
     name = result.council.name(current_locale())
     if result.already:
-        return Reply(html_format(_("This group is already linked to {council}."), council=name))
-    lines = [
-        html_format(_("This group is now linked to {council}."), council=name),
-        escape(_("Digests and group reminders of the council will be posted here.")),
-    ]
-    if result.previous is not None:
+        already = (
+            _("This topic is already linked to {council}.")
+            if in_topic
+            else _("This group is already linked to {council}.")
+        )
+        return Reply(html_format(already, council=name))
+    now_linked = (
+        _("This topic is now linked to {council}.")
+        if in_topic
+        else _("This group is now linked to {council}.")
+    )
+    posted_here = (
+        _("Digests and group reminders of the council will be posted in this topic.")
+        if in_topic
+        else _("Digests and group reminders of the council will be posted here.")
+    )
+    lines = [html_format(now_linked, council=name), escape(posted_here)]
+    if result.moved:
         lines.append(
-            html_format(
-                _("It is no longer linked to {council}."),
-                council=result.previous.name(current_locale()),
+            escape(
+                _(
+                    "The council was linked to another place in this group: its posts "
+                    "come here instead now."
+                )
             )
         )
+    if result.previous is not None:
+        no_longer = (
+            _("This topic is no longer linked to {council}.")
+            if in_topic
+            else _("It is no longer linked to {council}.")
+        )
+        lines.append(html_format(no_longer, council=result.previous.name(current_locale())))
     return Reply(join_lines(lines))
 
 
@@ -53,12 +77,16 @@ async def link(turn: Turn) -> Reply:
 async def unlink(turn: Turn) -> Reply:
     if turn.in_private:
         return Reply(escape(_("Use /unlink inside the group chat you want to unlink.")))
-    council = await groups.unlink_group(turn.session, turn.now, turn.who, turn.chat_id)
+    councils = await groups.unlink_group(
+        turn.session, turn.now, turn.who, turn.chat_id, turn.thread_id
+    )
+    unlinked = (
+        _("This topic is no longer linked to {council}.")
+        if turn.thread_id != WHOLE_CHAT
+        else _("This group is no longer linked to {council}.")
+    )
     return Reply(
-        html_format(
-            _("This group is no longer linked to {council}."),
-            council=council.name(current_locale()),
-        )
+        join_lines([html_format(unlinked, council=c.name(current_locale())) for c in councils])
     )
 
 

@@ -109,7 +109,7 @@ async def list_meetings(turn: Turn) -> list[Reply]:
     code = turn.args[0] if turn.args else None
     group = None if turn.in_private else turn.chat_id
     found = await meetings.upcoming_meetings(
-        turn.session, turn.now, turn.who, code, group_chat_id=group
+        turn.session, turn.now, turn.who, code, group_chat_id=group, thread_id=turn.thread_id
     )
     if not found:
         return [Reply(escape(_("No upcoming meetings.")))]

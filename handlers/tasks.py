@@ -120,7 +120,9 @@ async def cancel_task(turn: Turn) -> Reply:
 async def list_tasks(turn: Turn) -> Reply:
     code = turn.args[0] if turn.args else None
     group = None if turn.in_private else turn.chat_id
-    found = await tasks.open_tasks(turn.session, turn.who, code, group_chat_id=group)
+    found = await tasks.open_tasks(
+        turn.session, turn.who, code, group_chat_id=group, thread_id=turn.thread_id
+    )
     if not found:
         return Reply(escape(_("No open tasks.")))
     timing = turn.deps.timing

@@ -13,6 +13,9 @@ Telegram's answers are handled as SPEC §6 says:
 - 403 in a private chat: the person is marked unreachable; the row is tried again at
   once and goes to the council's group as a mention instead;
 - a group that became a supergroup: its chat id is updated and the row resent;
+- "message thread not found" for a linked forum topic (deleted): the link is marked so,
+  the admins are told, and the row is rendered again at once, for the group's General
+  topic;
 - network errors and 5xx: retried with growing pauses, then recorded as failed.
 """
 
@@ -61,6 +64,8 @@ RENDER_SLICE = 8
 # Payload keys of a message of several parts: how many are sent, and the first one.
 PARTS_SENT = "parts_sent"
 FIRST_MESSAGE = "first_message"
+# Telegram's answer to a send into a forum topic that was deleted (or never was).
+THREAD_NOT_FOUND = "message thread not found"
 BACKOFF = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
 
 
@@ -307,6 +312,10 @@ class Dispatcher:
             if message.private_user_id is not None and "chat not found" in str(error).lower():
                 await self._unreachable(message.private_user_id)
                 return await self._again(item, timedelta(0), str(error), count=True)
+            if message.thread_id is not None and THREAD_NOT_FOUND in str(error).lower():
+                await self._topic_gone(message)
+                # Rendered again at once: it now goes to the group's General topic.
+                return await self._again(item, timedelta(0), str(error), count=True)
             log.error("outbox: Telegram refused row %s: %s", item.row_id, error)
             return await self._fail(item, str(error))
         except NetworkError as error:  # also TimedOut and 5xx answers
@@ -349,11 +358,16 @@ class Dispatcher:
                     text=parts[index],
                     parse_mode=ParseMode.HTML,
                     reply_markup=to_markup(message.keyboard) if last else None,
+                    message_thread_id=message.thread_id,
                 )
                 first = first or [sent.chat_id, sent.message_id]
             else:
                 assert message.photo is not None
-                await self.bot.send_photo(chat_id=message.chat_id, photo=message.photo)
+                await self.bot.send_photo(
+                    chat_id=message.chat_id,
+                    photo=message.photo,
+                    message_thread_id=message.thread_id,
+                )
             if steps > 1 and index < steps - 1:
                 await self._note_progress(item, index + 1, first)
         assert first is not None
@@ -401,6 +415,16 @@ class Dispatcher:
         async with transaction(self.deps.sessions()) as session:
             await people.mark_unreachable(session, telegram_user_id)
         log.info("outbox: user %s cannot be reached in private", telegram_user_id)
+
+    async def _topic_gone(self, message: Message) -> None:
+        assert message.link_id is not None and message.thread_id is not None
+        async with transaction(self.deps.sessions()) as session:
+            await groups.topic_gone(session, self._now(), message.link_id, message.thread_id)
+        log.warning(
+            "outbox: topic %s of group %s is gone; its posts go to General",
+            message.thread_id,
+            message.chat_id,
+        )
 
     async def _group_moved(self, old_chat_id: int, new_chat_id: int) -> None:
         async with transaction(self.deps.sessions()) as session:

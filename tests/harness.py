@@ -160,26 +160,31 @@ class BotHarness:
         text: str,
         chat: FakeChat | None = None,
         reply_to: dict[str, Any] | None = None,
+        *,
+        topic: int | None = None,
     ) -> dict[str, Any]:
-        """The user writes; returns the bot's first answer in that chat."""
+        """The user writes (in a forum group: in `topic`, if given); returns the bot's
+        first answer in that chat."""
         chat_id = chat.id if chat is not None else user.id
         since = len(self.api.sent)
-        self.api.send_message(user, text, chat=chat, reply_to=reply_to)
+        self.api.send_message(user, text, chat=chat, reply_to=reply_to, topic=topic)
         return await self.api.wait_for_message(chat_id, since=since)
 
     async def say_all(
-        self, user: FakeUser, text: str, chat: FakeChat | None = None
+        self, user: FakeUser, text: str, chat: FakeChat | None = None, *, topic: int | None = None
     ) -> list[dict[str, Any]]:
         """The user writes; returns every message the bot sent in that chat in response."""
         chat_id = chat.id if chat is not None else user.id
         since = len(self.api.sent)
-        self.api.send_message(user, text, chat=chat)
+        self.api.send_message(user, text, chat=chat, topic=topic)
         await self.settle()
         return [m for m in self.api.sent[since:] if m["chat"]["id"] == chat_id]
 
-    async def silent(self, user: FakeUser, text: str, chat: FakeChat | None = None) -> None:
+    async def silent(
+        self, user: FakeUser, text: str, chat: FakeChat | None = None, *, topic: int | None = None
+    ) -> None:
         """The user writes and the bot answers nothing in that chat."""
-        answers = await self.say_all(user, text, chat)
+        answers = await self.say_all(user, text, chat, topic=topic)
         assert answers == [], f"expected no answer, got {[a.get('text') for a in answers]}"
 
 

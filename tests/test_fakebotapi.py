@@ -18,6 +18,8 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaDocument,
+    Message,
+    ReplyParameters,
     Update,
 )
 from telegram.error import (
@@ -329,6 +331,141 @@ async def test_privacy_mode_in_groups(server: FakeBotApi, bot: Bot) -> None:
     assert updates[1].message is not None
     assert updates[1].message.reply_to_message is not None
     assert updates[1].message.reply_to_message.message_id == sent.message_id
+
+
+# --------------------------------------------------------------------------------------
+# Forum supergroups and their topics
+# --------------------------------------------------------------------------------------
+_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+    + (64).to_bytes(4, "big")
+    + (48).to_bytes(4, "big")
+    + b"\x08\x02\x00\x00\x00"
+)
+
+
+async def test_a_forum_group_and_a_users_message_in_a_topic(server: FakeBotApi, bot: Bot) -> None:
+    forum = server.add_group("Diễn đàn HĐĐP", forum=True)
+    an = server.add_user("An")
+    thread = server.create_topic(forum, an, "Vùng ĐBSH")
+    assert server.forum_topics(forum) == {thread: "Vùng ĐBSH"}
+    chat = await bot.get_chat(forum.id)
+    assert chat.type == "supergroup" and chat.is_forum
+    assert not (await bot.get_chat(server.add_group(supergroup=True).id)).is_forum
+
+    in_topic = server.send_message(an, "/link DBSH", chat=forum, topic=thread)
+    in_general = server.send_message(an, "/help", chat=forum)
+    updates = await bot.get_updates(timeout=0)
+    created, command, general = (u.message for u in updates)
+    assert created is not None and created.forum_topic_created is not None
+    assert created.message_id == created.message_thread_id == thread
+    assert command is not None and command.is_topic_message
+    assert command.message_thread_id == thread
+    # Telegram's way: a message that replies to nothing carries the topic's first message.
+    assert command.reply_to_message is not None
+    assert command.reply_to_message.message_id == thread
+    assert updates[1].update_id == in_topic["update_id"]
+    assert general is not None and general.message_thread_id is None
+    assert not general.is_topic_message and general.reply_to_message is None
+    assert in_general["message"]["chat"]["is_forum"] is True
+    assert server.violations == []
+
+
+async def test_the_bot_writes_in_a_topic_and_replies_follow_the_topic(
+    server: FakeBotApi, bot: Bot
+) -> None:
+    forum = server.add_group("Diễn đàn HĐĐP", forum=True)
+    an = server.add_user("An")
+    thread = server.create_topic(forum, an, "Vùng ĐBSH")
+    other = server.create_topic(forum, an, "Vùng Tây Nguyên")
+    sent = await bot.send_message(forum.id, "Bản tin tuần", message_thread_id=thread)
+    assert sent.message_thread_id == thread and sent.is_topic_message
+    photo = await bot.send_photo(forum.id, _PNG, message_thread_id=thread)
+    assert photo.message_thread_id == thread
+    document = await bot.send_document(forum.id, b"x", filename="a.txt", message_thread_id=other)
+    assert document.message_thread_id == other
+    copied = await bot.copy_message(forum.id, forum.id, sent.message_id, message_thread_id=other)
+    assert server.messages_in(forum)[-1]["message_id"] == copied.message_id
+    assert server.messages_in(forum)[-1]["message_thread_id"] == other
+    album = await bot.send_media_group(
+        forum.id,
+        [InputMediaDocument(b"1", filename="a.txt"), InputMediaDocument(b"2", filename="b.txt")],
+        message_thread_id=other,
+    )
+    assert {m.message_thread_id for m in album} == {other}
+    # A reply lands in the replied message's topic without naming it.
+    user_message = server.send_message(an, "câu hỏi", chat=forum, topic=thread)["message"]
+    answer = await bot.send_message(
+        forum.id, "trả lời", reply_parameters=ReplyParameters(user_message["message_id"])
+    )
+    assert answer.message_thread_id == thread
+    # Edits keep the message where it is.
+    edited = await bot.edit_message_text("Bản tin tuần (sửa)", forum.id, sent.message_id)
+    assert isinstance(edited, Message) and edited.message_thread_id == thread
+    general = await bot.send_message(forum.id, "Chung")
+    assert general.message_thread_id is None and not general.is_topic_message
+    assert server.violations == []
+
+
+async def test_a_deleted_or_unknown_thread_is_not_found(server: FakeBotApi, bot: Bot) -> None:
+    forum = server.add_group("Diễn đàn HĐĐP", forum=True)
+    an = server.add_user("An")
+    thread = server.create_topic(forum, an, "Vùng ĐBSH")
+    sent = await bot.send_message(forum.id, "trước", message_thread_id=thread)
+    server.delete_topic(forum, thread)
+    assert server.forum_topics(forum) == {}
+    assert server.messages_in(forum) == []  # the topic's messages went with it
+    plain = server.add_group()
+    for thread_id, chat_id in (
+        (thread, forum.id),  # deleted
+        (thread + 100, forum.id),  # never was
+        (1, forum.id),  # General has no thread id to send to
+        (thread, plain.id),  # a chat without topics
+    ):
+        with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+            await bot.send_message(chat_id, "x", message_thread_id=thread_id)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_document(forum.id, b"x", filename="a.txt", message_thread_id=thread)
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+        await bot.edit_message_text("sửa", forum.id, sent.message_id)
+    server.violations.clear()  # that edit is a violation by design; the rest are not
+    await bot.send_message(forum.id, "vào General")
+    assert server.violations == []
+
+
+async def test_the_bot_creates_and_deletes_topics_as_an_admin(server: FakeBotApi, bot: Bot) -> None:
+    forum = server.add_group("Diễn đàn HĐĐP", forum=True)
+    an = server.add_user("An")
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
+        await bot.create_forum_topic(forum.id, "Vùng ĐBSH")
+    server.add_bot_to_group(forum, an, status="administrator")
+    topic = await bot.create_forum_topic(forum.id, "Vùng ĐBSH", icon_color=0xFFD67E)
+    assert topic.name == "Vùng ĐBSH" and topic.icon_color == 0xFFD67E
+    assert server.forum_topics(forum) == {topic.message_thread_id: "Vùng ĐBSH"}
+    sent = await bot.send_message(forum.id, "Xin chào", message_thread_id=topic.message_thread_id)
+    assert sent.message_thread_id == topic.message_thread_id
+    assert await bot.delete_forum_topic(forum.id, topic.message_thread_id)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.delete_forum_topic(forum.id, topic.message_thread_id)
+    with pytest.raises(BadRequest, match=r"(?i)not a forum"):
+        await bot.create_forum_topic(server.add_group(supergroup=True).id, "Không được")
+    assert server.violations == []
+    with pytest.raises(BadRequest):
+        await bot.create_forum_topic(forum.id, "Màu lạ", icon_color=0x123456)
+    assert any("TOPIC_ICON_COLOR_INVALID" in v for v in server.violations)
+
+
+async def test_privacy_mode_in_a_topic_the_bot_created(server: FakeBotApi, bot: Bot) -> None:
+    """The topic's creation message every message in it carries is no reply to the bot."""
+    forum = server.add_group("Diễn đàn HĐĐP", forum=True)
+    an = server.add_user("An")
+    server.add_bot_to_group(forum, an, status="administrator")
+    topic = await bot.create_forum_topic(forum.id, "Vùng ĐBSH")
+    # An admin bot sees everything; demoted to a plain member, it would not see this.
+    server._bot_status[forum.id] = "member"
+    chat = server.send_message(an, "trò chuyện", chat=forum, topic=topic.message_thread_id)
+    assert "_suppressed" in chat
+    assert server.violations == []
 
 
 # --------------------------------------------------------------------------------------

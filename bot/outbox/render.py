@@ -42,7 +42,7 @@ from bot.outbox.plan import NUDGE_WINDOW
 from bot.schedule import Timing, nudges
 from bot.services import broadcasts, digest
 from bot.services.broadcasts import Progress
-from bot.services.groups import group_language
+from bot.services.groups import TOPIC_LOST, group_language
 from bot.text import Html, bold, escape, html_format, join_lines, mention
 
 TASK_KINDS = frozenset({"task_reminder", "task_nudge"})
@@ -58,6 +58,10 @@ class Message:
     private_user_id: int | None = None
     # A picture sent after the text (the digest's chart).
     photo: bytes | None = None
+    # The forum topic it goes to (message_thread_id), None for a whole chat or General.
+    thread_id: int | None = None
+    # The group link (GroupChat id) it goes through: a topic found deleted is its to mark.
+    link_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,20 @@ class _Destination:
     is_group: bool
     mention: Html | None = None
     private_user_id: int | None = None
+    thread_id: int | None = None
+    link_id: int | None = None
+
+    @classmethod
+    def link(cls, group: GroupChat, locale: str, mention: Html | None = None) -> _Destination:
+        """A linked group, or its topic."""
+        return cls(
+            group.chat_id,
+            locale,
+            is_group=True,
+            mention=mention,
+            thread_id=group.send_thread,
+            link_id=group.id,
+        )
 
 
 async def render(
@@ -123,7 +141,7 @@ async def _destination(
         if group is None:
             return Skip("group no longer linked")
         language = await group_language(session, group.chat_id, default_locale)
-        return _Destination(group.chat_id, language, is_group=True)
+        return _Destination.link(group, language)
     if row.telegram_user_id is not None:
         user = await session.get(TelegramUser, row.telegram_user_id)
         locale = pick_locale(
@@ -142,14 +160,14 @@ async def _destination(
         return _Destination(user.id, locale, False, None, user.id)
     if council_id is None:
         return Skip("unreachable: no private chat")
-    group_chat = await session.scalar(
-        select(GroupChat.chat_id).where(GroupChat.council_id == council_id).order_by(GroupChat.id)
+    group = await session.scalar(
+        select(GroupChat).where(GroupChat.council_id == council_id).order_by(GroupChat.id)
     )
-    if group_chat is None:
+    if group is None:
         return Skip("unreachable: no private chat and no linked group")
     name = mention(member.telegram_user_id, member.full_name)
-    language = await group_language(session, group_chat, default_locale)
-    return _Destination(group_chat, language, is_group=True, mention=name)
+    language = await group_language(session, group.chat_id, default_locale)
+    return _Destination.link(group, language, mention=name)
 
 
 def _message(destination: _Destination, lines: list[str], keyboard: Keyboard | None) -> Message:
@@ -161,6 +179,8 @@ def _message(destination: _Destination, lines: list[str], keyboard: Keyboard | N
         keyboard=keyboard,
         is_group=destination.is_group,
         private_user_id=destination.private_user_id,
+        thread_id=destination.thread_id,
+        link_id=destination.link_id,
     )
 
 
@@ -398,6 +418,8 @@ async def _digest(
         is_group=destination.is_group,
         private_user_id=destination.private_user_id,
         photo=picture,
+        thread_id=destination.thread_id,
+        link_id=destination.link_id,
     )
 
 
@@ -486,6 +508,39 @@ async def _announcement_summary(
         return _message(destination, [summary_text(announcement, progress)], None)
 
 
+# --- groups ----------------------------------------------------------------------------
+
+
+async def _topic_lost(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    """To an admin: a linked forum topic was deleted, so its council's posts now go to
+    the group's General topic (bot/services/groups.topic_gone)."""
+    council = await session.get(Council, row.payload["council_id"])
+    if council is None:
+        return Skip("council gone")
+    destination = await _destination(session, row, None, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    with use_locale(destination.locale):
+        lines: list[str] = [
+            bold(_("⚠️ A linked forum topic was deleted")),
+            html_format(
+                _(
+                    "The topic of {council} in the group “{group}” no longer exists. The "
+                    "council's digests and group reminders now go to the group's General "
+                    "topic."
+                ),
+                council=council.name(destination.locale),
+                group=row.payload.get("title") or "—",
+            ),
+            html_format(
+                _("To choose another topic, send /link {code} inside it."), code=council.code
+            ),
+        ]
+        return _message(destination, lines, None)
+
+
 _RENDERERS = {
     "meeting_reminder": _meeting_reminder,
     "meeting_change": _meeting_change,
@@ -495,4 +550,5 @@ _RENDERERS = {
     "digest": _digest,
     "announcement": _announcement,
     "announcement_summary": _announcement_summary,
+    TOPIC_LOST: _topic_lost,
 }

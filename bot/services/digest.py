@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.formats import format_cut_off, format_day, format_days_left, format_moment, format_period
 from bot.i18n import _, msg, ngettext
 from bot.models import (
+    WHOLE_CHAT,
     Agency,
     AgencyKind,
     Council,
@@ -460,13 +461,19 @@ def on_demand_period(now: datetime, timing: Timing) -> str:
 
 
 async def councils_for_digest(
-    session: AsyncSession, who: Requester, code: str | None, *, group_chat_id: int | None = None
+    session: AsyncSession,
+    who: Requester,
+    code: str | None,
+    *,
+    group_chat_id: int | None = None,
+    thread_id: int = WHOLE_CHAT,
 ) -> list[Council]:
     """/digest: the named council, or every council that has a linked group; asked in a
-    group chat (`group_chat_id`), the council that group is linked to."""
+    group chat (`group_chat_id`, `thread_id` inside a forum topic), the council that
+    place is linked to."""
     require_admin(who)
     if group_chat_id is not None:
-        return [await group_council(session, group_chat_id, code)]
+        return [await group_council(session, group_chat_id, code, thread_id)]
     if code:
         return [await council_by_code(session, code)]
     councils = list(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Msg, msg
-from bot.models import Meeting
+from bot.models import WHOLE_CHAT, Meeting
 from bot.outbox import store
 from bot.outbox.plan import Directory, meeting_change_rows, meeting_subject, plan_meeting
 from bot.periods import DueFormatError, parse_due
@@ -237,9 +237,12 @@ async def upcoming_meetings(
     limit: int = 20,
     *,
     group_chat_id: int | None = None,
+    thread_id: int = WHOLE_CHAT,
 ) -> list[Meeting]:
     """Upcoming meetings of the councils `who` may see (in a group chat: of its council)."""
-    councils = await visible_councils(session, who, code, group_chat_id=group_chat_id)
+    councils = await visible_councils(
+        session, who, code, group_chat_id=group_chat_id, thread_id=thread_id
+    )
     return list(
         (
             await session.scalars(

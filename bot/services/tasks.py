@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from bot.documents import DocumentFormatError, parse_document
 from bot.formats import numeric_day
 from bot.i18n import Msg, msg
-from bot.models import Agency, Council, Task, TaskAgency
+from bot.models import WHOLE_CHAT, Agency, Council, Task, TaskAgency
 from bot.outbox import store
 from bot.outbox.plan import plan_task, task_subject
 from bot.periods import Due, DueFormatError, Recurrence, cut_off, parse_due, parse_recurrence
@@ -239,11 +239,18 @@ async def cancel_task(
 
 
 async def open_tasks(
-    session: AsyncSession, who: Requester, code: str | None, *, group_chat_id: int | None = None
+    session: AsyncSession,
+    who: Requester,
+    code: str | None,
+    *,
+    group_chat_id: int | None = None,
+    thread_id: int = WHOLE_CHAT,
 ) -> list[Task]:
     """Open tasks of the councils `who` may see (in a group chat: of its council), soonest
     deadline first."""
-    councils = await visible_councils(session, who, code, group_chat_id=group_chat_id)
+    councils = await visible_councils(
+        session, who, code, group_chat_id=group_chat_id, thread_id=thread_id
+    )
     return list(
         (
             await session.scalars(

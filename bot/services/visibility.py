@@ -7,21 +7,24 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import msg
-from bot.models import Council
+from bot.models import WHOLE_CHAT, Council
 from bot.services.errors import NotAllowedError, NotFoundError
 from bot.services.groups import council_by_code, linked_council
 from bot.services.people import Requester
 from bot.services.permissions import require_member
 
 
-async def group_council(session: AsyncSession, group_chat_id: int, code: str | None) -> Council:
-    """The council whose data may be shown in this group chat: the one it is linked to.
+async def group_council(
+    session: AsyncSession, group_chat_id: int, code: str | None, thread_id: int = WHOLE_CHAT
+) -> Council:
+    """The council whose data may be shown in this group chat (inside a forum topic: that
+    topic, else the group): the one it is linked to.
 
     A group may hold people of several councils (and people on no roster), so what is
     shown there is the linked council's data only, for admins too: another council named
     in the command is refused, and a group linked to none shows nothing.
     """
-    council = await linked_council(session, group_chat_id)
+    council = await linked_council(session, group_chat_id, thread_id)
     if council is None:
         raise NotFoundError(
             msg(
@@ -42,13 +45,19 @@ async def group_council(session: AsyncSession, group_chat_id: int, code: str | N
 
 
 async def visible_councils(
-    session: AsyncSession, who: Requester, code: str | None, *, group_chat_id: int | None = None
+    session: AsyncSession,
+    who: Requester,
+    code: str | None,
+    *,
+    group_chat_id: int | None = None,
+    thread_id: int = WHOLE_CHAT,
 ) -> list[Council]:
     """The councils whose data `who` may see, optionally narrowed to one code; asked in a
-    group chat (`group_chat_id`), at most the council that group is linked to."""
+    group chat (`group_chat_id`, `thread_id` inside a forum topic), at most the council
+    that place is linked to."""
     require_member(who)
     if group_chat_id is not None:
-        council = await group_council(session, group_chat_id, code)
+        council = await group_council(session, group_chat_id, code, thread_id)
     elif code:
         council = await council_by_code(session, code)
     else:

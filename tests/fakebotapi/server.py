@@ -22,6 +22,17 @@ Two kinds of error answers exist:
   supergroup, flood control (429), unknown chat, "message is not modified", "message to
   delete not found", injected faults (:meth:`FakeBotApi.fail_next`).
 
+Forum supergroups (``add_group(forum=True)``) have topics: a user creates one with
+:meth:`FakeBotApi.create_topic` (the bot with ``createForumTopic``), writes in it with
+``send_message(..., topic=thread_id)`` and deletes it with :meth:`FakeBotApi.delete_topic`
+(the bot with ``deleteForumTopic``). As in Telegram, a message in a topic carries
+``message_thread_id`` and ``is_topic_message``, and one that replies to nothing in particular
+carries the topic's creation message as ``reply_to_message``; the General topic is no
+``message_thread_id`` at all. A send with a ``message_thread_id`` that names no live topic of
+the chat (deleted, unknown, General's ``1``, or a chat without topics) answers 400 "message
+thread not found" (a runtime condition, not a violation); a reply without
+``message_thread_id`` lands in the replied message's topic.
+
 Privacy mode: like a real bot (privacy mode is on by default), the bot only receives group
 messages that are commands for it, replies to its own messages or service messages --
 unless it is an administrator of the group or ``privacy_mode=False`` is passed. Messages
@@ -73,6 +84,11 @@ CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
 CALLBACK_DATA_LIMIT = 64
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
+THREAD_NOT_FOUND = "message thread not found"
+# The colours Telegram accepts for a topic icon (createForumTopic's icon_color).
+TOPIC_ICON_COLORS: frozenset[int] = frozenset(
+    {0x6FB9F0, 0xFFD67E, 0xCB86DB, 0x8EEE98, 0xFF93B2, 0xFB6F5F}
+)
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -162,12 +178,15 @@ class FakeChat:
     type: str
     title: str
     username: str | None = None
+    is_forum: bool = False  # a supergroup with topics
 
     def to_dict(self) -> JSONDict:
         """The Telegram ``Chat`` object."""
         data: JSONDict = {"id": self.id, "title": self.title, "type": self.type}
         if self.username is not None:
             data["username"] = self.username
+        if self.is_forum:
+            data["is_forum"] = True
         return data
 
 
@@ -561,6 +580,8 @@ class FakeBotApi:
         self._started: set[int] = set()
         self._blocked: set[int] = set()
         self._messages: dict[int, dict[int, JSONDict]] = {}
+        # Live forum topics: chat id -> thread id (its creation message's id) -> ForumTopic.
+        self._topics: dict[int, dict[int, JSONDict]] = {}
         self._next_message_id: dict[int, int] = {}
         self._files: dict[str, _StoredFile] = {}
         self._files_by_path: dict[str, _StoredFile] = {}
@@ -678,17 +699,52 @@ class FakeBotApi:
             self._started.add(user.id)
         return user
 
-    def add_group(self, title: str = "HĐĐP vùng ĐBSH", supergroup: bool = False) -> FakeChat:
-        """Create a group (negative id; supergroups ``-100…``). The bot is a plain member."""
+    def add_group(
+        self, title: str = "HĐĐP vùng ĐBSH", supergroup: bool = False, *, forum: bool = False
+    ) -> FakeChat:
+        """Create a group (negative id; supergroups ``-100…``). The bot is a plain member.
+
+        ``forum``: a supergroup with topics (only its General topic at first)."""
         self._group_seq += 1
-        if supergroup:
-            chat = FakeChat(-1_002_000_000_000 - self._group_seq, "supergroup", title)
+        if supergroup or forum:
+            chat = FakeChat(
+                -1_002_000_000_000 - self._group_seq, "supergroup", title, is_forum=forum
+            )
+            if forum:
+                self._topics[chat.id] = {}
         else:
             chat = FakeChat(-4_000_000_000 - self._group_seq, "group", title)
         self._groups[chat.id] = chat
         self._members[chat.id] = {}
         self._bot_status[chat.id] = "member"
         return chat
+
+    def create_topic(
+        self, group: FakeChat | int, by_user: FakeUser, name: str, icon_color: int = 0x6FB9F0
+    ) -> int:
+        """``by_user`` creates a topic in a forum group; returns its ``message_thread_id``.
+
+        Like Telegram, the topic's id is the id of its ``forum_topic_created`` service
+        message, which the bot receives (service messages pass privacy mode)."""
+        chat_id = self._forum(group)
+        if self._members[chat_id].get(by_user.id) in (None, "left"):
+            self._members[chat_id][by_user.id] = "member"
+        message = self._open_topic(chat_id, by_user.to_dict(), name, icon_color)
+        self._queue_update("message", message)
+        return int(message["message_id"])
+
+    def delete_topic(self, group: FakeChat | int, thread_id: int) -> None:
+        """A group admin deletes a topic with all its messages (Telegram sends no update);
+        sends to it then answer "message thread not found"."""
+        chat_id = self._forum(group)
+        if thread_id not in self._topics[chat_id]:
+            raise ValueError(f"no topic {thread_id} in chat {chat_id}")
+        self._close_topic(chat_id, thread_id)
+
+    def forum_topics(self, group: FakeChat | int) -> dict[int, str]:
+        """The live topics of a forum group: thread id -> name."""
+        chat_id = self._ref_id(group)
+        return {tid: t["name"] for tid, t in sorted(self._topics.get(chat_id, {}).items())}
 
     def set_chat_admin(self, group: FakeChat | int, user: FakeUser, is_admin: bool = True) -> None:
         """Make ``user`` an administrator (or a plain member) of ``group``."""
@@ -774,8 +830,13 @@ class FakeBotApi:
         text: str,
         chat: FakeChat | int | None = None,
         reply_to: MessageRef | None = None,
+        *,
+        topic: int | None = None,
     ) -> JSONDict:
         """The user sends ``text`` (private chat if ``chat`` is None); returns the Update.
+
+        ``topic``: the ``message_thread_id`` of a forum topic to write in (a reply goes to
+        the replied message's topic anyway).
 
         In groups with privacy mode, messages the bot would not receive are stored but not
         queued: the returned update then has ``update_id == 0`` and a ``"_suppressed"`` key.
@@ -785,8 +846,11 @@ class FakeBotApi:
         entities = self._command_entities(text)
         if entities:
             content["entities"] = entities
+        replied = None
         if reply_to is not None:
-            content["reply_to_message"] = self._reply_snapshot_for_injection(chat_id, reply_to)
+            replied = self._reply_snapshot_for_injection(chat_id, reply_to)
+            content["reply_to_message"] = replied
+        self._place_in_topic(chat_id, content, topic, replied, injected=True)
         message = self._store_message(chat_id, user.to_dict(), content)
         return self._deliver_user_message(chat_id, message)
 
@@ -798,8 +862,11 @@ class FakeBotApi:
         caption: str | None = None,
         chat: FakeChat | int | None = None,
         mime_type: str | None = None,
+        *,
+        topic: int | None = None,
     ) -> JSONDict:
-        """The user sends a document; the bytes are downloadable via getFile."""
+        """The user sends a document (in a forum: in ``topic``, if given); the bytes are
+        downloadable via getFile."""
         chat_id = self._sender_chat(user, chat)
         mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         stored = self._register_file(content, kind="document", file_name=filename, mime_type=mime)
@@ -809,6 +876,7 @@ class FakeBotApi:
             entities = self._command_entities(caption)
             if entities:
                 body["caption_entities"] = entities
+        self._place_in_topic(chat_id, body, topic, None, injected=True)
         message = self._store_message(chat_id, user.to_dict(), body)
         return self._deliver_user_message(chat_id, message)
 
@@ -1184,7 +1252,10 @@ class FakeBotApi:
                 return None
             return f"privacy mode: command addressed to @{target}"
         replied = message.get("reply_to_message") or {}
-        if (replied.get("from") or {}).get("id") == self.bot_id:
+        # In a topic, a message that replies to nothing in particular still carries the
+        # topic's creation message: that is not a reply addressed to the bot.
+        explicit = "forum_topic_created" not in replied
+        if explicit and (replied.get("from") or {}).get("id") == self.bot_id:
             return None
         return (
             "privacy mode: the bot only receives commands, replies to its messages and service "
@@ -1206,6 +1277,68 @@ class FakeBotApi:
         snapshot = copy.deepcopy(source)
         snapshot.pop("reply_to_message", None)
         return snapshot
+
+    # ------------------------------------------------------------- forum topics
+    def _forum(self, group: FakeChat | int) -> int:
+        chat_id = self._live_group(group)
+        if not self._groups[chat_id].is_forum:
+            raise ValueError(f"chat {chat_id} is not a forum; add_group(forum=True)")
+        return chat_id
+
+    def _open_topic(self, chat_id: int, sender: JSONDict, name: str, icon_color: int) -> JSONDict:
+        """Store the topic's creation message; its id is the topic's message_thread_id."""
+        created = {"name": name, "icon_color": icon_color}
+        message = self._store_message(chat_id, sender, {"forum_topic_created": created})
+        thread_id = int(message["message_id"])
+        message.update(message_thread_id=thread_id, is_topic_message=True)
+        self._topics[chat_id][thread_id] = {"message_thread_id": thread_id, **created}
+        return copy.deepcopy(message)
+
+    def _close_topic(self, chat_id: int, thread_id: int) -> None:
+        del self._topics[chat_id][thread_id]
+        messages = self._messages.get(chat_id, {})
+        for message_id in [
+            mid for mid, m in messages.items() if m.get("message_thread_id") == thread_id
+        ]:
+            del messages[message_id]
+        self._messages_signal.notify()
+
+    def _place_in_topic(
+        self,
+        chat_id: int,
+        content: JSONDict,
+        thread_id: int | None,
+        replied: JSONDict | None,
+        *,
+        injected: bool = False,
+    ) -> None:
+        """Put a new message into its topic, as Telegram does: the one named, else the
+        replied message's; none (the General topic) when neither is. Raises 400 "message
+        thread not found" for a thread that is not a live topic of the chat (a ValueError
+        for a message the test injects: that is a mistake of the test)."""
+        if replied is not None and replied.get("is_topic_message"):
+            replied_thread = int(replied["message_thread_id"])
+            if thread_id is None:
+                thread_id = replied_thread
+            elif thread_id != replied_thread:
+                if injected:
+                    raise ValueError("reply_to is in another topic than `topic`")
+                raise _bad("message to be replied not found")
+        if thread_id is None:
+            return
+        if int(thread_id) not in self._topics.get(chat_id, {}):
+            if injected:
+                raise ValueError(f"no live topic {thread_id} in chat {chat_id}")
+            raise _bad(THREAD_NOT_FOUND)
+        thread_id = int(thread_id)
+        content["message_thread_id"] = thread_id
+        content["is_topic_message"] = True
+        if replied is None:
+            root = self._messages.get(chat_id, {}).get(thread_id)
+            if root is not None:
+                snapshot = copy.deepcopy(root)
+                snapshot.pop("reply_to_message", None)
+                content["reply_to_message"] = snapshot
 
     def _member_dict(self, user: JSONDict, status: str) -> JSONDict:
         member: JSONDict = {"status": status, "user": user}
@@ -1696,8 +1829,9 @@ class FakeBotApi:
         )
         markup = self._check_markup(p.get("reply_markup"))
         reply = self._reply_to(chat_id, p.get("reply_parameters"))
-        self._rate_limit(chat_id)
         content: JSONDict = {"text": text}
+        self._place_in_topic(chat_id, content, p.get("message_thread_id"), reply)
+        self._rate_limit(chat_id)
         if entities:
             content["entities"] = entities
         if p.get("link_preview_options") is not None:
@@ -1713,10 +1847,11 @@ class FakeBotApi:
         markup = self._check_markup(p.get("reply_markup"))
         reply = self._reply_to(chat_id, p.get("reply_parameters"))
         stored = self._input_file(call, kind, kind)
-        self._rate_limit(chat_id)
         content: JSONDict = (
             {"photo": stored.as_photo()} if kind == "photo" else {kind: stored.as_document()}
         )
+        self._place_in_topic(chat_id, content, p.get("message_thread_id"), reply)
+        self._rate_limit(chat_id)
         if caption:
             content["caption"] = caption
             if caption_entities:
@@ -1768,12 +1903,15 @@ class FakeBotApi:
                 if entities:
                     content["caption_entities"] = entities
             prepared.append(content)
+        placed: JSONDict = {}
+        self._place_in_topic(chat_id, placed, p.get("message_thread_id"), reply)
         self._rate_limit(chat_id)
         self._media_group_seq += 1
         group_id = str(13_000_000_000_000_000 + self._media_group_seq)
         results = []
         for index, content in enumerate(prepared):
             content["media_group_id"] = group_id
+            content.update(copy.deepcopy(placed))
             results.append(
                 self._bot_message(call, chat_id, content, reply=reply if index == 0 else None)
             )
@@ -1805,6 +1943,7 @@ class FakeBotApi:
                     content["caption_entities"] = entities
         markup = self._check_markup(p.get("reply_markup"))
         reply = self._reply_to(chat_id, p.get("reply_parameters"))
+        self._place_in_topic(chat_id, content, p.get("message_thread_id"), reply)
         self._rate_limit(chat_id)
         message = self._bot_message(call, chat_id, content, markup=markup, reply=reply)
         return {"message_id": message["message_id"]}
@@ -1819,6 +1958,7 @@ class FakeBotApi:
         else:
             origin = {"type": "hidden_user", "date": source["date"], "sender_user_name": "?"}
         content["forward_origin"] = origin
+        self._place_in_topic(chat_id, content, call.params.get("message_thread_id"), None)
         self._rate_limit(chat_id)
         return self._bot_message(call, chat_id, content)
 
@@ -2090,6 +2230,36 @@ class FakeBotApi:
     def _m_get_my_name(self, call: _Call) -> JSONDict:
         return {"name": self.names.get(self._language(call), self.bot_first_name)}
 
+    def _forum_for_bot(self, call: _Call, right: str) -> int:
+        chat_id = self._resolve_chat(call.params["chat_id"])
+        group = self._groups.get(chat_id)
+        if group is None or not group.is_forum:
+            raise _bad("the chat is not a forum")
+        if self._bot_status.get(chat_id) != "administrator":
+            raise _bad(f"not enough rights to {right} a topic")
+        return chat_id
+
+    def _m_create_forum_topic(self, call: _Call) -> JSONDict:
+        p = call.params
+        chat_id = self._forum_for_bot(call, "create")
+        name = p["name"]
+        if not 1 <= len(name) <= 128:
+            raise _bad("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG", violation=True)
+        color = p.get("icon_color", 0x6FB9F0)
+        if color not in TOPIC_ICON_COLORS:
+            raise _bad("TOPIC_ICON_COLOR_INVALID", violation=True)
+        message = self._open_topic(chat_id, self.bot_user, name, color)
+        self._messages_signal.notify()
+        return copy.deepcopy(self._topics[chat_id][message["message_id"]])
+
+    def _m_delete_forum_topic(self, call: _Call) -> bool:
+        chat_id = self._forum_for_bot(call, "delete")
+        thread_id = int(call.params["message_thread_id"])
+        if thread_id not in self._topics[chat_id]:
+            raise _bad(THREAD_NOT_FOUND)
+        self._close_topic(chat_id, thread_id)
+        return True
+
     def _m_true(self, call: _Call) -> bool:
         return True
 
@@ -2130,4 +2300,6 @@ class FakeBotApi:
         "getMyDescription": _m_get_my_description,
         "getMyShortDescription": _m_get_my_short_description,
         "getMyName": _m_get_my_name,
+        "createForumTopic": _m_create_forum_topic,
+        "deleteForumTopic": _m_delete_forum_topic,
     }
