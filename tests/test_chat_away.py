@@ -279,3 +279,20 @@ async def test_two_away_members_naming_one_stand_in_give_her_one_copy(bot, admin
     await bot.advance_to(T14)
     assert _task_messages(bot, an.id, since) == _task_messages(bot, dung.id, since) == []
     assert len(_task_messages(bot, binh.id, since)) == 1
+
+
+async def test_a_nudge_for_an_away_member_goes_to_the_stand_in(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    binh = await registered(bot, "Trần Thị Bình", "TN", "BTC")
+    # Due Tuesday 01/12/2026: the first nudge is on Thursday 03/12 at 08:00.
+    await bot.say(admin, "/newtask DBSH BTC 01/12/2026 | Báo cáo nhanh")
+    await bot.advance_to(local(2026, 12, 2, 9, 0))
+    answer = await bot.say(an, "/away 03/12/2026 04/12/2026")
+    [(_who, data), _nobody] = _buttons(answer)
+    await press(bot, an, answer, data)
+    since = len(bot.api.sent)
+    await bot.advance_to(local(2026, 12, 3, 8, 0))
+    nudges = [m for m in bot.api.sent[since:] if "Báo cáo nhanh" in m.get("text", "")]
+    assert [m["chat"]["id"] for m in nudges] == [binh.id]
+    assert nudges[0]["text"].startswith("⏰ Quá hạn")
+    assert "thay cho Nguyễn Văn An" in nudges[0]["text"]
