@@ -76,7 +76,15 @@ async def test_away_offers_the_agencys_members_and_confirms_the_chosen_stand_in(
         absence.stand_in_id
     ]
     assert len(await _audit(bot, "member.away")) == 1
-    assert binh.id != an.id
+
+    # The stand-in is told, through the outbox.
+    since = len(bot.api.sent)
+    await bot.deliver()
+    [notice] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == binh.id]
+    assert notice["text"].startswith(
+        "👤 Nguyễn Văn An (BTC) vắng từ ngày 07/12/2026 đến ngày 11/12/2026 và đã chọn "
+        "Quý vị làm người thay"
+    )
 
 
 async def test_away_with_nobody_else_registered_records_it_without_buttons(bot):
@@ -138,6 +146,15 @@ async def test_a_forged_press_naming_someone_of_another_agency_is_refused(bot):
     [absence] = await _absences(bot)
     assert absence.stand_in_id is None
     assert await _audit(bot, "member.stand_in") == []
+
+
+async def test_away_and_back_are_answered_in_private_only(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    group = await linked_group(bot, admin)
+    for command in ("/away 07/12/2026 11/12/2026", "/back"):
+        answer = await bot.say(an, command, chat=group)
+        assert answer["text"] == "Vui lòng gửi /away và /back cho bot trong cuộc trò chuyện riêng."
+    assert await _absences(bot) == []
 
 
 async def test_away_and_back_are_for_members_only(bot):

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.clock import SystemClock
-from bot.models import Absence, AuditLog, Member
+from bot.models import Absence, AuditLog, Member, Outbox
 from tests.cli import run_cli
 from tests.people import registered
 
@@ -50,6 +50,11 @@ async def test_members_away_records_the_absence_and_its_stand_in(cli_environment
             await session.scalars(select(AuditLog).where(AuditLog.action == "member.away"))
         ).all()
     assert audit.actor == "cli" and audit.details["stand_in_id"] == binh
+    async with bot.sessions() as session:
+        [notice] = (
+            await session.scalars(select(Outbox).where(Outbox.kind == "stand_in_notice"))
+        ).all()
+    assert notice.member_id == binh  # the stand-in is told
 
 
 async def test_members_away_refuses_bad_input_with_exit_code_2(cli_environment, tmp_path, bot):

@@ -27,6 +27,7 @@ from bot.formats import (
 from bot.i18n import _, ngettext, pick_locale, secretariat_name, use_locale
 from bot.keyboards import Keyboard, received_keyboard, rsvp_keyboard, task_status_keyboard
 from bot.models import (
+    Absence,
     Agency,
     Announcement,
     Council,
@@ -374,6 +375,33 @@ async def _member_away(
     return Skip("member away: passed to the stand-in")
 
 
+async def _stand_in_notice(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    """Tell a member they were chosen to stand in, unless that has changed since."""
+    absence = await session.get(Absence, row.payload["absence_id"])
+    if absence is None or absence.ended_at is not None or absence.ends_on < timing.today(now):
+        return Skip("absence over")
+    if absence.stand_in_id != row.payload.get("stand_in_id"):
+        return Skip("another stand-in chosen since")
+    destination = await _destination(session, row, None, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    with use_locale(destination.locale):
+        text = html_format(
+            _(
+                "👤 {name} ({agency}) will be away from {first} to {last} and has chosen you "
+                "as stand-in: meanwhile you get the task reminders of your agency that would "
+                "have gone to them."
+            ),
+            name=absence.member.full_name,
+            agency=absence.member.agency.code,
+            first=format_day(absence.starts_on, timing.tz, destination.locale, weekday=False),
+            last=format_day(absence.ends_on, timing.tz, destination.locale, weekday=False),
+        )
+        return _message(destination, [text], None)
+
+
 async def escalated_on(session: AsyncSession, day: date, timing: Timing) -> list[Task]:
     """Open tasks whose escalation falls on `day` (after five nudges), with late agencies."""
     window = select(Task).where(
@@ -561,6 +589,7 @@ _RENDERERS = {
     "task_reminder": _task_message,
     "task_nudge": _task_message,
     "task_escalation": _task_escalation,
+    "stand_in_notice": _stand_in_notice,
     "digest": _digest,
     "announcement": _announcement,
     "announcement_summary": _announcement_summary,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Msg, msg
 from bot.models import Absence, Council, CouncilMembership, Member
+from bot.outbox.store import NewRow, add_rows
 from bot.services import audit
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.meetings import parse_day
@@ -118,6 +119,25 @@ async def _record(
     return Recorded(absence, overlapping)
 
 
+NOTICE_PRIORITY = 30  # like a task reminder
+
+
+async def tell_stand_in(session: AsyncSession, now: datetime, absence: Absence) -> None:
+    """Tell the chosen stand-in, through the outbox (rendered in their language)."""
+    if absence.stand_in_id is None:
+        return
+    row = NewRow(
+        dedupe_key=f"absence:{absence.id}:standin:{absence.stand_in_id}",
+        kind="stand_in_notice",
+        subject=f"absence:{absence.id}",
+        due_at=now,
+        member_id=absence.stand_in_id,
+        payload={"absence_id": absence.id, "stand_in_id": absence.stand_in_id},
+        priority=NOTICE_PRIORITY,
+    )
+    await add_rows(session, [row], now)
+
+
 async def stand_in_candidates(session: AsyncSession, member: Member) -> list[Member]:
     """Who may stand in: the other registered members of the same agency, any council."""
     return list(
@@ -210,6 +230,7 @@ async def choose_stand_in(
     )
     await session.flush()
     await session.refresh(absence, ["stand_in"])
+    await tell_stand_in(session, now, absence)
     return absence
 
 
@@ -259,6 +280,7 @@ async def away_from_cli(
     stand_in = await _check_stand_in(session, member, stand_in_id) if stand_in_id else None
     recorded = await _record(session, now, member, starts_on, ends_on, audit.CLI_ACTOR, stand_in)
     await session.refresh(recorded.absence, ["member", "stand_in"])
+    await tell_stand_in(session, now, recorded.absence)
     return recorded
 
 
