@@ -313,3 +313,20 @@ async def test_a_nudge_for_an_away_member_goes_to_the_stand_in(bot, admin):
     assert [m["chat"]["id"] for m in nudges] == [binh.id]
     assert nudges[0]["text"].startswith("⏰ Quá hạn")
     assert "thay cho Nguyễn Văn An" in nudges[0]["text"]
+
+
+async def test_the_digest_shows_an_absence_in_english_too(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await registered(bot, "Trần Thị Bình", "TN", "BTC")
+    await bot.say(admin, "/lang en")
+    await bot.say(admin, f"/newtask DBSH BTC 01/12/2026 | {TITLE}")
+    answer = await bot.say(an, "/away 23/11/2026 27/11/2026")
+    [(_who, data), _nobody] = _buttons(answer)
+    await press(bot, an, answer, data)
+    digest = await bot.say(admin, "/digest DBSH")
+    assert "🌴 Away" in digest["text"]
+    assert (
+        "• BTC — Nguyễn Văn An: away until 27 November 2026, Trần Thị Bình stands in"
+        in digest["text"]
+    )
+    assert "🔕" not in digest["text"]  # BTC's only member there is away: not silent
