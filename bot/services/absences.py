@@ -291,14 +291,22 @@ def _running(today: date) -> list[ColumnElement[bool]]:
     return [Absence.ended_at.is_(None), Absence.starts_on <= today, Absence.ends_on >= today]
 
 
+async def away_today(session: AsyncSession, today: date) -> dict[int, Absence]:
+    """Every absence running today, by member: a handful of rows, read once per session
+    (the sender renders a whole batch in one), so a reminder to someone who is not away
+    costs no query of its own."""
+    cache: dict[date, dict[int, Absence]] = session.info.setdefault("absences_today", {})
+    if today not in cache:
+        running = await session.scalars(
+            select(Absence).where(*_running(today)).order_by(Absence.id)
+        )
+        cache[today] = {absence.member_id: absence for absence in running}
+    return cache[today]
+
+
 async def current_absence(session: AsyncSession, member_id: int, today: date) -> Absence | None:
     """The member's absence that covers today, if any."""
-    return await session.scalar(
-        select(Absence)
-        .where(Absence.member_id == member_id, *_running(today))
-        .order_by(Absence.id.desc())
-        .limit(1)
-    )
+    return (await away_today(session, today)).get(member_id)
 
 
 def _present_in_council(council_id: int, agency_id: int, today: date) -> Exists:
