@@ -9,6 +9,7 @@ on the server at the moment of the press. Every value starts with a format versi
     1:m:7:y    meeting 7, answer "attend"  (✅ ❌ 👤 → y n p)
     1:a:9:ok   announcement 9, "received"  (👍)
     1:b:9:s    announcement 9 previewed: send (📣) or cancel (✖️) → s x
+    1:w:3:15   absence 3: member 15 stands in ("n": nobody)
 """
 
 from __future__ import annotations
@@ -80,7 +81,15 @@ class BroadcastPress:
     action: BroadcastAction
 
 
-Press = TaskPress | MeetingPress | AnnouncementPress | BroadcastPress
+@dataclass(frozen=True)
+class StandInPress:
+    absence_id: int
+    stand_in_id: int | None  # None: nobody stands in
+
+
+NOBODY = "n"
+
+Press = TaskPress | MeetingPress | AnnouncementPress | BroadcastPress | StandInPress
 
 
 def encode(press: Press) -> str:
@@ -93,6 +102,9 @@ def encode(press: Press) -> str:
             data = f"{VERSION}:a:{announcement_id}:ok"
         case BroadcastPress(announcement_id, action):
             data = f"{VERSION}:b:{announcement_id}:{action.value}"
+        case StandInPress(absence_id, stand_in_id):
+            choice = NOBODY if stand_in_id is None else str(stand_in_id)
+            data = f"{VERSION}:w:{absence_id}:{choice}"
     if len(data.encode()) > MAX_BYTES:  # ids are database integers: cannot happen in practice
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
@@ -118,6 +130,8 @@ def decode(data: str | None) -> Press | None:
         return None
     if kind == "a" and choice == "ok":
         return AnnouncementPress(item_id)
+    if kind == "w" and (choice == NOBODY or _is_id(choice)):
+        return StandInPress(item_id, None if choice == NOBODY else int(choice))
     return None
 
 

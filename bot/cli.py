@@ -24,11 +24,22 @@ from bot.app import timing_from
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, make_sessionmaker, open_sqlite_file, transaction
+from bot.formats import format_day
 from bot.i18n import _, ngettext, use_locale
 from bot.logs import setup_logging
 from bot.models import Member
 from bot.redact import redact_output
-from bot.services import admins, audit, exports, invites, members, people, reference, roster
+from bot.services import (
+    absences,
+    admins,
+    audit,
+    exports,
+    invites,
+    members,
+    people,
+    reference,
+    roster,
+)
 from bot.services.attendance_export import attendance_list
 from bot.services.demo import seed_demo
 from bot.services.errors import ServiceError
@@ -93,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove.add_argument("member_id", type=int, metavar="MEMBER_ID")
     remove.add_argument("--council", metavar="CODE", help="remove only the seat in this council")
+    away = member_commands.add_parser(
+        "away",
+        help="record an absence (dates DD/MM/YYYY, both included) and an optional stand-in "
+        "of the same agency",
+    )
+    away.add_argument("member_id", type=int, metavar="MEMBER_ID")
+    away.add_argument("first_day", metavar="FROM")
+    away.add_argument("last_day", metavar="TO")
+    away.add_argument("--stand-in", type=int, metavar="MEMBER_ID", dest="stand_in")
     template = member_commands.add_parser(
         "template", help="write a roster template (Vietnamese headers, two example rows)"
     )
@@ -177,6 +197,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _run(settings, lambda s: import_members(s, args.file, data))
     if args.command == "members" and args.members_command == "remove":
         return _run(settings, lambda s: remove_member(s, args.member_id, args.council))
+    if args.command == "members" and args.members_command == "away":
+        return _run(settings, lambda s: member_away(s, args), bad_input=EXIT_CONFIG)
     if args.command == "members":
         return _run(settings, lambda s: list_members(s, args.council))
     if args.command == "invite" and (args.member_id is None) == (args.council is None):
@@ -196,11 +218,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(f"unhandled command {args.command}")
 
 
-def _run(settings: Settings, command: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
+def _run(
+    settings: Settings,
+    command: Callable[[Settings], Coroutine[Any, Any, int]],
+    *,
+    bad_input: int = EXIT_FAILED,
+) -> int:
     try:
         return asyncio.run(command(settings))
     except ServiceError as error:
-        raise CliError(f"error: {error.render()}") from None
+        raise CliError(f"error: {error.render()}", bad_input) from None
     except (OperationalError, DBAPIError, OSError) as error:
         raise _database_error(settings, error) from None
 
@@ -398,6 +425,49 @@ async def remove_member(settings: Settings, member_id: int, council: str | None)
             cancelled=removal.cancelled,
         )
     )
+    return EXIT_OK
+
+
+async def member_away(settings: Settings, args: argparse.Namespace) -> int:
+    """`members away`: every refusal (bad dates, unknown member, a stand-in of another
+    agency) is bad input, exit code 2, like a malformed argument."""
+    timing = timing_from(settings)
+    now = SystemClock().now()
+    async with _session(settings) as session:
+        recorded = await absences.away_from_cli(
+            session,
+            now,
+            timing.today(now),
+            args.member_id,
+            args.first_day,
+            args.last_day,
+            args.stand_in,
+        )
+    absence = recorded.absence
+    first = format_day(absence.starts_on, timing.tz, weekday=False)
+    last = format_day(absence.ends_on, timing.tz, weekday=False)
+    stand_in = absence.stand_in
+    if stand_in is None:
+        line = _("{id} {name}: away from {first} to {last}; nobody stands in.")
+    else:
+        line = _("{id} {name}: away from {first} to {last}; {stand_in_id} {stand_in} stands in.")
+    print(
+        line.format(
+            id=absence.member.id,
+            name=absence.member.full_name,
+            first=first,
+            last=last,
+            stand_in_id=stand_in.id if stand_in else "",
+            stand_in=stand_in.full_name if stand_in else "",
+        )
+    )
+    for old in recorded.replaced:
+        print(
+            _("It replaces the earlier absence from {first} to {last}.").format(
+                first=format_day(old.starts_on, timing.tz, weekday=False),
+                last=format_day(old.ends_on, timing.tz, weekday=False),
+            )
+        )
     return EXIT_OK
 
 

@@ -44,6 +44,15 @@ MEMBER_COMMANDS = (
         N_("Upcoming meetings"),
         N_("/meetings [COUNCIL] — upcoming meetings, with buttons to answer"),
     ),
+    Command(
+        "away",
+        N_("Record an absence and choose a stand-in"),
+        N_(
+            "/away DD/MM/YYYY DD/MM/YYYY — record your absence (first and last day), then "
+            "choose a stand-in of your agency"
+        ),
+    ),
+    Command("back", N_("End your absence now"), N_("/back — end your absence now")),
 )
 
 ADMIN_COMMANDS = (

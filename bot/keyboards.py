@@ -17,6 +17,7 @@ from bot.callbacks import (
     BroadcastPress,
     MeetingPress,
     Rsvp,
+    StandInPress,
     TaskPress,
     TaskStatus,
 )
@@ -86,6 +87,16 @@ def broadcast_keyboard(announcement_id: int) -> Keyboard:
 def received_keyboard(announcement_id: int) -> Keyboard:
     """👍 received, under each copy."""
     return ((Button(_("👍 Received"), callbacks.encode(AnnouncementPress(announcement_id))),),)
+
+
+def stand_in_keyboard(absence_id: int, candidates: list[tuple[int, str]]) -> Keyboard:
+    """One button per member who may stand in (id, full name), then "nobody"."""
+    rows = [
+        (Button(f"👤 {name}", callbacks.encode(StandInPress(absence_id, member_id))),)
+        for member_id, name in candidates
+    ]
+    rows.append((Button(_("✖️ Nobody"), callbacks.encode(StandInPress(absence_id, None))),))
+    return tuple(rows)
 
 
 def to_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:

@@ -237,6 +237,33 @@ class Admin(Base):
 WHOLE_CHAT = 0
 
 
+class Absence(Base):
+    """A member away (leave, mission) from `starts_on` to `ends_on`, local calendar days,
+    both included; `ended_at` set by /back (or a new /away replacing it) ends it early.
+
+    While it runs the member gets no task reminders or nudges; the stand-in, a member of
+    the same agency, gets them when nobody else of the agency would (bot/services/absences.py).
+    """
+
+    __tablename__ = "absences"
+    __table_args__ = (Index("ix_absences_member", "member_id", "ends_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    stand_in_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    # "tg:<user id>" or "cli", like the audit log's actor.
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship(foreign_keys=[member_id], lazy="joined")
+    stand_in: Mapped[Member | None] = relationship(foreign_keys=[stand_in_id], lazy="joined")
+
+
 class GroupChat(Base):
     """A Telegram group, or a topic of a forum group, linked to a council: digests and
     group reminders go there.

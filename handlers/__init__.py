@@ -10,6 +10,7 @@ from telegram.ext import Application
 
 from handlers import (
     announce,
+    away,
     buttons,
     digest,
     export,
@@ -25,7 +26,7 @@ from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    features = (registration, groups, roster_import, meetings, tasks, digest, announce)
+    features = (registration, groups, roster_import, meetings, tasks, digest, announce, away)
     for module in (*features, buttons, notes):
         application.add_handlers(module.handlers())
     application.add_handlers(export.handlers())

@@ -17,6 +17,7 @@ from bot.callbacks import (
     BroadcastPress,
     MeetingPress,
     Rsvp,
+    StandInPress,
     TaskPress,
 )
 from bot.i18n import _
@@ -25,16 +26,19 @@ from bot.services import broadcasts, reports, rsvp
 from bot.services.broadcasts import Progress
 from bot.services.errors import ServiceError
 from bot.text import Html, html_format, mention
-from handlers.common import Turn, handler
+from handlers.away import stand_in_chosen
+from handlers.common import Reply, Turn, handler
 from jobs.broadcasts import progress_text
 
 
 @handler
-async def pressed(turn: Turn) -> None:
+async def pressed(turn: Turn) -> Reply | None:
     query = turn.update.callback_query
     assert query is not None
     press = callbacks.decode(query.data)
     try:
+        if isinstance(press, StandInPress):
+            return await stand_in_chosen(turn, press)
         if isinstance(press, TaskPress):
             await _task_status(turn, press)
         elif isinstance(press, MeetingPress):
@@ -50,6 +54,7 @@ async def pressed(turn: Turn) -> None:
             _answer(turn, _("This button is no longer valid."), alert=True)
     except ServiceError as error:
         _answer(turn, error.render(), alert=True)
+    return None
 
 
 def _answer(turn: Turn, text: str, *, alert: bool = False) -> None:
@@ -70,7 +75,13 @@ def _ask(turn: Turn, kind: str, question: Html, attach: tuple[str, int]) -> None
 
 async def _task_status(turn: Turn, press: TaskPress) -> None:
     recorded = await reports.record_status(
-        turn.session, turn.now, turn.who, press.task_id, press.status, ask_in_chat=turn.chat_id
+        turn.session,
+        turn.now,
+        turn.who,
+        press.task_id,
+        press.status,
+        ask_in_chat=turn.chat_id,
+        today=turn.deps.timing.today(turn.now),
     )
     label = f"{press.status.emoji} {task_word(press.status)}"
     _answer(turn, _("Recorded: {status}").format(status=label))

@@ -27,6 +27,7 @@ from bot.formats import (
 from bot.i18n import _, ngettext, pick_locale, secretariat_name, use_locale
 from bot.keyboards import Keyboard, received_keyboard, rsvp_keyboard, task_status_keyboard
 from bot.models import (
+    Absence,
     Agency,
     Announcement,
     Council,
@@ -39,8 +40,9 @@ from bot.models import (
     TelegramUser,
 )
 from bot.outbox.plan import NUDGE_WINDOW
+from bot.outbox.store import NewRow, add_rows
 from bot.schedule import Timing, nudges
-from bot.services import broadcasts, digest
+from bot.services import absences, broadcasts, digest
 from bot.services.broadcasts import Progress
 from bot.services.groups import TOPIC_LOST, group_language
 from bot.text import Html, bold, escape, html_format, join_lines, mention
@@ -215,8 +217,22 @@ async def _meeting_reminder(
             left=format_time_left(meeting.starts_at - now, destination.locale),
         )
         lines = [header, *meeting_lines(meeting, timing, destination.locale)]
+        lines += await _away_note(session, row, timing, now, destination.locale)
         lines.append(escape(_("Will you attend? Please answer with a button below.")))
         return _message(destination, lines, rsvp_keyboard(meeting.id))
+
+
+async def _away_note(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, locale: str
+) -> list[str]:
+    """A meeting reminder still reaches a member who is away, saying so."""
+    if row.member_id is None:
+        return []
+    absence = await absences.current_absence(session, row.member_id, timing.today(now))
+    if absence is None:
+        return []
+    last = format_day(absence.ends_on, timing.tz, locale, weekday=False)
+    return [html_format(_("🌴 You are away until {last}."), last=last)]
 
 
 async def _meeting_change(
@@ -312,6 +328,9 @@ async def _task_message(
     if isinstance(found, Skip):
         return found
     task, part = found
+    away = await _member_away(session, row, task, part, timing, now)
+    if isinstance(away, Skip):
+        return away
     destination = await _destination(session, row, task.council_id, default_locale)
     if isinstance(destination, Skip):
         return destination
@@ -321,8 +340,86 @@ async def _task_message(
         else:
             header = escape(_("📝 Reminder: a task of your agency is due."))
         lines = [header, *task_lines(task, part.agency, timing, now, destination.locale)]
+        if away is not None:
+            name, last = away
+            lines.append(
+                html_format(
+                    _("👤 You get this in place of {name}, who is away until {last}."),
+                    name=name,
+                    last=format_day(last, timing.tz, destination.locale, weekday=False),
+                )
+            )
         lines.append(escape(_("Please report its status with a button below.")))
         return _message(destination, lines, task_status_keyboard(task.id))
+
+
+async def _member_away(
+    session: AsyncSession, row: Outbox, task: Task, part: TaskAgency, timing: Timing, now: datetime
+) -> Skip | tuple[str, date] | None:
+    """Decided now, not when the row was planned (an absence recorded since counts): a
+    task message for a member away today is not sent to them. When nobody of the agency
+    in the task's council is left to get it, it becomes a row for their stand-in, keyed
+    by the stand-in, so they get it once however many away members name them. A
+    stand-in's row returns whom they stand in for, and until when."""
+    if row.member_id is None:
+        return None
+    today = timing.today(now)
+    away_member = row.payload.get("stand_in_for")
+    if away_member is not None:
+        absence = await absences.current_absence(session, int(away_member), today)
+        if absence is None:
+            return Skip("the member is back")
+        if await absences.current_absence(session, row.member_id, today) is not None:
+            return Skip("the stand-in is away too")
+        return absence.member.full_name, absence.ends_on
+    handover = await absences.hand_over(
+        session, row.member_id, task.council_id, part.agency_id, today
+    )
+    if handover is None:
+        return None
+    if handover.stand_in_id is None:
+        return Skip("member away")
+    label = row.payload.get("label", "")
+    key = f"task:{task.id}:agency:{part.agency_id}:standin:{handover.stand_in_id}:{label}"
+    stand_in_row = NewRow(
+        dedupe_key=key,
+        kind=row.kind,
+        subject=row.subject,
+        due_at=now,
+        expires_at=row.expires_at,
+        member_id=handover.stand_in_id,
+        payload={**row.payload, "stand_in_for": row.member_id},
+        priority=row.priority,
+    )
+    await add_rows(session, [stand_in_row], now)
+    return Skip("member away: passed to the stand-in")
+
+
+async def _stand_in_notice(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    """Tell a member they were chosen to stand in, unless that has changed since."""
+    absence = await session.get(Absence, row.payload["absence_id"])
+    if absence is None or absence.ended_at is not None or absence.ends_on < timing.today(now):
+        return Skip("absence over")
+    if absence.stand_in_id != row.payload.get("stand_in_id"):
+        return Skip("another stand-in chosen since")
+    destination = await _destination(session, row, None, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    with use_locale(destination.locale):
+        text = html_format(
+            _(
+                "👤 {name} ({agency}) will be away from {first} to {last} and has chosen you "
+                "as stand-in: meanwhile you get the task reminders of your agency that would "
+                "have gone to them."
+            ),
+            name=absence.member.full_name,
+            agency=absence.member.agency.code,
+            first=format_day(absence.starts_on, timing.tz, destination.locale, weekday=False),
+            last=format_day(absence.ends_on, timing.tz, destination.locale, weekday=False),
+        )
+        return _message(destination, [text], None)
 
 
 async def escalated_on(session: AsyncSession, day: date, timing: Timing) -> list[Task]:
@@ -547,6 +644,7 @@ _RENDERERS = {
     "task_reminder": _task_message,
     "task_nudge": _task_message,
     "task_escalation": _task_escalation,
+    "stand_in_notice": _stand_in_notice,
     "digest": _digest,
     "announcement": _announcement,
     "announcement_summary": _announcement_summary,

@@ -41,7 +41,7 @@ from bot.models import (
 from bot.outbox.plan import PRIORITY_DIGEST, digest_subject
 from bot.outbox.store import NewRow, add_rows, withdraw
 from bot.schedule import Timing, Weekly
-from bot.services import audit, completion, rsvp
+from bot.services import absences, audit, completion, rsvp
 from bot.services.completion import Completion
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.groups import council_by_code
@@ -113,6 +113,14 @@ class PersonLine:
     agency_code: str
 
 
+@dataclass(frozen=True, slots=True)
+class AwayState:
+    agency: AgencyName
+    full_name: str
+    ends_on: date
+    stand_in: str | None
+
+
 @dataclass
 class DigestData:
     council: Council
@@ -127,6 +135,7 @@ class DigestData:
     chart: dict[str, Counter[str]] = field(default_factory=dict)
     # Every agency's parts of the council's tasks (open, done, all periods) by class.
     completion: list[tuple[AgencyName, Counter[Completion]]] = field(default_factory=list)
+    away: list[AwayState] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -208,6 +217,7 @@ async def collect(
             data.chart.setdefault(part.agency.code, Counter())[status] += 1
             if reminded and not part.done and part.last is None:
                 data.silent.setdefault(part.agency, []).append(task.id)
+    await _absences(session, council, today, agencies, data)
     # The first digest looks back one week.
     data.reports = await _reports_since(session, council, since or now - timedelta(days=7))
     await _people(session, council, data)
@@ -229,6 +239,48 @@ async def collect(
     data.meetings = [(m, tallies[m.id]) for m in meetings]
     data.completion = await _completion(session, council, now, timing, agencies)
     return data
+
+
+async def _absences(
+    session: AsyncSession,
+    council: Council,
+    today: date,
+    agencies: dict[int, AgencyName],
+    data: DigestData,
+) -> None:
+    """Members away today, shown as such; an agency none of whose members in the council
+    is there is not counted silent because of it (SPEC §6)."""
+    lines, gone = await absences.council_absences(session, council.id, today)
+    data.away = [
+        AwayState(agencies[line.agency_id], line.full_name, line.ends_on, line.stand_in)
+        for line in lines
+    ]
+    for agency_id in gone:
+        data.silent.pop(agencies[agency_id], None)
+
+
+def _away_lines(data: DigestData, timing: Timing, locale: str) -> list[str]:
+    """'• BTC — Nguyễn Văn An: vắng đến ngày 11/12/2026, Trần Thị Bình thay'."""
+    if not data.away:
+        return []
+    lines = ["", bold(_("🌴 Away"))]
+    for away in data.away:
+        last = format_day(away.ends_on, timing.tz, locale, weekday=False)
+        if away.stand_in:
+            state = _("away until {last}, {stand_in} stands in").format(
+                last=last, stand_in=away.stand_in
+            )
+        else:
+            state = _("away until {last}, nobody stands in").format(last=last)
+        lines.append(
+            html_format(
+                "• {agency} — {name}: {state}",
+                agency=away.agency.code,
+                name=away.full_name,
+                state=state,
+            )
+        )
+    return lines
 
 
 async def _completion(
@@ -405,6 +457,7 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
             lines.append(
                 html_format("• {agency}: {ids}", agency=agency.addressee(locale), ids=ids)
             )
+    lines += _away_lines(data, timing, locale)
     if data.unreachable or data.unregistered:
         lines += ["", bold(_("📵 Members who cannot be reached in private"))]
         for member in data.unreachable:

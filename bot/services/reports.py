@@ -9,7 +9,7 @@ outbox renderer skips them), and the task when every agency is done.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from bot.callbacks import TaskStatus
 from bot.i18n import msg, verbatim
 from bot.models import Council, Outbox, ReportStatus, StatusReport, Task, TaskAgency
-from bot.services import audit, questions
+from bot.services import absences, audit, questions
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.people import Requester
 
@@ -102,9 +102,12 @@ async def record_status(
     task_id: int,
     button: TaskStatus,
     ask_in_chat: int | None = None,
+    today: date | None = None,
 ) -> Recorded:
     """Record the member's answer for their agency. `ask_in_chat`: the chat where the bot
-    will ask for a note (its message id is attached once sent).
+    will ask for a note (its message id is attached once sent). `today` (local): on that
+    day a stand-in may answer for their agency in the council of the member they stand in
+    for (bot/services/absences.py), though they have no seat there themselves.
 
     This runs for every status button, the busiest path of the bot at a deadline: it reads
     plain columns in one statement and inserts with one, rather than loading the task
@@ -119,7 +122,13 @@ async def record_status(
     found = (await connection.execute(_TASK_AND_PART, asked)).first()
     if found is None or found.cancelled_at is not None:
         raise NotFoundError(msg("This task no longer exists or has been cancelled."))
-    if found.part_id is None or found.council_code not in who.council_codes:
+    if found.part_id is None or (
+        found.council_code not in who.council_codes
+        and not (
+            today is not None
+            and await absences.stands_in_on(session, member, found.council_code, today)
+        )
+    ):
         raise NotAllowedError(msg("This task is not assigned to your agency."))
     if found.part_done_at is not None:
         raise NotAllowedError(msg("Your agency has already reported this task as done."))
