@@ -241,7 +241,7 @@ async def test_the_agencys_only_member_away_has_reminders_go_to_the_stand_in(bot
     digest = await bot.say(admin, "/digest DBSH")
     text = digest["text"]
     silent = text.split("🔕")[1].split("\n\n")[0]
-    assert "Thành phố Hà Nội" in silent and "Bộ Tài chính" not in silent
+    assert "UBND thành phố Hà Nội" in silent and "Bộ Tài chính" not in silent
     assert "• BTC — Nguyễn Văn An: vắng đến ngày 18/12/2026, Trần Thị Bình thay" in text
 
     # The stand-in answers for the agency from the reminder.
