@@ -9,6 +9,7 @@ on the server at the moment of the press. Every value starts with a format versi
     1:m:7:y    meeting 7, answer "attend"  (✅ ❌ 👤 → y n p)
     1:a:9:ok   announcement 9, "received"  (👍)
     1:b:9:s    announcement 9 previewed: send (📣) or cancel (✖️) → s x
+    1:f:5:42   report file 5 (sent with no context) is for task 42
 """
 
 from __future__ import annotations
@@ -80,7 +81,15 @@ class BroadcastPress:
     action: BroadcastAction
 
 
-Press = TaskPress | MeetingPress | AnnouncementPress | BroadcastPress
+@dataclass(frozen=True)
+class FilePress:
+    """The task a report file sent with no context is for (bot/services/report_files.py)."""
+
+    file_id: int
+    task_id: int
+
+
+Press = TaskPress | MeetingPress | AnnouncementPress | BroadcastPress | FilePress
 
 
 def encode(press: Press) -> str:
@@ -93,6 +102,8 @@ def encode(press: Press) -> str:
             data = f"{VERSION}:a:{announcement_id}:ok"
         case BroadcastPress(announcement_id, action):
             data = f"{VERSION}:b:{announcement_id}:{action.value}"
+        case FilePress(file_id, task_id):
+            data = f"{VERSION}:f:{file_id}:{task_id}"
     if len(data.encode()) > MAX_BYTES:  # ids are database integers: cannot happen in practice
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
@@ -118,6 +129,8 @@ def decode(data: str | None) -> Press | None:
         return None
     if kind == "a" and choice == "ok":
         return AnnouncementPress(item_id)
+    if kind == "f" and _is_id(choice):
+        return FilePress(item_id, int(choice))
     return None
 
 

@@ -18,6 +18,7 @@ from handlers import (
     meetings,
     notes,
     registration,
+    report_files,
     roster_import,
     tasks,
 )
@@ -25,7 +26,17 @@ from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    features = (registration, groups, roster_import, meetings, tasks, digest, announce)
+    # report_files after roster_import: an admin's document captioned /import is a roster.
+    features = (
+        registration,
+        groups,
+        roster_import,
+        report_files,
+        meetings,
+        tasks,
+        digest,
+        announce,
+    )
     for module in (*features, buttons, notes):
         application.add_handlers(module.handlers())
     application.add_handlers(export.handlers())

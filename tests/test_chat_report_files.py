@@ -1,0 +1,269 @@
+"""Report files sent in chat (SPEC §3 /submit, §6 "Report files"): as a reply to the
+reminder or the note question, with /submit TASK_ID, or with no context (buttons); and
+every refusal, each leaving nothing recorded."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot import callbacks
+from bot.callbacks import FilePress, TaskPress, TaskStatus
+from bot.models import ReportFile, TaskAgency
+from tests.chat import HANOI, press
+from tests.people import registered
+
+REMINDER_DAY = datetime(2026, 12, 17, 8, 0, tzinfo=HANOI).astimezone(UTC)  # T-14d
+PDF = b"%PDF-1.4 bao cao quy IV"
+# A 1x1 PNG: a photo of a signed page, as far as the fake is concerned.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+async def _task(bot, admin, agencies="BTC,HN", title="Báo cáo thực hiện quy hoạch vùng"):
+    await bot.say(admin, f"/newtask DBSH {agencies} Q4/2026 | {title}")
+
+
+async def _files(bot) -> list[ReportFile]:
+    async with bot.sessions() as session:
+        return list((await session.scalars(select(ReportFile).order_by(ReportFile.id))).all())
+
+
+async def _send(bot, user, filename="bao-cao.pdf", content=PDF, caption=None, **kwargs):
+    """The user sends a document; returns the bot's messages in that chat."""
+    since = len(bot.api.sent)
+    bot.api.send_document(user, filename, content, caption=caption, **kwargs)
+    await bot.settle()
+    return [m for m in bot.api.sent[since:] if m["chat"]["id"] == user.id]
+
+
+async def test_submit_with_caption_records_number_date_and_note(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    [answer] = await _send(
+        bot, an, caption="/submit 1 Số 123/BC-BTC ngày 10/12/2026, kèm phụ lục số liệu"
+    )
+    text = answer["text"]
+    assert "#1" in text and "Báo cáo thực hiện quy hoạch vùng" in text
+    assert "123/BC-BTC" in text and "10/12/2026" in text
+    assert "kèm phụ lục số liệu" in text and "bao-cao.pdf" in text and "Bộ Tài chính" in text
+    # The ✅ of the task's status buttons, to close the agency's part.
+    buttons = [b["callback_data"] for row in answer["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == [callbacks.encode(TaskPress(1, TaskStatus.DONE))]
+    [row] = await _files(bot)
+    assert (row.task_id, row.doc_number, row.doc_date) == (1, "123/BC-BTC", date(2026, 12, 10))
+    assert row.note == "kèm phụ lục số liệu"
+    assert (row.file_name, row.mime_type, row.file_size) == ("bao-cao.pdf", "application/pdf", 23)
+    assert row.download_due_at is not None and row.downloaded_at is None
+
+    await press(bot, an, answer, buttons[0])
+    async with bot.sessions() as session:
+        part = await session.scalar(select(TaskAgency).where(TaskAgency.agency_id == row.agency_id))
+    assert part.done_at is not None
+
+
+async def test_a_file_replying_to_the_reminder_is_filed_on_its_task(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    since = len(bot.api.sent)
+    await bot.advance_to(REMINDER_DAY)
+    [reminder] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
+    [answer] = await _send(bot, an, "bc.docx", b"PK docx", caption=None, reply_to=reminder)
+    assert "#1" in answer["text"]
+    [row] = await _files(bot)
+    assert row.task_id == 1 and row.note is None and row.doc_number is None
+
+
+async def test_a_photo_replying_to_the_note_question_is_filed_on_its_task(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    await _task(bot, admin, title="Nhiệm vụ khác")
+    since = len(bot.api.sent)
+    await bot.advance_to(REMINDER_DAY)
+    reminder = next(m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id)
+    since = len(bot.api.sent)
+    await press(bot, an, reminder, callbacks.encode(TaskPress(1, TaskStatus.ON_TRACK)))
+    question = await bot.api.wait_for_message(an.id, since=since)
+    since = len(bot.api.sent)
+    bot.api.send_photo(an, PNG, caption="Số 45/BC-BTC ngày 12/12/2026", reply_to=question)
+    answer = await bot.api.wait_for_message(an.id, since=since)
+    assert "#1" in answer["text"] and "45/BC-BTC" in answer["text"]
+    [row] = await _files(bot)
+    assert (row.task_id, row.kind, row.mime_type) == (1, "photo", "image/jpeg")
+
+
+async def test_a_file_with_no_context_offers_the_agency_open_tasks(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin, "BTC", "Báo cáo quý IV")
+    await _task(bot, admin, "HN", "Không phải của Bộ Tài chính")
+    await _task(bot, admin, "BTC,HN", "Báo cáo 6 tháng")
+    [question] = await _send(bot, an, caption="Số 7/BC-BTC ngày 01/12/2026")
+    choices = [
+        b["callback_data"] for row in question["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    [held] = await _files(bot)
+    assert held.task_id is None and held.download_due_at is None  # not filed yet
+    assert choices == [callbacks.encode(FilePress(held.id, t)) for t in (1, 3)]
+    for data in choices:
+        assert len(data.encode()) <= 64
+
+    # Somebody else pressing (a forged press) changes nothing.
+    binh = await registered(bot, "Trần Thị Bình", "DBSH", "BTC")
+    refused = await press(bot, binh, question, choices[1])
+    assert refused["show_alert"] is True
+    # A forged choice of a task of another agency is refused on the server.
+    forged = await press(bot, an, question, callbacks.encode(FilePress(held.id, 2)))
+    assert forged["show_alert"] is True
+    assert (await _files(bot))[0].task_id is None
+
+    since = len(bot.api.sent)
+    answer = await press(bot, an, question, choices[1])
+    assert "#3" in answer["text"]
+    receipt = await bot.api.wait_for_message(
+        an.id, lambda m: "7/BC-BTC" in m.get("text", ""), since=since
+    )
+    assert "#3" in receipt["text"]
+    [row] = await _files(bot)
+    assert row.task_id == 3 and row.doc_number == "7/BC-BTC" and row.download_due_at is not None
+
+
+async def test_the_same_file_twice_is_recorded_once(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    since = len(bot.api.sent)
+    first = bot.api.send_document(an, "bc.pdf", PDF, caption="/submit 1")
+    await bot.settle()
+    bot.api.resend_file(an, first, caption="/submit 1")
+    await bot.settle()
+    answers = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
+    assert len(answers) == 2
+    assert "đã được nhận" in answers[1]["text"]
+    assert len(await _files(bot)) == 1
+    # With no context either: said at once, no buttons, nothing held.
+    [again] = await _send_again(bot, an, first)
+    assert "đã được nhận" in again["text"] and "reply_markup" not in again
+    assert len(await _files(bot)) == 1
+
+
+async def _send_again(bot, user, update):
+    since = len(bot.api.sent)
+    bot.api.resend_file(user, update)
+    await bot.settle()
+    return [m for m in bot.api.sent[since:] if m["chat"]["id"] == user.id]
+
+
+async def test_several_files_are_kept_in_order(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    await _send(bot, an, "v1.pdf", b"%PDF v1", caption="/submit 1 Số 1/BC-BTC")
+    bot.clock.advance(timedelta(minutes=5))
+    await _send(bot, an, "v2.pdf", b"%PDF v2", caption="/submit 1 Số 2/BC-BTC")
+    assert [r.file_name for r in await _files(bot)] == ["v1.pdf", "v2.pdf"]
+
+
+async def test_a_file_over_twenty_megabytes_is_refused_before_anything(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    [answer] = await _send(bot, an, "lon.pdf", PDF, caption="/submit 1", file_size=25 * 1024 * 1024)
+    assert "20 MB" in answer["text"] and "nén" in answer["text"]
+    assert await _files(bot) == []
+
+
+async def test_programs_and_scripts_are_refused_by_name_and_by_type(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    for name, mime in (
+        ("setup.exe", None),
+        ("run.bat", None),
+        ("app.js", None),
+        ("app.apk", None),
+        ("cai-dat.msi", None),
+        ("x.ps1", None),
+        ("bao-cao.pdf", "application/x-msdownload"),  # a program that calls itself a PDF
+    ):
+        [answer] = await _send(bot, an, name, b"MZ", caption="/submit 1", mime_type=mime)
+        assert "chương trình" in answer["text"], name
+    [other] = await _send(bot, an, "notes.txt", b"text", caption="/submit 1")
+    assert "PDF" in other["text"]
+    assert await _files(bot) == []
+
+
+async def test_tasks_not_open_to_the_agency_are_refused(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin, "HN", "Của Hà Nội")
+    await _task(bot, admin, "BTC", "Sẽ bị hủy")
+    await bot.say(admin, "/canceltask 2")
+    [other] = await _send(bot, an, caption="/submit 1")
+    assert "không được giao cho Quý cơ quan" in other["text"]
+    [cancelled] = await _send(bot, an, caption="/submit 2")
+    assert "#2" in cancelled["text"]
+    [unknown] = await _send(bot, an, caption="/submit 99")
+    assert "#99" in unknown["text"]
+    assert await _files(bot) == []
+
+
+async def test_a_closed_task_takes_no_more_files(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin, "BTC")
+    since = len(bot.api.sent)
+    await bot.advance_to(REMINDER_DAY)
+    reminder = next(m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id)
+    await press(bot, an, reminder, callbacks.encode(TaskPress(1, TaskStatus.DONE)))
+    [answer] = await _send(bot, an, caption="/submit 1")
+    assert "#1" in answer["text"] and "/submit" not in answer["text"]
+    assert await _files(bot) == []
+
+
+async def test_submit_with_a_wrong_id_answers_with_the_usage(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    for caption in ("/submit", "/submit abc", "/submit -1", "/submit #1"):
+        [answer] = await _send(bot, an, caption=caption)
+        assert "/submit 12 Số 123/BC-UBND ngày 10/12/2026" in answer["text"], caption
+    assert await _files(bot) == []
+
+
+async def test_a_number_that_cannot_be_read_is_kept_as_the_note(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    caption = "Số 12 ngày 45/13/2026 <gửi kèm>"
+    [answer] = await _send(bot, an, caption=f"/submit 1 {caption}")
+    assert "Số 12 ngày 45/13/2026 &lt;gửi kèm&gt;" in answer["text"] or caption in answer["text"]
+    [row] = await _files(bot)
+    assert (row.doc_number, row.doc_date, row.note) == (None, None, caption)
+
+
+async def test_a_file_sent_in_a_group_is_not_taken(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    group = bot.api.add_group("HĐĐP vùng ĐBSH")
+    bot.api.add_bot_to_group(group, admin)
+    await bot.settle()
+    since = len(bot.api.sent)
+    bot.api.send_document(an, "bc.pdf", PDF, caption="/submit 1", chat=group)
+    await bot.settle()
+    assert [m for m in bot.api.sent[since:] if m["chat"]["id"] == group.id] == []
+    assert await _files(bot) == []
+
+
+async def test_someone_not_registered_is_refused(bot, admin):
+    await _task(bot, admin)
+    stranger = bot.api.add_user(first_name="Lạ")
+    for caption in ("/submit 1", None):
+        [answer] = await _send(bot, stranger, caption=caption)
+        assert "đăng ký" in answer["text"] and str(stranger.id) in answer["text"]
+    assert await _files(bot) == []
+
+
+async def test_an_admin_roster_captioned_import_is_still_a_roster(bot, admin):
+    from tests.rosters import csv_bytes, person
+
+    answers = await _send(bot, admin, "roster.csv", csv_bytes([person()]), caption="/import")
+    assert "t.me/dieuphoi_test_bot?start=" in answers[0]["text"]
+    [hint] = await _send(bot, admin, "roster.csv", csv_bytes([person()]))
+    assert "/import" in hint["text"]
+    assert await _files(bot) == []
