@@ -46,6 +46,7 @@ _ENV_NAMES = {
     "digest_schedule": "DIGEST_SCHEDULE",
     "outbox_retention_days": "OUTBOX_RETENTION_DAYS",
     "secretariat_name": "SECRETARIAT_NAME",
+    "files_dir": "FILES_DIR",
 }
 
 DEFAULT_WORKDAYS_FILE = shipped("data", "workdays.csv")
@@ -114,6 +115,10 @@ class Settings(BaseSettings):
     secretariat_name: str = Field(
         default="Cơ quan thường trực Hội đồng", min_length=1, max_length=200
     )
+    # Where received report files are kept, each named by its SHA-256 (SPEC §6). Not
+    # checked at start-up: an unwritable folder is told to the admins and retried
+    # (jobs/downloads.py), the bot meanwhile still takes the reports.
+    files_dir: Path = Path("data/files")
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

@@ -375,7 +375,7 @@ async def choose_task(
     """The sender picked the task a held file reports on (a button: checked again here)."""
     _member_of(who)
     assert who.member is not None
-    row = await session.get(ReportFile, file_id, with_for_update=True)
+    row = await session.get(ReportFile, file_id, with_for_update={"of": ReportFile})
     if row is None or row.member_id != who.member.id:
         raise NotAllowedError(msg("This button is not for you."))
     if row.task_id is not None:

@@ -575,6 +575,9 @@ class FakeBotApi:
         self._faults: dict[str, list[_Fault]] = {}
         self._download_faults = 0
         self._download_fault_status = 502
+        # Seconds each file download takes (a slow link), so a test can crash the bot
+        # in the middle of its downloads.
+        self.download_delay = 0.0
         self._updates: list[JSONDict] = []
         self._allowed_updates: frozenset[str] = self.spec.update_types - _NOT_DEFAULT_UPDATES
         self._poller: object | None = None
@@ -604,6 +607,7 @@ class FakeBotApi:
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         # Several clients of one bot (several processes) tell themselves apart this way.
         app.router.add_route("*", "/{caller}/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/{caller}/file/bot{token}/{path:.+}", self._handle_file)
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
         )
@@ -821,6 +825,15 @@ class FakeBotApi:
         stored.declared_size = file_size
         return self._send_stored(user, stored, caption, chat, reply_to)
 
+    def stored_document(
+        self, filename: str, content: bytes, mime_type: str | None = None
+    ) -> JSONDict:
+        """A document Telegram keeps (as if sent in some chat earlier): its Document dict,
+        with a file_id the bot can getFile and download."""
+        mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        stored = self._register_file(content, kind="document", file_name=filename, mime_type=mime)
+        return stored.as_document()
+
     def send_photo(
         self,
         user: FakeUser,
@@ -1030,6 +1043,8 @@ class FakeBotApi:
         path = request.match_info["path"]
         if request.match_info["token"] != self.token:
             return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
+        if self.download_delay:
+            await asyncio.sleep(self.download_delay)
         if self._download_faults > 0:
             self._download_faults -= 1
             status = self._download_fault_status
