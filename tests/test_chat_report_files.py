@@ -267,3 +267,52 @@ async def test_an_admin_roster_captioned_import_is_still_a_roster(bot, admin):
     [hint] = await _send(bot, admin, "roster.csv", csv_bytes([person()]))
     assert "/import" in hint["text"]
     assert await _files(bot) == []
+
+
+# --- /files (admins) -----------------------------------------------------------------------
+
+
+async def test_files_sends_each_agency_latest_file_by_its_id_then_who_sent_none(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    binh = await registered(bot, "Trần Thị Bình", "DBSH", "HN")
+    await _task(bot, admin, "BTC,HN,BCT")
+    await _send(bot, an, "v1.pdf", b"%PDF v1", caption="/submit 1 Số 1/BC-BTC")
+    bot.clock.advance(timedelta(minutes=5))
+    await _send(bot, an, "v2.pdf", b"%PDF v2", caption="/submit 1 Số 2/BC-BTC ngày 11/12/2026")
+    bot.api.send_photo(binh, PNG, caption="/submit 1 Số 9/BC-UBND ngày 12/12/2026")
+    await bot.settle()
+    rows = await _files(bot)
+    since_calls = len(bot.api.calls)
+    since = len(bot.api.sent)
+    bot.api.send_message(admin, "/files 1")
+    await bot.settle()
+    answers = [m for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id]
+    assert len(answers) == 3
+    document, photo, summary = answers
+    # Sent again by file_id: no upload.
+    sent = [
+        p for name, p, _s in bot.api.calls[since_calls:] if name in ("sendDocument", "sendPhoto")
+    ]
+    assert [p.get("document") or p.get("photo") for p in sent] == [
+        rows[1].telegram_file_id,
+        rows[2].telegram_file_id,
+    ]
+    assert document["document"]["file_name"] == "v2.pdf"
+    assert "Bộ Tài chính" in document["caption"] and "2/BC-BTC" in document["caption"]
+    assert "11/12/2026" in document["caption"] and "Nguyễn Văn An" in document["caption"]
+    assert "UBND thành phố Hà Nội" in photo["caption"] and "9/BC-UBND" in photo["caption"]
+    assert "Trần Thị Bình" in photo["caption"]
+    assert "Bộ Công Thương" in summary["text"]
+    assert "Bộ Tài chính" not in summary["text"]
+
+
+async def test_files_is_for_admins_and_wants_a_task_id(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    refused = await bot.say(an, "/files 1")
+    assert "Chỉ cán bộ" in refused["text"]
+    for text in ("/files", "/files abc", "/files 1 2"):
+        usage = await bot.say(admin, text)
+        assert "/files 12" in usage["text"], text
+    missing = await bot.say(admin, "/files 99")
+    assert "#99" in missing["text"] and "/files 12" in missing["text"]
