@@ -654,6 +654,9 @@ class ReportFile(Base):
     file_name: Mapped[str | None] = mapped_column(String(255))
     mime_type: Mapped[str | None] = mapped_column(String(100))
     file_size: Mapped[int | None] = mapped_column(BigInteger)
+    # Telegram's album id: the photos of signed pages sent together go to the task the
+    # first of them (the one with the caption) was sent for.
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
     # The official number and date, when the caption gives them ("123/BC-UBND", 10/12/2026).
     doc_number: Mapped[str | None] = mapped_column(String(100))
     doc_date: Mapped[date | None] = mapped_column(Date)

@@ -28,6 +28,7 @@ SUBMIT = re.compile(r"^/submit(?:@\w+)?(?:\s+|$)", re.IGNORECASE)
 
 
 def incoming_of(message: Message) -> Incoming:
+    album = message.media_group_id
     if message.document is not None:
         document = message.document
         return Incoming(
@@ -37,10 +38,17 @@ def incoming_of(message: Message) -> Incoming:
             document.file_name,
             document.mime_type,
             document.file_size,
+            album,
         )
     largest = max(message.photo, key=lambda size: (size.file_size or 0, size.width))
     return Incoming(
-        "photo", largest.file_id, largest.file_unique_id, None, "image/jpeg", largest.file_size
+        "photo",
+        largest.file_id,
+        largest.file_unique_id,
+        None,
+        "image/jpeg",
+        largest.file_size,
+        album,
     )
 
 
@@ -59,6 +67,12 @@ async def receive(turn: Turn) -> Reply | None:
             turn.session, turn.now, who, incoming, task_id, report_files.parse_caption(rest)
         )
         return receipt(received, turn.deps.settings.tz, rest)
+    page = await report_files.album_page(turn.session, turn.now, who, incoming)
+    if isinstance(page, Received):
+        return receipt(page, turn.deps.settings.tz, caption)
+    if page is not None:
+        # The first page's receipt (or its buttons) covers the album: one answer, not ten.
+        return None
     parsed = report_files.parse_caption(caption)
     replied = message.reply_to_message
     if replied is not None:
@@ -146,10 +160,12 @@ async def files(turn: Turn) -> list[Reply]:
     locale, tz = current_locale(), turn.deps.settings.tz
     answers: list[Reply] = []
     missing: list[str] = []
-    for part, row in parts:
-        if row is None:
+    for part, rows in parts:
+        if not rows:
             missing.append(part.agency.addressee(locale))
             continue
+        # The number and date ride on an album's captioned page.
+        row = next((r for r in rows if r.doc_number is not None), rows[-1])
         lines = [
             html_format("#{id} · {agency}", id=task.id, agency=bold(part.agency.addressee(locale)))
         ]
@@ -165,7 +181,11 @@ async def files(turn: Turn) -> list[Reply]:
                 day=format_day(row.received_at, tz, locale, weekday=False),
             )
         )
-        answers.append(Reply(join_lines(lines), file_id=(row.kind, row.telegram_file_id)))
+        caption = join_lines(lines)
+        for index, page in enumerate(rows):
+            # An album's pages in order, the caption on the first.
+            text = caption if index == 0 else Html("")
+            answers.append(Reply(text, file_id=(page.kind, page.telegram_file_id)))
     heading = html_format(_("Task #{id} · {title}"), id=task.id, title=bold(task.title))
     if missing:
         summary: Html = join_lines(

@@ -316,3 +316,42 @@ async def test_files_is_for_admins_and_wants_a_task_id(bot, admin):
         assert "/files 12" in usage["text"], text
     missing = await bot.say(admin, "/files 99")
     assert "#99" in missing["text"] and "/files 12" in missing["text"]
+
+
+# --- photos of signed pages, sent together ---------------------------------------------------
+
+
+async def test_an_album_captioned_submit_files_every_page_with_one_answer(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    since = len(bot.api.sent)
+    bot.api.send_album(an, [PNG, PNG + b"2", PNG + b"3"], caption="/submit 1 Số 8/BC-BTC")
+    await bot.settle()
+    answers = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
+    assert len(answers) == 1 and "8/BC-BTC" in answers[0]["text"]
+    rows = await _files(bot)
+    assert [r.task_id for r in rows] == [1, 1, 1]
+    assert len({r.media_group_id for r in rows}) == 1
+
+    since = len(bot.api.sent)
+    bot.api.send_message(admin, "/files 1")
+    await bot.settle()
+    pages = [m for m in bot.api.sent[since:] if m["chat"]["id"] == admin.id and "photo" in m]
+    assert len(pages) == 3
+    assert "8/BC-BTC" in pages[0]["caption"] and "caption" not in pages[1]
+
+
+async def test_an_album_with_no_context_asks_once_and_the_choice_files_every_page(bot, admin):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await _task(bot, admin)
+    since = len(bot.api.sent)
+    bot.api.send_album(an, [PNG, PNG + b"2"])
+    await bot.settle()
+    [question] = [m for m in bot.api.sent[since:] if m["chat"]["id"] == an.id]
+    [data] = [
+        b["callback_data"] for row in question["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    await press(bot, an, question, data)
+    rows = await _files(bot)
+    assert [r.task_id for r in rows] == [1, 1]
+    assert all(r.download_due_at is not None for r in rows)

@@ -94,6 +94,8 @@ class Incoming:
     file_name: str | None
     mime_type: str | None
     file_size: int | None
+    # Telegram's album id, when the file came with others (photos of signed pages).
+    media_group_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,7 @@ def _new_row(who: Requester, incoming: Incoming, caption: Caption, now: datetime
         file_name=incoming.file_name,
         mime_type=incoming.mime_type,
         file_size=incoming.file_size,
+        media_group_id=incoming.media_group_id,
         doc_number=caption.number,
         doc_date=caption.issued_on,
         note=caption.note,
@@ -392,7 +395,68 @@ async def choose_task(
         await session.delete(row)
         return duplicate
     await _file_on(session, now, who, row, task)
+    await _file_held_pages(session, now, who, row, task)
     return Received(row, task, duplicate=False, part_done=part_done)
+
+
+@dataclass(frozen=True)
+class AlbumPage:
+    """A file of an album whose first file arrived before: filed (or held) with it."""
+
+    file: ReportFile
+    task_id: int | None  # None: held until the sender picks the task of the first
+
+
+async def album_page(
+    session: AsyncSession, now: datetime, who: Requester, incoming: Incoming
+) -> AlbumPage | Received | None:
+    """A page of an album some file of which the member already sent: it goes where that
+    one went (its task, or held with it for the sender's choice). None when the file is
+    not part of such an album."""
+    if incoming.media_group_id is None or who.member is None:
+        return None
+    first = await session.scalar(
+        select(ReportFile)
+        .where(
+            ReportFile.member_id == who.member.id,
+            ReportFile.media_group_id == incoming.media_group_id,
+        )
+        .order_by(ReportFile.id)
+        .limit(1)
+    )
+    if first is None:
+        return None
+    if first.task_id is None:
+        check_file(incoming)
+        duplicate = await _duplicate(session, who, incoming)
+        if duplicate is not None:
+            return duplicate
+        row = _new_row(who, incoming, Caption(), now)
+        session.add(row)
+        await session.flush()
+        return AlbumPage(row, None)
+    received = await submit(session, now, who, incoming, first.task_id, Caption())
+    if received.duplicate:
+        return received
+    return AlbumPage(received.file, first.task_id)
+
+
+async def _file_held_pages(
+    session: AsyncSession, now: datetime, who: Requester, chosen: ReportFile, task: Task
+) -> None:
+    """The other pages of the chosen file's album, held with it, go to the same task."""
+    if chosen.media_group_id is None:
+        return
+    pages = await session.scalars(
+        select(ReportFile).where(
+            ReportFile.member_id == chosen.member_id,
+            ReportFile.media_group_id == chosen.media_group_id,
+            ReportFile.task_id.is_(None),
+            ReportFile.id != chosen.id,
+        )
+    )
+    for page in pages:
+        await _file_on(session, now, who, page, task)
 
 
 async def task_of_reply(
@@ -414,25 +478,40 @@ async def task_of_reply(
     return await reports.task_of_reminder(session, chat_id, message_id)
 
 
-async def latest_files(session: AsyncSession, task_id: int) -> dict[int, ReportFile]:
-    """Each agency's latest file on the task, by agency id."""
-    rows = await session.scalars(
-        select(ReportFile)
-        .where(ReportFile.task_id == task_id)
-        .order_by(ReportFile.received_at, ReportFile.id)
-    )
-    return {row.agency_id: row for row in rows}
+async def latest_files(session: AsyncSession, task_id: int) -> dict[int, list[ReportFile]]:
+    """Each agency's latest report on the task, by agency id: its latest file, or all the
+    pages of the album the latest file came in."""
+    rows = (
+        await session.scalars(
+            select(ReportFile)
+            .where(ReportFile.task_id == task_id)
+            .order_by(ReportFile.received_at, ReportFile.id)
+        )
+    ).all()
+    latest = {row.agency_id: row for row in rows}
+    return {
+        agency_id: [
+            row
+            for row in rows
+            if row.agency_id == agency_id
+            and (
+                row.id == last.id
+                or (last.media_group_id is not None and row.media_group_id == last.media_group_id)
+            )
+        ]
+        for agency_id, last in latest.items()
+    }
 
 
 async def files_of_task(
     session: AsyncSession, who: Requester, task_id: int
-) -> tuple[Task, list[tuple[TaskAgency, ReportFile | None]]]:
-    """/files: every assigned agency with its latest file (or None), for an admin."""
+) -> tuple[Task, list[tuple[TaskAgency, list[ReportFile]]]]:
+    """/files: every assigned agency with its latest report's files (none: empty)."""
     task = await session.get(Task, task_id)
     if task is None:
         raise NotFoundError(msg("There is no task #{id}.", id=task_id), files_usage())
     latest = await latest_files(session, task_id)
-    return task, [(part, latest.get(part.agency_id)) for part in task.assignments]
+    return task, [(part, latest.get(part.agency_id, [])) for part in task.assignments]
 
 
 def files_usage() -> Msg:

@@ -850,6 +850,32 @@ class FakeBotApi:
         )
         return self._send_stored(user, stored, caption, chat, reply_to)
 
+    def send_album(
+        self,
+        user: FakeUser,
+        photos: list[bytes],
+        caption: str | None = None,
+        chat: FakeChat | int | None = None,
+        *,
+        reply_to: MessageRef | None = None,
+    ) -> list[JSONDict]:
+        """The user sends several photos at once (an album): one message each, sharing a
+        media_group_id; the caption rides on the first, as Telegram clients send it."""
+        self._media_group_seq += 1
+        group_id = str(13_000_000_000_000_000 + self._media_group_seq)
+        updates = []
+        for index, content in enumerate(photos):
+            size = _image_size(content) or (1280, 960)
+            stored = self._register_file(
+                content, kind="photo", file_name=None, mime_type="image/jpeg", size=size
+            )
+            updates.append(
+                self._send_stored(
+                    user, stored, caption if index == 0 else None, chat, reply_to, group_id
+                )
+            )
+        return updates
+
     def resend_file(
         self,
         user: FakeUser,
@@ -875,6 +901,7 @@ class FakeBotApi:
         caption: str | None,
         chat: FakeChat | int | None,
         reply_to: MessageRef | None,
+        media_group_id: str | None = None,
     ) -> JSONDict:
         chat_id = self._sender_chat(user, chat)
         body: JSONDict = (
@@ -889,6 +916,8 @@ class FakeBotApi:
                 body["caption_entities"] = entities
         if reply_to is not None:
             body["reply_to_message"] = self._reply_snapshot_for_injection(chat_id, reply_to)
+        if media_group_id is not None:
+            body["media_group_id"] = media_group_id
         message = self._store_message(chat_id, user.to_dict(), body)
         return self._deliver_user_message(chat_id, message)
 

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column('file_name', sa.String(length=255), nullable=True),
         sa.Column('mime_type', sa.String(length=100), nullable=True),
         sa.Column('file_size', sa.BigInteger(), nullable=True),
+        sa.Column('media_group_id', sa.String(length=64), nullable=True),
         sa.Column('doc_number', sa.String(length=100), nullable=True),
         sa.Column('doc_date', sa.Date(), nullable=True),
         sa.Column('note', sa.Text(), nullable=True),
