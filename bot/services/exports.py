@@ -67,6 +67,7 @@ class ExportFormat(enum.StrEnum):
     XLSX = "xlsx"
     CSV = "csv"
     ICS = "ics"
+    ZIP = "zip"  # the council's report files (bot/services/file_archive.py), CLI only
 
 
 class ExportWhat(enum.StrEnum):
