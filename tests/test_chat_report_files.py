@@ -355,3 +355,40 @@ async def test_an_album_with_no_context_asks_once_and_the_choice_files_every_pag
     rows = await _files(bot)
     assert [r.task_id for r in rows] == [1, 1]
     assert all(r.download_due_at is not None for r in rows)
+
+
+# --- the digest ------------------------------------------------------------------------------
+
+
+async def test_the_digest_lists_the_report_files_since_the_previous_one(bot, admin):
+    from tests.chat import linked_group, local
+
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    binh = await registered(bot, "Trần Thị Bình", "DBSH", "HN")
+    group = await linked_group(bot, admin)
+    await _task(bot, admin)
+    await _send(bot, an, "bc.pdf", PDF, caption="/submit 1 Số 123/BC-BTC ngày 10/12/2026")
+    bot.api.send_album(binh, [PNG, PNG + b"2"], caption="/submit 1")
+    await bot.settle()
+
+    def digest_text(since):
+        return "\n".join(
+            m.get("text", "")
+            for m in bot.api.sent[since:]
+            if m["chat"]["id"] == group.id and m.get("text", "").startswith("📊")
+        )
+
+    since = len(bot.api.sent)
+    await bot.advance_to(local(2026, 11, 30, 8, 30))
+    text = digest_text(since)
+    assert "Tệp báo cáo nhận được từ bản tổng hợp trước" in text
+    assert "BTC #1" in text and "123/BC-BTC" in text and "10/12/2026" in text
+    assert "HN #1 — 2 ảnh chụp (Trần Thị Bình)" in text
+
+    # The next week's digest lists only what came since.
+    bot.clock.advance(timedelta(hours=1))
+    await _send(bot, an, "bc2.pdf", b"%PDF v2", caption="/submit 1 Số 124/BC-BTC")
+    since = len(bot.api.sent)
+    await bot.advance_to(local(2026, 12, 7, 8, 30))
+    text = digest_text(since)
+    assert "124/BC-BTC" in text and "123/BC-BTC" not in text and "HN #1" not in text

@@ -38,7 +38,7 @@ from bot.models import (
 from bot.outbox.plan import PRIORITY_DIGEST, digest_subject
 from bot.outbox.store import NewRow, add_rows, withdraw
 from bot.schedule import Timing, Weekly
-from bot.services import audit, completion, rsvp
+from bot.services import audit, completion, digest_files, rsvp
 from bot.services.completion import Completion
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.groups import council_by_code
@@ -117,10 +117,12 @@ class DigestData:
     chart: dict[str, Counter[str]] = field(default_factory=dict)
     # Every agency's parts of the council's tasks (open, done, all periods) by class.
     completion: list[tuple[AgencyName, Counter[Completion]]] = field(default_factory=list)
+    # Report files received since the previous digest (bot/services/digest_files.py).
+    files: list[digest_files.FileLine] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.due_soon or self.reports or self.meetings)
+        return not (self.overdue or self.due_soon or self.reports or self.meetings or self.files)
 
 
 async def open_period(
@@ -200,6 +202,7 @@ async def collect(
                 data.silent.setdefault(part.agency.name_vi, []).append(task.id)
     # The first digest looks back one week.
     data.reports = await _reports_since(session, council, since or now - timedelta(days=7))
+    data.files = await digest_files.files_since(session, council, since or now - timedelta(days=7))
     await _people(session, council, data)
     meetings = list(
         (
@@ -359,6 +362,7 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
             if report.note:
                 line = html_format("{line}: “{note}”", line=line, note=report.note)
             lines.append(line)
+    lines += digest_files.lines(data.files, locale)
     if data.silent:
         lines += ["", bold(_("🔕 Agencies that have not answered a reminder"))]
         for agency, task_ids in sorted(data.silent.items()):
