@@ -27,6 +27,7 @@ from bot.services.broadcasts import Progress
 from bot.services.errors import ServiceError
 from bot.text import Html, html_format, mention
 from handlers.common import Turn, handler
+from handlers.report_files import receipt
 from jobs.broadcasts import progress_text
 
 
@@ -95,8 +96,6 @@ async def _task_status(turn: Turn, press: TaskPress) -> None:
 
 async def _file_task(turn: Turn, press: FilePress) -> None:
     """The task a report file sent with no context is for: recorded, then the receipt."""
-    from handlers.report_files import receipt  # here: that module's handlers import ours
-
     received = await report_files.choose_task(
         turn.session, turn.now, turn.who, press.file_id, press.task_id
     )

@@ -250,7 +250,7 @@ async def _latest_files(
     return latest
 
 
-def photo_name(row: ReportFile) -> str:
+def file_label(row: ReportFile) -> str:
     """A report file's name; a photo has none: 'anh-12.jpg' (its id)."""
     return row.file_name or f"anh-{row.id}.jpg"
 
@@ -299,7 +299,7 @@ async def task_rows(
                     done_at=done_at,
                     file_number=file.doc_number if file else None,
                     file_date=file.doc_date if file else None,
-                    file_name=photo_name(file) if file else None,
+                    file_name=file_label(file) if file else None,
                 )
             )
     return rows
