@@ -10,6 +10,7 @@ on the server at the moment of the press. Every value starts with a format versi
     1:a:9:ok   announcement 9, "received"  (👍)
     1:b:9:s    announcement 9 previewed: send (📣) or cancel (✖️) → s x
     1:w:3:15   absence 3: member 15 stands in ("n": nobody)
+    1:f:5:42   report file 5 (sent with no context) is for task 42
 """
 
 from __future__ import annotations
@@ -89,7 +90,18 @@ class StandInPress:
 
 NOBODY = "n"
 
-Press = TaskPress | MeetingPress | AnnouncementPress | BroadcastPress | StandInPress
+
+@dataclass(frozen=True)
+class FilePress:
+    """The task a report file sent with no context is for (bot/services/report_files.py)."""
+
+    file_id: int
+    task_id: int
+
+
+Press = (
+    TaskPress | MeetingPress | AnnouncementPress | BroadcastPress | StandInPress | FilePress
+)
 
 
 def encode(press: Press) -> str:
@@ -105,6 +117,8 @@ def encode(press: Press) -> str:
         case StandInPress(absence_id, stand_in_id):
             choice = NOBODY if stand_in_id is None else str(stand_in_id)
             data = f"{VERSION}:w:{absence_id}:{choice}"
+        case FilePress(file_id, task_id):
+            data = f"{VERSION}:f:{file_id}:{task_id}"
     if len(data.encode()) > MAX_BYTES:  # ids are database integers: cannot happen in practice
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
@@ -132,6 +146,8 @@ def decode(data: str | None) -> Press | None:
         return AnnouncementPress(item_id)
     if kind == "w" and (choice == NOBODY or _is_id(choice)):
         return StandInPress(item_id, None if choice == NOBODY else int(choice))
+    if kind == "f" and _is_id(choice):
+        return FilePress(item_id, int(choice))
     return None
 
 

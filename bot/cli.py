@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from alembic.util import CommandError
 from sqlalchemy.engine import make_url
@@ -34,6 +34,7 @@ from bot.services import (
     admins,
     audit,
     exports,
+    file_archive,
     invites,
     members,
     people,
@@ -129,8 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     # --- export (tasks and reports as XLSX/CSV, meetings as iCalendar) ---
     export = commands.add_parser(
         "export",
-        help="tasks and status reports (xlsx, csv), meetings (ics), or a meeting's "
-        "attendance list (xlsx) to a file",
+        help="tasks and status reports (xlsx, csv), meetings (ics), a meeting's "
+        "attendance list (xlsx), or a council's report files with an index (zip) to a file",
     )
     export.add_argument("--council", metavar="CODE", help="one council (default: every council)")
     export.add_argument(
@@ -214,6 +215,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.meeting is not None:
             raise CliError("error: --meeting goes with --what attendance")
         fmt = _export_format(args.format, args.output)
+        if fmt == ExportFormat.ZIP:
+            if not args.council:
+                raise CliError("error: --format zip needs --council CODE")
+            return _run(settings, lambda s: export_zip(s, args.council, args.output))
         return _run(settings, lambda s: export_file(s, args.council, fmt, args.output))
     raise AssertionError(f"unhandled command {args.command}")
 
@@ -566,7 +571,7 @@ def _export_format(given: str | None, path: Path) -> ExportFormat:
         return ExportFormat(path.suffix.lstrip(".").lower())
     except ValueError:
         raise CliError(
-            f"error: give --format xlsx, csv or ics (the file name {path.name} does not say)"
+            f"error: give --format xlsx, csv, ics or zip (the file name {path.name} does not say)"
         ) from None
 
 
@@ -604,6 +609,62 @@ async def export_file(
         )
     )
     return EXIT_OK
+
+
+async def export_zip(settings: Settings, council_code: str, path: Path) -> int:
+    """Every received report file of the council, with its index, into one ZIP read from
+    FILES_DIR. Nothing there for the council: a message and exit code 1."""
+    now = SystemClock().now()
+    async with _session(settings) as session:
+        council, entries = await file_archive.plan_archive(
+            session, None, council_code, settings.files_dir, settings.tz
+        )
+        if not entries:
+            raise file_archive.nothing_to_archive(council, settings.files_dir)
+        try:
+            archive = await asyncio.to_thread(
+                file_archive.write_archive,
+                council,
+                entries,
+                path,
+                now.astimezone(settings.tz).date(),
+                settings.files_dir,
+                progress_bar(sys.stderr),
+            )
+        except OSError as error:
+            raise CliError(f"error: {path}: {error.strerror or error}") from None
+        audit.record(
+            session,
+            now,
+            audit.CLI_ACTOR,
+            "export",
+            format="zip",
+            councils=[council.code],
+            files=archive.written,
+            missing=archive.missing,
+        )
+    print(
+        _("Wrote {path}: {files} report files of {council}, {missing} missing.").format(
+            path=path, files=archive.written, council=council.code, missing=archive.missing
+        )
+    )
+    return EXIT_OK
+
+
+def progress_bar(stream: TextIO, width: int = 30) -> Callable[[int, int], None] | None:
+    """A bar redrawn on one line of `stream` when it is a terminal; None otherwise (a log
+    file or a pipe gets no control characters)."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        filled = width * done // max(total, 1)
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
 
 
 def _attendance_arguments(args: argparse.Namespace) -> int:

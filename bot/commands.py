@@ -45,6 +45,15 @@ MEMBER_COMMANDS = (
         N_("/meetings [COUNCIL] — upcoming meetings, with buttons to answer"),
     ),
     Command(
+        "submit",
+        N_("Send your agency's report file on a task"),
+        N_(
+            "/submit TASK_ID — as the caption of the report file (PDF, DOC/DOCX, XLS/XLSX, "
+            "ODT/ODS or photos), e.g. /submit 12 Số 123/BC-UBND ngày 10/12/2026; or send "
+            "the file as a reply to the task's reminder"
+        ),
+    ),
+    Command(
         "away",
         N_("Record an absence and choose a stand-in"),
         N_(
@@ -81,6 +90,11 @@ ADMIN_COMMANDS = (
         ),
     ),
     Command("canceltask", N_("Cancel a task"), N_("/canceltask ID — cancel a task")),
+    Command(
+        "files",
+        N_("The report files received on a task"),
+        N_("/files TASK_ID — each agency's latest report file, and who has sent none"),
+    ),
     Command(
         "announce",
         N_("Send an announcement to a council or to all"),

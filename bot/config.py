@@ -47,6 +47,7 @@ _ENV_NAMES = {
     "outbox_retention_days": "OUTBOX_RETENTION_DAYS",
     "secretariat_name": "SECRETARIAT_NAME",
     "secretariat_name_en": "SECRETARIAT_NAME_EN",
+    "files_dir": "FILES_DIR",
 }
 
 DEFAULT_WORKDAYS_FILE = shipped("data", "workdays.csv")
@@ -117,6 +118,10 @@ class Settings(BaseSettings):
         default="Cơ quan thường trực Hội đồng", min_length=1, max_length=200
     )
     secretariat_name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    # Where received report files are kept, each named by its SHA-256 (SPEC §6). Not
+    # checked at start-up: an unwritable folder is told to the admins and retried
+    # (jobs/downloads.py), the bot meanwhile still takes the reports.
+    files_dir: Path = Path("data/files")
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

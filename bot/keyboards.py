@@ -15,6 +15,7 @@ from bot.callbacks import (
     AnnouncementPress,
     BroadcastAction,
     BroadcastPress,
+    FilePress,
     MeetingPress,
     Rsvp,
     StandInPress,
@@ -96,6 +97,33 @@ def stand_in_keyboard(absence_id: int, candidates: list[tuple[int, str]]) -> Key
         for member_id, name in candidates
     ]
     rows.append((Button(_("✖️ Nobody"), callbacks.encode(StandInPress(absence_id, None))),))
+    return tuple(rows)
+
+
+def done_keyboard(task_id: int) -> Keyboard:
+    """✅ alone, under the receipt of a report file: the status button of the task."""
+    status = TaskStatus.DONE
+    return (
+        (
+            Button(
+                f"{status.emoji} {task_word(status)}", callbacks.encode(TaskPress(task_id, status))
+            ),
+        ),
+    )
+
+
+# A button label is one line on a phone: a long title is cut.
+CHOICE_TITLE = 40
+
+
+def file_choice_keyboard(file_id: int, tasks: list[tuple[int, str]]) -> Keyboard:
+    """One button per open task (id, title): the task a file sent with no context is for."""
+    rows = []
+    for task_id, title in tasks:
+        short = title if len(title) <= CHOICE_TITLE else title[: CHOICE_TITLE - 1] + "…"
+        rows.append(
+            (Button(f"#{task_id} · {short}", callbacks.encode(FilePress(file_id, task_id))),)
+        )
     return tuple(rows)
 
 

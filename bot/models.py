@@ -677,3 +677,57 @@ class InboxUpdate(Base):
     replies: Mapped[list[Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
+
+
+# --- report files (SPEC §6 "Report files") -----------------------------------------------
+
+
+class ReportFile(Base):
+    """A document (or a photo of signed pages) a member sent as their agency's report on
+    a task. Several per agency and task are kept, in the order received; the latest is the
+    one shown. Recorded as soon as it arrives; the bot then downloads it into FILES_DIR
+    (a durable queue: `download_due_at` is when to try next, None once it is kept or
+    given up for good).
+
+    `task_id` is None while the sender still has to say which task it is for (a file sent
+    with no context gets buttons listing the agency's open tasks).
+    """
+
+    __tablename__ = "report_files"
+    __table_args__ = (
+        # The same file twice (Telegram's file_unique_id) is recorded once per task.
+        UniqueConstraint("task_id", "agency_id", "file_unique_id", name="uq_report_files_file"),
+        Index("ix_report_files_task", "task_id", "agency_id", "received_at"),
+        # The download queue: rows due for a try, soonest first.
+        Index("ix_report_files_download", "download_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # "document" or "photo": how Telegram sends it back (/files).
+    kind: Mapped[str] = mapped_column(String(10))
+    telegram_file_id: Mapped[str] = mapped_column(String(255))
+    file_unique_id: Mapped[str] = mapped_column(String(100))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    # Telegram's album id: the photos of signed pages sent together go to the task the
+    # first of them (the one with the caption) was sent for.
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
+    # The official number and date, when the caption gives them ("123/BC-UBND", 10/12/2026).
+    doc_number: Mapped[str | None] = mapped_column(String(100))
+    doc_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    # The download: checksum and place under FILES_DIR ("ab/abcdef….pdf") once kept.
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    stored_path: Mapped[str | None] = mapped_column(String(300))
+    download_attempts: Mapped[int] = mapped_column(default=0)
+    download_error: Mapped[str | None] = mapped_column(Text)
+    download_due_at: Mapped[datetime | None]
+    downloaded_at: Mapped[datetime | None]
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    member: Mapped[Member] = relationship(lazy="joined")

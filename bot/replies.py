@@ -126,6 +126,28 @@ def photo(
     }
 
 
+def stored_file(
+    chat_id: int,
+    caption: Html,
+    kind: str,
+    file_id: str,
+    *,
+    in_group: bool,
+    thread: int | None = None,
+) -> Effect:
+    """A file Telegram already keeps, sent by its file_id (no upload); kind "document" or
+    "photo"."""
+    return {
+        "op": "stored_file",
+        "chat_id": chat_id,
+        "in_group": in_group,
+        "caption": str(caption),
+        "kind": kind,
+        "file_id": file_id,
+        "thread": thread,
+    }
+
+
 def answer(query_id: str, text: str, *, alert: bool = False) -> Effect:
     """The answer to a button press (a toast, or a dialog with `alert`)."""
     return {"op": "answer", "query_id": query_id, "text": text[:200], "alert": alert}
@@ -264,7 +286,7 @@ class Speaker:
             )
         elif op == "send":
             await self._send_text(effect)
-        elif op in ("document", "photo"):
+        elif op in ("document", "photo", "stored_file"):
             await self._send_file(effect)
         elif op == "remove_keyboard":
             await self._remove_keyboard(effect)
@@ -322,17 +344,23 @@ class Speaker:
         )
 
     async def _send_file(self, effect: Effect) -> None:
-        content = base64.b64decode(effect["content"])
+        content: bytes | str
+        if effect["op"] == "stored_file":
+            content = effect["file_id"]
+            op = effect["kind"]
+        else:
+            content = base64.b64decode(effect["content"])
+            op = effect["op"]
         caption = effect.get("caption") or ""
         # A caption Telegram would refuse goes after the file, as text.
         fits = visible_length(caption) <= CAPTION_LIMIT
-        if effect["op"] == "document":
+        if op == "document":
             await self._to_chat(
                 effect,
                 lambda chat_id: self.bot.send_document(
                     chat_id,
                     content,
-                    filename=effect["name"],
+                    filename=effect.get("name"),
                     caption=caption if fits else None,
                     parse_mode=ParseMode.HTML,
                     message_thread_id=effect.get("thread"),
@@ -493,7 +521,6 @@ def _markup(data: dict[str, Any] | None, bot: Bot) -> InlineKeyboardMarkup | Non
     if data is None:
         return None
     return InlineKeyboardMarkup.de_json(data, bot)
-
 
 
 def speaker_of(application: Application) -> Speaker:

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 OUTBOX = "dieuphoi_outbox"  # outbox rows are due now
 BROADCASTS = "dieuphoi_broadcasts"  # a broadcast started
-CHANNELS = (OUTBOX, BROADCASTS)
+FILES = "dieuphoi_files"  # a report file is waiting to be downloaded
+CHANNELS = (OUTBOX, BROADCASTS, FILES)
 # How often the PostgreSQL listener checks its connection.
 LISTENER_CHECK_SECONDS = 10.0
 

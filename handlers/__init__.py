@@ -19,6 +19,7 @@ from handlers import (
     meetings,
     notes,
     registration,
+    report_files,
     roster_import,
     tasks,
 )
@@ -26,7 +27,18 @@ from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    features = (registration, groups, roster_import, meetings, tasks, digest, announce, away)
+    # report_files after roster_import: an admin's document captioned /import is a roster.
+    features = (
+        registration,
+        groups,
+        roster_import,
+        report_files,
+        meetings,
+        tasks,
+        digest,
+        announce,
+        away,
+    )
     for module in (*features, buttons, notes):
         application.add_handlers(module.handlers())
     application.add_handlers(export.handlers())

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot import callbacks
+from bot import callbacks, replies
 from bot.callbacks import (
     AnnouncementPress,
     BroadcastAction,
     BroadcastPress,
+    FilePress,
     MeetingPress,
     Rsvp,
     StandInPress,
@@ -22,12 +23,13 @@ from bot.callbacks import (
 )
 from bot.i18n import _
 from bot.keyboards import rsvp_word, task_word
-from bot.services import broadcasts, reports, rsvp
+from bot.services import broadcasts, report_files, reports, rsvp
 from bot.services.broadcasts import Progress
 from bot.services.errors import ServiceError
 from bot.text import Html, html_format, mention
 from handlers.away import stand_in_chosen
 from handlers.common import Reply, Turn, handler
+from handlers.report_files import receipt
 from jobs.broadcasts import progress_text
 
 
@@ -45,6 +47,8 @@ async def pressed(turn: Turn) -> Reply | None:
             await _meeting_answer(turn, press)
         elif isinstance(press, BroadcastPress):
             await _broadcast(turn, press)
+        elif isinstance(press, FilePress):
+            await _file_task(turn, press)
         elif isinstance(press, AnnouncementPress):
             new = await broadcasts.acknowledge(
                 turn.session, turn.now, turn.who.telegram_user_id, press.announcement_id
@@ -99,6 +103,19 @@ async def _task_status(turn: Turn, press: TaskPress) -> None:
         done = _("Every agency has now reported this task as done.")
         question = html_format("{q}\n{done}", q=question, done=done)
     _ask(turn, "note", question, ("report", recorded.report_id))
+
+
+async def _file_task(turn: Turn, press: FilePress) -> None:
+    """The task a report file sent with no context is for: recorded, then the receipt."""
+    received = await report_files.choose_task(
+        turn.session, turn.now, turn.who, press.file_id, press.task_id
+    )
+    _answer(turn, _("Recorded for task #{id}.").format(id=received.task.id))
+    turn.remove_keyboard()
+    answer = receipt(received, turn.deps.settings.tz)
+    turn.effects.append(
+        replies.send(turn.chat_id, answer.text, in_group=not turn.in_private, markup=answer.markup)
+    )
 
 
 async def _meeting_answer(turn: Turn, press: MeetingPress) -> None:

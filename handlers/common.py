@@ -49,6 +49,9 @@ class Reply:
     markup: InlineKeyboardMarkup | None = None
     document: tuple[str, bytes] | None = None  # (file name, content); text is its caption
     photo: bytes | None = None  # a picture; text is its caption
+    # A file Telegram already has, sent again by its file_id: (kind, file_id); kind is
+    # "document" or "photo"; text is its caption.
+    file_id: tuple[str, str] | None = None
 
 
 @dataclass
@@ -260,7 +263,14 @@ def to_effects(update: Update, answers: Reply | list[Reply] | None) -> list[Effe
     thread = thread_of(message)
     effects = []
     for reply in answers if isinstance(answers, list) else [answers]:
-        if reply.photo is not None:
+        if reply.file_id is not None:
+            kind, file_id = reply.file_id
+            effects.append(
+                replies.stored_file(
+                    chat.id, reply.text, kind, file_id, in_group=in_group, thread=thread
+                )
+            )
+        elif reply.photo is not None:
             effects.append(
                 replies.photo(chat.id, reply.text, reply.photo, in_group=in_group, thread=thread)
             )

@@ -131,7 +131,8 @@ async def test_the_start_up_publishes_menus_per_language(bot):
         menu = bot.api.commands_for({"type": "all_private_chats"}, language)
         names = [c["command"] for c in menu]
         assert names == [
-            "start", "help", "whoami", "lang", "status", "tasks", "meetings", "away", "back"
+            "start", "help", "whoami", "lang", "status", "tasks", "meetings", "submit", "away",
+            "back",
         ]  # fmt: skip
     en = bot.api.commands_for({"type": "all_private_chats"}, "en")
     vi = bot.api.commands_for({"type": "all_private_chats"}, "vi")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -38,6 +38,9 @@ HEADERS = [
     "Người báo cáo",
     "Ghi chú",
     "Ngày hoàn thành",
+    "Số văn bản báo cáo",
+    "Ngày văn bản",
+    "Tệp báo cáo",
 ]
 DBSH = "Hội đồng điều phối vùng Đồng bằng sông Hồng"
 HEADER_ROW = 4  # the title, the "as of" line, a blank row
@@ -88,13 +91,13 @@ async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
         "TÌNH HÌNH THỰC HIỆN NHIỆM VỤ CỦA HỘI ĐỒNG ĐIỀU PHỐI VÙNG ĐỒNG BẰNG SÔNG HỒNG"
     )
     assert sheet["A2"].value == "(Tính đến ngày 17/12/2026)"
-    assert {"A1:P1", "A2:P2"} <= {str(r) for r in sheet.merged_cells.ranges}
+    assert {"A1:S1", "A2:S2"} <= {str(r) for r in sheet.merged_cells.ranges}
     assert sheet["A1"].font.b and sheet["A2"].font.i
     header, btc, hn = _table(sheet)
     assert header == HEADERS
     assert all(cell.font.b for cell in sheet[HEADER_ROW])
     assert sheet.freeze_panes == "A5"
-    assert sheet.auto_filter.ref == "A4:P6"
+    assert sheet.auto_filter.ref == "A4:S6"
 
     done_at = datetime(2026, 12, 17, 8, 0)  # local time, as the officer reads it
     assert btc == [
@@ -114,6 +117,9 @@ async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
         "Nguyễn Văn An",
         NOTE,
         done_at,
+        None,  # no report file
+        None,
+        None,
     ]
     assert hn[0] == 2
     assert hn[7:] == [
@@ -122,6 +128,9 @@ async def test_an_admin_gets_an_xlsx_with_what_members_reported(bot, admin):
         "Chưa báo cáo",
         None,
         "đang thực hiện trong hạn",
+        None,
+        None,
+        None,
         None,
         None,
         None,
@@ -360,3 +369,30 @@ async def test_cli_refuses_an_unknown_council_and_writes_nothing(env_only, tmp_p
     assert result.code == 1
     assert result.err.startswith("error: ") and "XYZ" in result.err
     assert result.out == "" and not target.exists()
+
+
+async def test_the_exports_show_each_agency_latest_report_file(
+    bot, admin, cli_environment, tmp_path
+):
+    an = await _reported(bot, admin)
+    bot.api.send_document(an, "v1.pdf", b"%PDF v1", caption="/submit 1 Số 1/BC-BTC")
+    await bot.settle()
+    bot.clock.advance(timedelta(minutes=5))
+    bot.api.send_document(
+        an, "bao-cao-quy-IV.pdf", b"%PDF v2", caption="/submit 1 Số 2/BC-BTC ngày 16/12/2026"
+    )
+    await bot.settle()
+    answer = await bot.say(admin, "/export DBSH")
+    _name, content = answer["_files"]["document"]
+    _header, btc, hn = _table(load_workbook(io.BytesIO(content))["Nhiệm vụ"])
+    assert btc[-3:] == ["2/BC-BTC", datetime(2026, 12, 16), "bao-cao-quy-IV.pdf"]
+    assert hn[-3:] == [None, None, None]
+
+    table = tmp_path / "tasks.csv"
+    result = await run_cli("export", "--council", "DBSH", "-o", str(table), env=cli_environment,
+                           cwd=tmp_path)  # fmt: skip
+    assert result.code == 0, result.err
+    _header, btc_csv, _hn = list(
+        csv.reader(io.StringIO(table.read_bytes().decode("utf-8-sig"), newline=""), delimiter=";")
+    )
+    assert btc_csv[-3:] == ["2/BC-BTC", "16/12/2026", "bao-cao-quy-IV.pdf"]

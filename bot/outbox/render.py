@@ -605,6 +605,28 @@ async def _announcement_summary(
         return _message(destination, [summary_text(announcement, progress)], None)
 
 
+async def _files_storage(
+    session: AsyncSession, row: Outbox, timing: Timing, now: datetime, default_locale: str
+) -> Rendered:
+    """FILES_DIR cannot take report files: the admins are told once (jobs/downloads.py)."""
+    destination = await _destination(session, row, None, default_locale)
+    if isinstance(destination, Skip):
+        return destination
+    with use_locale(destination.locale):
+        lines: list[str] = [
+            bold(_("⚠️ Report files cannot be saved")),
+            html_format(
+                _(
+                    "The folder FILES_DIR does not take the files members send ({error}). "
+                    "The reports are recorded and their downloads will be tried again; "
+                    "please free space or fix the folder's permissions."
+                ),
+                error=row.payload.get("error", ""),
+            ),
+        ]
+        return _message(destination, lines, None)
+
+
 # --- groups ----------------------------------------------------------------------------
 
 
@@ -649,4 +671,5 @@ _RENDERERS = {
     "announcement": _announcement,
     "announcement_summary": _announcement_summary,
     TOPIC_LOST: _topic_lost,
+    "files_storage": _files_storage,
 }

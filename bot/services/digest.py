@@ -41,7 +41,7 @@ from bot.models import (
 from bot.outbox.plan import PRIORITY_DIGEST, digest_subject
 from bot.outbox.store import NewRow, add_rows, withdraw
 from bot.schedule import Timing, Weekly
-from bot.services import absences, audit, completion, rsvp
+from bot.services import absences, audit, completion, digest_files, rsvp
 from bot.services.completion import Completion
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.groups import council_by_code
@@ -136,10 +136,12 @@ class DigestData:
     # Every agency's parts of the council's tasks (open, done, all periods) by class.
     completion: list[tuple[AgencyName, Counter[Completion]]] = field(default_factory=list)
     away: list[AwayState] = field(default_factory=list)
+    # Report files received since the previous digest (bot/services/digest_files.py).
+    files: list[digest_files.FileLine] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.due_soon or self.reports or self.meetings)
+        return not (self.overdue or self.due_soon or self.reports or self.meetings or self.files)
 
 
 async def open_period(
@@ -220,6 +222,7 @@ async def collect(
     await _absences(session, council, today, agencies, data)
     # The first digest looks back one week.
     data.reports = await _reports_since(session, council, since or now - timedelta(days=7))
+    data.files = await digest_files.files_since(session, council, since or now - timedelta(days=7))
     await _people(session, council, data)
     meetings = list(
         (
@@ -450,6 +453,7 @@ def render(data: DigestData, timing: Timing, now: datetime, locale: str) -> Html
             if report.note:
                 line = html_format("{line}: “{note}”", line=line, note=report.note)
             lines.append(line)
+    lines += digest_files.lines(data.files, locale)
     if data.silent:
         lines += ["", bold(_("🔕 Agencies that have not answered a reminder"))]
         for agency, task_ids in sorted(data.silent.items(), key=lambda item: item[0].code):

@@ -34,7 +34,7 @@ from bot.formats import (
     numeric_moment,
 )
 from bot.i18n import Msg, msg, use_locale
-from bot.models import Council, Meeting, ReportStatus, StatusReport, Task
+from bot.models import Council, Meeting, ReportFile, ReportStatus, StatusReport, Task
 from bot.services import audit, completion
 from bot.services.errors import BadInputError
 from bot.services.groups import council_by_code
@@ -67,6 +67,7 @@ class ExportFormat(enum.StrEnum):
     XLSX = "xlsx"
     CSV = "csv"
     ICS = "ics"
+    ZIP = "zip"  # the council's report files (bot/services/file_archive.py), CLI only
 
 
 class ExportWhat(enum.StrEnum):
@@ -99,6 +100,10 @@ class ExportRow:
     reported_by: str | None
     note: str | None
     done_at: datetime | None
+    # The agency's latest report file (SPEC §6): its official number and date, its name.
+    file_number: str | None = None
+    file_date: date | None = None
+    file_name: str | None = None
 
     def values(self) -> list[object]:
         # The columns, in field order (the *_COLUMNS headers follow the same order).
@@ -121,6 +126,9 @@ TASK_COLUMNS = (
     Column("Người báo cáo", 24, wrap=True),
     Column("Ghi chú", 50, wrap=True),
     Column("Ngày hoàn thành", 18),
+    Column("Số văn bản báo cáo", 18, wrap=True),
+    Column("Ngày văn bản", 14),
+    Column("Tệp báo cáo", 30, wrap=True),
 )
 
 
@@ -216,6 +224,37 @@ async def _reports(session: AsyncSession, task_ids: Sequence[int]) -> list[Statu
     )
 
 
+async def _latest_files(
+    session: AsyncSession, task_ids: Sequence[int]
+) -> dict[tuple[int, int], ReportFile]:
+    """Each (task, agency)'s latest report file; of an album, its captioned page."""
+    if not task_ids:
+        return {}
+    rows = await session.scalars(
+        select(ReportFile)
+        .where(ReportFile.task_id.in_(task_ids))
+        .order_by(ReportFile.received_at, ReportFile.id)
+    )
+    latest: dict[tuple[int, int], ReportFile] = {}
+    for row in rows:
+        assert row.task_id is not None
+        key = (row.task_id, row.agency_id)
+        earlier = latest.get(key)
+        same_album = (
+            earlier is not None
+            and row.media_group_id is not None
+            and earlier.media_group_id == row.media_group_id
+        )
+        if not (same_album and earlier is not None and earlier.doc_number is not None):
+            latest[key] = row  # oldest first: the last one wins
+    return latest
+
+
+def file_label(row: ReportFile) -> str:
+    """A report file's name; a photo has none: 'anh-12.jpg' (its id)."""
+    return row.file_name or f"anh-{row.id}.jpg"
+
+
 async def task_rows(
     session: AsyncSession, council_ids: Sequence[int], calendar: WorkCalendar, now: datetime
 ) -> list[ExportRow]:
@@ -227,6 +266,7 @@ async def task_rows(
     latest: dict[tuple[int, int], StatusReport] = {}
     for each in await _reports(session, [t.id for t in tasks]):
         latest[(each.task_id, each.agency_id)] = each  # oldest first: the last one wins
+    files = await _latest_files(session, [t.id for t in tasks])
     rows = []
     for task in tasks:
         for part in task.assignments:
@@ -235,6 +275,7 @@ async def task_rows(
             if status is None and report is not None:
                 status = report.status
             done_at = _local(part.done_at, tz)
+            file = files.get((task.id, part.agency_id))
             rows.append(
                 ExportRow(
                     council=task.council.name_vi,
@@ -256,6 +297,9 @@ async def task_rows(
                     reported_by=report.member.full_name if report else None,
                     note=report.note if report else None,
                     done_at=done_at,
+                    file_number=file.doc_number if file else None,
+                    file_date=file.doc_date if file else None,
+                    file_name=file_label(file) if file else None,
                 )
             )
     return rows

@@ -266,7 +266,7 @@ async def add_note(
         .limit(1)
     )
     if report is None:
-        task_id = await _task_of_reminder(session, chat_id, replied_to)
+        task_id = await task_of_reminder(session, chat_id, replied_to)
         if task_id is None:
             return None
         report = await session.scalar(
@@ -315,10 +315,10 @@ async def answers_a_task(session: AsyncSession, chat_id: int, message_id: int) -
         .where(StatusReport.prompt_chat_id == chat_id, StatusReport.prompt_message_id == message_id)
         .limit(1)
     )
-    return question is not None or await _task_of_reminder(session, chat_id, message_id) is not None
+    return question is not None or await task_of_reminder(session, chat_id, message_id) is not None
 
 
-async def _task_of_reminder(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+async def task_of_reminder(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
     row = await session.scalar(
         select(Outbox).where(
             Outbox.chat_id == chat_id,

@@ -287,12 +287,19 @@ class _StoredFile:
     kind: str
     width: int = 0
     height: int = 0
+    # The size Telegram reports, when a test makes a file look larger than its bytes
+    # (a 25 MB report without 25 MB in memory).
+    declared_size: int | None = None
+
+    @property
+    def size(self) -> int:
+        return self.declared_size if self.declared_size is not None else len(self.content)
 
     def as_file(self) -> JSONDict:
         return {
             "file_id": self.file_id,
             "file_unique_id": self.file_unique_id,
-            "file_size": len(self.content),
+            "file_size": self.size,
             "file_path": self.file_path,
         }
 
@@ -302,7 +309,7 @@ class _StoredFile:
             doc["file_name"] = self.file_name
         if self.mime_type:
             doc["mime_type"] = self.mime_type
-        doc["file_size"] = len(self.content)
+        doc["file_size"] = self.size
         return doc
 
     def as_photo(self) -> list[JSONDict]:
@@ -312,7 +319,7 @@ class _StoredFile:
                 "file_unique_id": self.file_unique_id,
                 "width": self.width,
                 "height": self.height,
-                "file_size": len(self.content),
+                "file_size": self.size,
             }
         ]
 
@@ -587,6 +594,11 @@ class FakeBotApi:
         self._files_by_path: dict[str, _StoredFile] = {}
         self._callback_queries: dict[str, _CallbackQuery] = {}
         self._faults: dict[str, list[_Fault]] = {}
+        self._download_faults = 0
+        self._download_fault_status = 502
+        # Seconds each file download takes (a slow link), so a test can crash the bot
+        # in the middle of its downloads.
+        self.download_delay = 0.0
         self._updates: list[JSONDict] = []
         self._allowed_updates: frozenset[str] = self.spec.update_types - _NOT_DEFAULT_UPDATES
         self._poller: object | None = None
@@ -616,6 +628,7 @@ class FakeBotApi:
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         # Several clients of one bot (several processes) tell themselves apart this way.
         app.router.add_route("*", "/{caller}/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/{caller}/file/bot{token}/{path:.+}", self._handle_file)
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
         )
@@ -863,20 +876,119 @@ class FakeBotApi:
         chat: FakeChat | int | None = None,
         mime_type: str | None = None,
         *,
+        reply_to: MessageRef | None = None,
+        file_size: int | None = None,
         topic: int | None = None,
     ) -> JSONDict:
         """The user sends a document (in a forum: in ``topic``, if given); the bytes are
-        downloadable via getFile."""
-        chat_id = self._sender_chat(user, chat)
+        downloadable via getFile.
+
+        ``file_size``: the size Telegram reports instead of the bytes' length (a file
+        too big for bots, without holding it in memory).
+        """
         mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         stored = self._register_file(content, kind="document", file_name=filename, mime_type=mime)
-        body: JSONDict = {"document": stored.as_document()}
+        stored.declared_size = file_size
+        return self._send_stored(user, stored, caption, chat, reply_to, topic=topic)
+
+    def stored_document(
+        self, filename: str, content: bytes, mime_type: str | None = None
+    ) -> JSONDict:
+        """A document Telegram keeps (as if sent in some chat earlier): its Document dict,
+        with a file_id the bot can getFile and download."""
+        mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        stored = self._register_file(content, kind="document", file_name=filename, mime_type=mime)
+        return stored.as_document()
+
+    def send_photo(
+        self,
+        user: FakeUser,
+        content: bytes,
+        caption: str | None = None,
+        chat: FakeChat | int | None = None,
+        *,
+        reply_to: MessageRef | None = None,
+    ) -> JSONDict:
+        """The user sends a photo (compressed by Telegram: no file name, JPEG)."""
+        size = _image_size(content) or (1280, 960)
+        stored = self._register_file(
+            content, kind="photo", file_name=None, mime_type="image/jpeg", size=size
+        )
+        return self._send_stored(user, stored, caption, chat, reply_to)
+
+    def send_album(
+        self,
+        user: FakeUser,
+        photos: list[bytes],
+        caption: str | None = None,
+        chat: FakeChat | int | None = None,
+        *,
+        reply_to: MessageRef | None = None,
+    ) -> list[JSONDict]:
+        """The user sends several photos at once (an album): one message each, sharing a
+        media_group_id; the caption rides on the first, as Telegram clients send it."""
+        self._media_group_seq += 1
+        group_id = str(13_000_000_000_000_000 + self._media_group_seq)
+        updates = []
+        for index, content in enumerate(photos):
+            size = _image_size(content) or (1280, 960)
+            stored = self._register_file(
+                content, kind="photo", file_name=None, mime_type="image/jpeg", size=size
+            )
+            updates.append(
+                self._send_stored(
+                    user, stored, caption if index == 0 else None, chat, reply_to, group_id
+                )
+            )
+        return updates
+
+    def resend_file(
+        self,
+        user: FakeUser,
+        update: JSONDict,
+        caption: str | None = None,
+        chat: FakeChat | int | None = None,
+        *,
+        reply_to: MessageRef | None = None,
+    ) -> JSONDict:
+        """The user sends again a file sent before (forwarded, or picked from the chat's
+        media): Telegram gives it the same file_unique_id."""
+        message = update["message"]
+        if "photo" in message:
+            file_id = message["photo"][-1]["file_id"]
+        else:
+            file_id = message["document"]["file_id"]
+        return self._send_stored(user, self._files[file_id], caption, chat, reply_to)
+
+    def _send_stored(
+        self,
+        user: FakeUser,
+        stored: _StoredFile,
+        caption: str | None,
+        chat: FakeChat | int | None,
+        reply_to: MessageRef | None,
+        media_group_id: str | None = None,
+        *,
+        topic: int | None = None,
+    ) -> JSONDict:
+        chat_id = self._sender_chat(user, chat)
+        body: JSONDict = (
+            {"photo": stored.as_photo()}
+            if stored.kind == "photo"
+            else {"document": stored.as_document()}
+        )
         if caption is not None:
             body["caption"] = caption
             entities = self._command_entities(caption)
             if entities:
                 body["caption_entities"] = entities
-        self._place_in_topic(chat_id, body, topic, None, injected=True)
+        replied = None
+        if reply_to is not None:
+            replied = self._reply_snapshot_for_injection(chat_id, reply_to)
+            body["reply_to_message"] = replied
+        if media_group_id is not None:
+            body["media_group_id"] = media_group_id
+        self._place_in_topic(chat_id, body, topic, replied, injected=True)
         message = self._store_message(chat_id, user.to_dict(), body)
         return self._deliver_user_message(chat_id, message)
 
@@ -1020,10 +1132,23 @@ class FakeBotApi:
         return copy.deepcopy(self._updates)
 
     # ----------------------------------------------------------------- HTTP layer
+    def fail_downloads(self, times: int, status: int = 502) -> None:
+        """Answer the next ``times`` file downloads (GET /file/bot…) with ``status``, as
+        Telegram's file servers do in an outage; ``fail_next("getFile")`` fails the API
+        side."""
+        self._download_faults = times
+        self._download_fault_status = status
+
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
         if request.match_info["token"] != self.token:
             return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
+        if self.download_delay:
+            await asyncio.sleep(self.download_delay)
+        if self._download_faults > 0:
+            self._download_faults -= 1
+            status = self._download_fault_status
+            return web.json_response(ApiError(status, "Bad Gateway").body(), status=status)
         stored = self._files_by_path.get(path)
         if stored is None:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
@@ -2059,7 +2184,7 @@ class FakeBotApi:
         stored = self._files.get(call.params["file_id"])
         if stored is None:
             raise _bad("invalid file_id")
-        if len(stored.content) > DOWNLOAD_LIMIT:
+        if stored.size > DOWNLOAD_LIMIT:
             raise _bad("file is too big")
         return stored.as_file()
 
