@@ -108,7 +108,12 @@ async def _task_status(turn: Turn, press: TaskPress) -> None:
 async def _file_task(turn: Turn, press: FilePress) -> None:
     """The task a report file sent with no context is for: recorded, then the receipt."""
     received = await report_files.choose_task(
-        turn.session, turn.now, turn.who, press.file_id, press.task_id
+        turn.session,
+        turn.now,
+        turn.who,
+        press.file_id,
+        press.task_id,
+        turn.deps.timing.today(turn.now),
     )
     _answer(turn, _("Recorded for task #{id}.").format(id=received.task.id))
     turn.remove_keyboard()

@@ -64,10 +64,18 @@ async def receive(turn: Turn) -> Reply | None:
     if SUBMIT.match(caption):
         task_id, rest = report_files.parse_submit(SUBMIT.sub("", caption, count=1))
         received = await report_files.submit(
-            turn.session, turn.now, who, incoming, task_id, report_files.parse_caption(rest)
+            turn.session,
+            turn.now,
+            who,
+            incoming,
+            task_id,
+            report_files.parse_caption(rest),
+            turn.deps.timing.today(turn.now),
         )
         return receipt(received, turn.deps.settings.tz, rest)
-    page = await report_files.album_page(turn.session, turn.now, who, incoming)
+    page = await report_files.album_page(
+        turn.session, turn.now, who, incoming, turn.deps.timing.today(turn.now)
+    )
     if isinstance(page, Received):
         return receipt(page, turn.deps.settings.tz, caption)
     if page is not None:
@@ -81,7 +89,13 @@ async def receive(turn: Turn) -> Reply | None:
         )
         if replied_task is not None:
             received = await report_files.submit(
-                turn.session, turn.now, who, incoming, replied_task, parsed
+                turn.session,
+                turn.now,
+                who,
+                incoming,
+                replied_task,
+                parsed,
+                turn.deps.timing.today(turn.now),
             )
             return receipt(received, turn.deps.settings.tz, caption)
     held = await report_files.hold_for_choice(turn.session, turn.now, who, incoming, parsed)

@@ -172,7 +172,10 @@ async def test_kill_9_during_the_downloads_loses_none(bot, api, admin, cli_envir
                 document["mime_type"],
                 document["file_size"],
             )
-            await report_files.submit(session, bot.clock.now(), who, incoming, 1, Caption())
+            today = deps_of_app(bot.app).timing.today(bot.clock.now())
+            await report_files.submit(
+                session, bot.clock.now(), who, incoming, 1, Caption(), today
+            )
     assert len(await _files(bot)) == count
     await bot.stop()  # the real process takes over
 

@@ -350,6 +350,19 @@ async def hand_over(
     return Handover(absence, stand_in.id)
 
 
+async def may_answer_in(
+    session: AsyncSession, who: Requester, council_code: str, today: date | None
+) -> bool:
+    """Whether a member may answer for their agency on a task of `council_code` (a status,
+    a note, a report file): they sit in that council, or on `today` (local) they stand in
+    for an away member of their agency who does. The one rule for every way of answering."""
+    if council_code in who.council_codes:
+        return True
+    if who.member is None or today is None:
+        return False
+    return await stands_in_on(session, who.member, council_code, today)
+
+
 async def stands_in_on(
     session: AsyncSession, stand_in: Member, council_code: str, today: date
 ) -> bool:

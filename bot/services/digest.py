@@ -90,6 +90,7 @@ class AgencyState:
     agency: AgencyName
     done: bool
     last: ReportStatus | None
+    filed: bool = False  # a report file received from the agency on this task
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,8 @@ async def collect(
         )
     ]
     latest = await _latest_statuses(session, council)
+    # A report file is an answer too: its agency is not counted silent on that task.
+    filed = await digest_files.parts_with_files(session, _open_tasks(council))
     parts: dict[int, list[AgencyState]] = {task.id: [] for task in tasks}
     for task_id, agency_id, done_at in await session.execute(
         select(TaskAgency.task_id, TaskAgency.agency_id, TaskAgency.done_at)
@@ -199,7 +202,12 @@ async def collect(
         .order_by(TaskAgency.id)
     ):
         parts[task_id].append(
-            AgencyState(agencies[agency_id], done_at is not None, latest.get((task_id, agency_id)))
+            AgencyState(
+                agencies[agency_id],
+                done_at is not None,
+                latest.get((task_id, agency_id)),
+                (task_id, agency_id) in filed,
+            )
         )
     # Reminded once its first reminder day has come.
     first_reminder = max(timing.task_days, default=0)
@@ -217,7 +225,7 @@ async def collect(
         for part in state.parts:
             status = "done" if part.done else part.last.value if part.last else "none"
             data.chart.setdefault(part.agency.code, Counter())[status] += 1
-            if reminded and not part.done and part.last is None:
+            if reminded and not part.done and part.last is None and not part.filed:
                 data.silent.setdefault(part.agency, []).append(task.id)
     await _absences(session, council, today, agencies, data)
     # The first digest looks back one week.

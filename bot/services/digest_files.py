@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formats import format_document
@@ -25,6 +25,18 @@ class FileLine:
     file_name: str | None
     who: str
     pages: int  # an album of photos is one report of several pages
+
+
+async def parts_with_files(
+    session: AsyncSession, task_ids: Select[int]
+) -> set[tuple[int, int]]:
+    """(task id, agency id) of the parts of those tasks some report file was filed on."""
+    rows = await session.execute(
+        select(ReportFile.task_id, ReportFile.agency_id)
+        .where(ReportFile.task_id.in_(task_ids))
+        .distinct()
+    )
+    return {(task_id, agency_id) for task_id, agency_id in rows if task_id is not None}
 
 
 async def files_since(session: AsyncSession, council: Council, since: datetime) -> list[FileLine]:

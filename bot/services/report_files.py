@@ -22,7 +22,7 @@ from bot import wake
 from bot.documents import DocumentFormatError, parse_document
 from bot.i18n import Msg, msg
 from bot.models import Council, ReportFile, StatusReport, Task, TaskAgency
-from bot.services import audit, reports, tasks
+from bot.services import absences, audit, reports, tasks
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
 from bot.services.people import Requester
 
@@ -239,8 +239,11 @@ def _member_of(who: Requester) -> int:
     return who.member.agency_id
 
 
-async def _open_task_of(session: AsyncSession, who: Requester, task_id: int) -> tuple[Task, bool]:
-    """The task, if the sender's agency may report on it now; and whether its part is done."""
+async def _open_task_of(
+    session: AsyncSession, who: Requester, task_id: int, today: date
+) -> tuple[Task, bool]:
+    """The task, if the sender's agency may report on it now (a stand-in too: `today` is
+    the local day); and whether its part is done."""
     agency_id = _member_of(who)
     task = await session.get(Task, task_id)
     if task is None or task.cancelled_at is not None:
@@ -249,7 +252,11 @@ async def _open_task_of(session: AsyncSession, who: Requester, task_id: int) -> 
         )
     council = await session.get(Council, task.council_id)
     part = next((p for p in task.assignments if p.agency_id == agency_id), None)
-    if part is None or council is None or council.code not in who.council_codes:
+    if (
+        part is None
+        or council is None
+        or not await absences.may_answer_in(session, who, council.code, today)
+    ):
         raise NotAllowedError(
             msg("Task #{id} is not assigned to your agency; nothing was recorded.", id=task_id)
         )
@@ -335,11 +342,12 @@ async def submit(
     incoming: Incoming,
     task_id: int,
     caption: Caption,
+    today: date,
 ) -> Received:
-    """Record the file as the agency's report on task `task_id`."""
+    """Record the file as the agency's report on task `task_id` (`today`: the local day)."""
     _member_of(who)
     check_file(incoming)
-    task, part_done = await _open_task_of(session, who, task_id)
+    task, part_done = await _open_task_of(session, who, task_id, today)
     duplicate = await _duplicate(session, who, incoming)
     if duplicate is not None:
         return duplicate
@@ -373,7 +381,7 @@ async def hold_for_choice(
 
 
 async def choose_task(
-    session: AsyncSession, now: datetime, who: Requester, file_id: int, task_id: int
+    session: AsyncSession, now: datetime, who: Requester, file_id: int, task_id: int, today: date
 ) -> Received:
     """The sender picked the task a held file reports on (a button: checked again here)."""
     _member_of(who)
@@ -385,7 +393,7 @@ async def choose_task(
         task = await session.get(Task, row.task_id)
         assert task is not None
         return Received(row, task, duplicate=True, part_done=False)
-    task, part_done = await _open_task_of(session, who, task_id)
+    task, part_done = await _open_task_of(session, who, task_id, today)
     duplicate = await _duplicate(
         session,
         who,
@@ -408,7 +416,7 @@ class AlbumPage:
 
 
 async def album_page(
-    session: AsyncSession, now: datetime, who: Requester, incoming: Incoming
+    session: AsyncSession, now: datetime, who: Requester, incoming: Incoming, today: date
 ) -> AlbumPage | Received | None:
     """A page of an album some file of which the member already sent: it goes where that
     one went (its task, or held with it for the sender's choice). None when the file is
@@ -435,7 +443,7 @@ async def album_page(
         session.add(row)
         await session.flush()
         return AlbumPage(row, None)
-    received = await submit(session, now, who, incoming, first.task_id, Caption())
+    received = await submit(session, now, who, incoming, first.task_id, Caption(), today)
     if received.duplicate:
         return received
     return AlbumPage(received.file, first.task_id)

@@ -122,12 +122,8 @@ async def record_status(
     found = (await connection.execute(_TASK_AND_PART, asked)).first()
     if found is None or found.cancelled_at is not None:
         raise NotFoundError(msg("This task no longer exists or has been cancelled."))
-    if found.part_id is None or (
-        found.council_code not in who.council_codes
-        and not (
-            today is not None
-            and await absences.stands_in_on(session, member, found.council_code, today)
-        )
+    if found.part_id is None or not await absences.may_answer_in(
+        session, who, found.council_code, today
     ):
         raise NotAllowedError(msg("This task is not assigned to your agency."))
     if found.part_done_at is not None:
