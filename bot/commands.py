@@ -44,6 +44,13 @@ MEMBER_COMMANDS = (
         N_("Upcoming meetings"),
         N_("/meetings [COUNCIL] — upcoming meetings, with buttons to answer"),
     ),
+    Command(
+        "desk",
+        N_("Open the desk: tasks and meetings on a web page"),
+        N_(
+            "/desk — in a private chat: open the desk (a web page) with a button or a one-time link"
+        ),
+    ),
 )
 
 ADMIN_COMMANDS = (

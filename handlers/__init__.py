@@ -11,6 +11,7 @@ from telegram.ext import Application
 from handlers import (
     announce,
     buttons,
+    desk,
     digest,
     export,
     fallback,
@@ -25,7 +26,7 @@ from handlers.errors import on_error
 
 
 def register(application: Application) -> None:
-    features = (registration, groups, roster_import, meetings, tasks, digest, announce)
+    features = (registration, groups, roster_import, meetings, tasks, digest, announce, desk)
     for module in (*features, buttons, notes):
         application.add_handlers(module.handlers())
     application.add_handlers(export.handlers())
