@@ -123,6 +123,21 @@ async def test_a_post_from_another_site_is_refused_even_with_a_token(bot, browse
     assert status == 200  # the token may come as a header (a script's request)
 
 
+async def test_init_data_posted_from_another_site_signs_nobody_in(bot, browser):
+    # A page elsewhere posting someone's initData would sign the visitor in as that person.
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    data = init_data(an, bot.api.token, bot.clock.now())
+    status, _, _ = await browser.post(
+        "/auth/telegram", data={"initData": data}, headers={"Origin": "https://evil.example"}
+    )
+    assert status == 403
+    assert browser.session_cookie() is None
+    status, _, _ = await browser.post(
+        "/auth/telegram", json={"initData": data}, headers={"Origin": browser.base}
+    )
+    assert status == 200  # from the desk's own page (the Mini App's script)
+
+
 async def test_a_token_of_another_session_is_refused(bot, browser):
     an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
     await browser.sign_in_with_telegram(init_data(an, bot.api.token, bot.clock.now()))

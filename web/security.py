@@ -8,9 +8,9 @@
 3. `signed_in`: the session cookie is looked up in the database, and who the person is
    and what they may do is read again (`identify`), in the request's one transaction.
    A service's refusal becomes an error page: 403 not allowed, 404 not found, 400 bad.
-4. `csrf`: every POST carries the token of its session (or, before signing in, of the
-   browser's sign-in cookie) and, when the browser says where it comes from, comes from
-   the desk itself; else 403.
+4. `csrf`: every POST that says where it comes from (Origin) comes from the desk itself,
+   and carries the token of its session (or, before signing in, of the browser's sign-in
+   cookie; the Mini App's initData is its own proof); else 403.
 """
 
 from __future__ import annotations
@@ -175,9 +175,10 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         if len(secret) < 32 or len(secret) > 100:
             secret = fresh_secret = secrets.token_urlsafe(32)
     current.csrf = desk.csrf_token(secret)
-    if request.method not in ("GET", "HEAD", "OPTIONS") and request.path not in CSRF_EXEMPT:
-        if not _same_origin(request):
-            raise web.HTTPForbidden(text=_("This form was not sent from the desk.") + "\n")
+    changes = request.method not in ("GET", "HEAD", "OPTIONS")
+    if changes and not _same_origin(request):
+        raise web.HTTPForbidden(text=_("This form was not sent from the desk.") + "\n")
+    if changes and request.path not in CSRF_EXEMPT:
         given = request.headers.get(CSRF_HEADER, "")
         if not given and request.content_type in (
             "application/x-www-form-urlencoded",
