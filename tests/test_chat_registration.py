@@ -130,7 +130,7 @@ async def test_the_start_up_publishes_menus_per_language(bot):
     for language in ("vi", "en"):
         menu = bot.api.commands_for({"type": "all_private_chats"}, language)
         names = [c["command"] for c in menu]
-        assert names == ["start", "help", "whoami", "lang", "status", "tasks", "meetings"]
+        assert names == ["start", "help", "whoami", "lang", "status", "tasks", "meetings", "desk"]
     en = bot.api.commands_for({"type": "all_private_chats"}, "en")
     vi = bot.api.commands_for({"type": "all_private_chats"}, "vi")
     assert en != vi  # really translated

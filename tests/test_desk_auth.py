@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.db import transaction
 from bot.models import DeskLink, DeskSession, Member
 from bot.services import admins, members
-from tests.desk import Browser, free_port, init_data
+from tests.desk import Browser, desk_settings, init_data
 from tests.people import registered
 
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/auth/link/[A-Za-z0-9_-]+)")
@@ -22,16 +22,7 @@ LINK = re.compile(r"(http://127\.0\.0\.1:\d+/auth/link/[A-Za-z0-9_-]+)")
 
 @pytest.fixture
 def settings(api, database_url) -> Settings:
-    port = free_port()
-    return load_settings(
-        env_file=None,
-        telegram_bot_token=api.token,
-        telegram_api_base_url=api.base_url,
-        database_url=database_url,
-        default_locale="vi",
-        web_url=f"http://127.0.0.1:{port}",
-        web_port=port,
-    )
+    return desk_settings(api, database_url)
 
 
 @pytest.fixture

@@ -5,32 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 
-from bot import callbacks
-from bot.callbacks import MeetingPress, Rsvp, TaskPress, TaskStatus
-from bot.config import Settings, load_settings
-from tests.chat import press
-from tests.desk import Browser, free_port, init_data
-from tests.people import registered
-
-HOSTILE = 'Báo cáo <b>tháng</b> <script>alert("x")</script> & "trích"'
+from bot.config import Settings
+from tests.desk import Browser, council_at_work, desk_settings, init_data
 
 
 @pytest.fixture
 def settings(api, database_url) -> Settings:
-    port = free_port()
-    return load_settings(
-        env_file=None,
-        telegram_bot_token=api.token,
-        telegram_api_base_url=api.base_url,
-        database_url=database_url,
-        default_locale="vi",
-        web_url=f"http://127.0.0.1:{port}",
-        web_port=port,
-    )
+    return desk_settings(api, database_url)
 
 
 @pytest.fixture
@@ -40,26 +24,8 @@ async def browser(bot) -> AsyncIterator[Browser]:
     await one.close()
 
 
-async def _council_at_work(bot, admin):
-    """DBSH: task #1 for BTC and HN due Wednesday 25/11 (BTC done, HN not), task #2 for BTC
-    due 31/12, task #3 for HN only; a meeting on 03/12 that An will attend."""
-    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
-    binh = await registered(bot, "Trần Thị Bình", "DBSH", "HN")
-    await bot.say(admin, f"/newtask DBSH BTC,HN 25/11/2026 | {HOSTILE}")
-    await bot.say(admin, "/newtask DBSH BTC 31/12/2026 | Kế hoạch năm 2027")
-    await bot.say(admin, "/newtask DBSH HN 31/12/2026 | Việc riêng của Hà Nội")
-    [card, *_] = [m for m in await bot.say_all(an, "/status") if m.get("reply_markup")]
-    await press(bot, an, card, callbacks.encode(TaskPress(1, TaskStatus.DONE)))
-    await bot.say(admin, "/newmeeting DBSH 03/12/2026 09:00 | Góp ý <i>quy hoạch</i> vùng")
-    replies = await bot.say_all(an, "/meetings")
-    [invitation] = [r for r in replies if r.get("reply_markup")]
-    await press(bot, an, invitation, callbacks.encode(MeetingPress(1, Rsvp.ATTEND)))
-    bot.clock.advance(timedelta(days=3))  # Thursday 26/11: task #1's deadline is over
-    return an, binh
-
-
 def _row(page: str, task_id: int) -> str:
-    [row] = [r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if f">#{task_id}</span>" in r]
+    [row] = [r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if f">#{task_id}</a>" in r]
     return row
 
 
@@ -68,7 +34,7 @@ def _classes(row: str) -> list[str]:
 
 
 async def test_the_overview_shows_each_agency_s_class_in_colour_and_words(bot, admin, browser):
-    await _council_at_work(bot, admin)
+    await council_at_work(bot, admin)
     await browser.sign_in_with_telegram(init_data(admin, bot.api.token, bot.clock.now()))
     status, page, _ = await browser.get("/")
     assert status == 200
@@ -92,7 +58,7 @@ async def test_the_overview_shows_each_agency_s_class_in_colour_and_words(bot, a
 
 
 async def test_html_in_a_task_title_is_shown_literally(bot, admin, browser):
-    an, _ = await _council_at_work(bot, admin)
+    an, _ = await council_at_work(bot, admin)
     literal = (
         "Báo cáo &lt;b&gt;tháng&lt;/b&gt; &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; "
         "&amp; &#34;trích&#34;"
@@ -111,13 +77,13 @@ async def test_html_in_a_task_title_is_shown_literally(bot, admin, browser):
 
 
 async def test_a_member_sees_their_agency_s_tasks_and_their_meetings(bot, admin, browser):
-    an, binh = await _council_at_work(bot, admin)
+    an, binh = await council_at_work(bot, admin)
     await browser.sign_in_with_telegram(init_data(binh, bot.api.token, bot.clock.now()))
     status, page, _ = await browser.get("/my")
     assert status == 200
     tasks, meetings = _tasks_and_meetings(page)
-    assert ">#1</span>" in tasks and ">#3</span>" in tasks
-    assert ">#2</span>" not in tasks  # BTC's alone
+    assert ">#1</a>" in tasks and ">#3</a>" in tasks
+    assert ">#2</a>" not in tasks  # BTC's alone
     assert 'c-overdue">quá hạn chưa hoàn thành<' in tasks
     assert "Góp ý &lt;i&gt;quy hoạch&lt;/i&gt; vùng" in meetings
     assert "chưa trả lời" in meetings  # Bình has not answered
@@ -128,9 +94,9 @@ async def test_a_member_sees_their_agency_s_tasks_and_their_meetings(bot, admin,
     finally:
         await other.close()
     tasks, meetings = _tasks_and_meetings(page)
-    assert ">#2</span>" in tasks
-    assert ">#1</span>" not in tasks  # BTC reported it done: nothing left to do
-    assert ">#3</span>" not in tasks  # Hà Nội's alone
+    assert ">#2</a>" in tasks
+    assert ">#1</a>" not in tasks  # BTC reported it done: nothing left to do
+    assert ">#3</a>" not in tasks  # Hà Nội's alone
     assert "✅ Tham dự" in meetings  # An's answer
 
 
@@ -140,7 +106,7 @@ def _tasks_and_meetings(page: str) -> tuple[str, str]:
 
 
 async def test_a_member_on_an_admin_page_is_refused(bot, admin, browser):
-    an, _ = await _council_at_work(bot, admin)
+    an, _ = await council_at_work(bot, admin)
     await browser.sign_in_with_telegram(init_data(an, bot.api.token, bot.clock.now()))
     status, page, _ = await browser.get("/")
     assert status == 403

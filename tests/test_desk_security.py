@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings, load_settings
-from tests.desk import Browser, free_port, init_data
+from tests.desk import Browser, desk_settings, free_port, init_data
 from tests.people import registered
 
 TEMPLATES = Path(__file__).parent.parent / "web" / "templates"
@@ -18,15 +18,7 @@ TEMPLATES = Path(__file__).parent.parent / "web" / "templates"
 
 @pytest.fixture
 def settings(api, database_url) -> Settings:
-    port = free_port()
-    return load_settings(
-        env_file=None,
-        telegram_bot_token=api.token,
-        telegram_api_base_url=api.base_url,
-        database_url=database_url,
-        web_url=f"http://127.0.0.1:{port}",
-        web_port=port,
-    )
+    return desk_settings(api, database_url)
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ def environment() -> jinja2.Environment:
     env.globals["locale"] = current_locale
     env.filters["day"] = _day
     env.filters["moment"] = _moment
+    env.filters["period"] = _period
+    env.filters["document"] = _document
     return env
 
 
@@ -40,6 +42,14 @@ def _day(value: Any, tz: Any) -> str:
 
 def _moment(value: Any, tz: Any) -> str:
     return formats.format_moment(value, tz, current_locale())
+
+
+def _period(label: str) -> str:
+    return formats.format_period(label, current_locale())
+
+
+def _document(ref: str) -> str:
+    return formats.format_document(ref, current_locale())
 
 
 def render(

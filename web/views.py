@@ -13,7 +13,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.i18n import set_locale
-from bot.services import desk, overview
+from bot.services import desk, desk_tasks, overview
 from bot.services.completion import Completion
 from bot.services.people import Requester, TelegramIdentity, identify, remember_user
 from web.render import render
@@ -57,6 +57,38 @@ async def my_page(request: web.Request) -> web.StreamResponse:
     deps = deps_of(request)
     mine = await overview.my_desk(visit().db, who, deps.clock.now(), deps.timing.calendar)
     return render(request, "my.html", mine=mine)
+
+
+async def tasks_page(request: web.Request) -> web.StreamResponse:
+    who = _who(request)
+    if who is None:
+        return _sign_in_page(request)
+    deps = deps_of(request)
+    query = request.query
+    wanted = desk_tasks.TaskFilter(
+        council=query.get("council") or None,
+        agency=query.get("agency") or None,
+        completion=query.get("class") or None,
+        period=query.get("period") or None,
+    )
+    listed = await desk_tasks.list_tasks(
+        visit().db, who, deps.clock.now(), deps.timing.calendar, wanted
+    )
+    return render(request, "tasks.html", listed=listed, wanted=wanted, classes=list(Completion))
+
+
+async def task_detail(request: web.Request) -> web.StreamResponse:
+    who = _who(request)
+    if who is None:
+        return _sign_in_page(request)
+    deps = deps_of(request)
+    raw = request.match_info["task_id"]  # digits only (routes.py)
+    # An id no task can have is simply not found (and never reaches a 32-bit column).
+    task_id = int(raw) if len(raw) <= 9 else 0
+    page = await desk_tasks.task_page(
+        visit().db, who, deps.clock.now(), deps.timing.calendar, task_id
+    )
+    return render(request, "task.html", page=page)
 
 
 # --- signing in and out ---------------------------------------------------------------------
