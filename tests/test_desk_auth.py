@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.db import transaction
-from bot.models import DeskLink, DeskSession, Member
+from bot.models import AuditLog, DeskLink, DeskSession, Member
 from bot.services import admins, members
 from tests.desk import Browser, desk_settings, init_data
 from tests.people import registered
@@ -241,3 +241,63 @@ async def test_a_session_lasts_twelve_hours(bot, browser):
     assert (await browser.get("/my"))[0] == 200
     bot.clock.advance(timedelta(minutes=2))
     assert (await browser.get("/my"))[0] == 401
+
+
+async def test_ended_sessions_and_used_links_are_pruned_a_day_later(bot, browser):
+    from jobs.prune import prune
+
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await browser.sign_in_with_link(await _link_for(bot, an))
+    await browser.sign_in_with_telegram(init_data(an, bot.api.token, bot.clock.now()))
+    deps = bot.app.bot_data["deps"]
+
+    async def left() -> tuple[int, int]:
+        async with bot.sessions() as session:
+            links = (await session.scalars(select(DeskLink))).all()
+            sessions = (await session.scalars(select(DeskSession))).all()
+        return len(links), len(sessions)
+
+    bot.clock.advance(timedelta(hours=13))  # both sessions ran out an hour ago
+    await prune(deps)
+    assert await left() == (1, 2)
+    bot.clock.advance(timedelta(days=1))
+    await prune(deps)
+    assert await left() == (0, 0)
+    # Who signed in, and how, stays in the audit log.
+    async with bot.sessions() as session:
+        entries = (
+            await session.scalars(select(AuditLog).where(AuditLog.action == "desk.sign_in"))
+        ).all()
+    assert [(e.actor, e.details["via"]) for e in entries] == [
+        (f"tg:{an.id}", "link"),
+        (f"tg:{an.id}", "telegram"),
+    ]
+
+
+def test_init_data_is_checked_as_telegram_documents_it():
+    """An initData made step by step as Telegram's documentation says (not with the bot's
+    own signing helper), percent-encoded as Telegram sends it."""
+    import hashlib
+    import hmac
+    import json
+    from datetime import UTC, datetime
+    from urllib.parse import quote
+
+    from bot.services.desk import SignInRefused, verify_init_data
+
+    token = "123456:AAE-test-token"
+    user = json.dumps({"id": 4242, "first_name": "Bình", "language_code": "vi"})
+    fields = {"auth_date": "1795400000", "query_id": "AAHq", "user": user, "signature": "c2ln"}
+    check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
+    digest = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    raw = "&".join(f"{k}={quote(v, safe='')}" for k, v in [*fields.items(), ("hash", digest)])
+    now = datetime.fromtimestamp(1795400000 + 60, tz=UTC)
+    who = verify_init_data(raw, token, now, timedelta(hours=1))
+    assert (who.id, who.first_name, who.language_code) == (4242, "Bình", "vi")
+    with pytest.raises(SignInRefused):
+        verify_init_data(raw.replace("AAHq", "AAHr"), token, now, timedelta(hours=1))
+    with pytest.raises(SignInRefused):
+        verify_init_data(raw + "&hash=" + digest, token, now, timedelta(hours=1))  # twice
+    with pytest.raises(SignInRefused):  # signed in the future
+        verify_init_data(raw, token, now - timedelta(minutes=5), timedelta(hours=1))

@@ -35,7 +35,7 @@ def _routes(bot) -> list[tuple[str, str]]:
     for route in app.router.routes():
         info = route.resource.get_info() if route.resource else {}
         path = info.get("path") or info.get("formatter") or info.get("prefix")
-        path = path.replace("{token}", "abc")
+        path = path.replace("{token}", "abc").replace("{task_id}", "1")
         if route.method == "HEAD":
             continue
         if "prefix" in info:
@@ -55,6 +55,26 @@ async def test_every_route_refuses_another_host(bot, browser):
             assert status == 421, (method, path, host, status)
             assert "Content-Security-Policy" in response.headers
             assert "/desk" not in body
+
+
+async def test_every_page_needs_a_session_and_every_admin_page_an_admin(bot, admin, browser):
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await bot.say(admin, "/newtask DBSH BTC 31/12/2026 | Kế hoạch năm 2027")
+    pages = [
+        path
+        for method, path in _routes(bot)
+        if method == "GET" and not path.startswith(("/auth/", "/static/"))
+    ]
+    assert sorted(pages) == ["/", "/my", "/tasks", "/tasks/1"]
+    for path in pages:  # signed out: the sign-in page, nothing else
+        status, page, _ = await browser.get(path)
+        assert status == 401, path
+        assert "Kế hoạch năm" not in page
+    await browser.sign_in_with_telegram(init_data(an, bot.api.token, bot.clock.now()))
+    member_pages = {"/my", "/tasks/1"}  # their own, and a task of their agency
+    for path in pages:
+        status, _, _ = await browser.get(path)
+        assert status == (200 if path in member_pages else 403), path
 
 
 async def test_every_response_carries_the_security_headers(bot, browser):

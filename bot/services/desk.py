@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import msg
 from bot.models import DeskLink, DeskSession
+from bot.services import audit
 from bot.services.errors import NotFoundError
 from bot.services.people import Requester, TelegramIdentity
 from bot.services.permissions import require_member
@@ -29,6 +30,9 @@ from bot.services.permissions import require_member
 LINK_TTL = timedelta(minutes=10)
 # A working day; then the person signs in again (the Mini App does it without a click).
 SESSION_TTL = timedelta(hours=12)
+# Ended and expired sessions, used and expired links: deleted a day later (jobs/prune.py);
+# who signed in when stays in the audit log.
+KEPT = timedelta(days=1)
 # A Telegram clock a little ahead of ours is not an attack.
 CLOCK_SKEW = timedelta(minutes=1)
 VIA_TELEGRAM = "telegram"
@@ -164,6 +168,7 @@ async def open_session(session: AsyncSession, now: datetime, who: Requester, via
     may_sign_in(who)
     session_id = secrets.token_urlsafe(32)
     expires_at = now + SESSION_TTL
+    audit.record(session, now, audit.telegram_actor(who.telegram_user_id), "desk.sign_in", via=via)
     session.add(
         DeskSession(
             session_hash=_digest(session_id),
@@ -220,3 +225,15 @@ def csrf_token(session_id: str) -> str:
 
 def csrf_ok(session_id: str, given: str) -> bool:
     return bool(given) and hmac.compare_digest(csrf_token(session_id), given)
+
+
+async def prune(session: AsyncSession, now: datetime) -> int:
+    """Delete sessions and links that ended or ran out more than a day ago."""
+    before = now - KEPT
+    links = await session.execute(delete(DeskLink).where(DeskLink.expires_at < before))
+    sessions = await session.execute(
+        delete(DeskSession).where(
+            or_(DeskSession.expires_at < before, DeskSession.ended_at < before)
+        )
+    )
+    return sum(int(getattr(result, "rowcount", 0) or 0) for result in (links, sessions))
