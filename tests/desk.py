@@ -70,7 +70,7 @@ def init_data(user: FakeUser, bot_token: str, signed_at: datetime, **extra: str)
     fields = {
         "query_id": "AAH-test",
         "user": json.dumps(
-            {"id": user.id, "first_name": user.first_name, "language_code": "vi"},
+            {"id": user.id, "first_name": user.first_name, "language_code": user.language_code},
             ensure_ascii=False,
             separators=(",", ":"),
         ),

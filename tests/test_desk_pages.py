@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import Settings
 from tests.desk import Browser, council_at_work, desk_settings, init_data
+from tests.people import registered
 
 
 @pytest.fixture
@@ -127,3 +128,10 @@ async def test_pages_speak_the_reader_s_language(bot, admin, browser):
     await bot.say(admin, "/lang vi")
     page = (await browser.get("/"))[1]  # read again at every request
     assert '<html lang="vi">' in page and "Tổng quan" in page and "Đăng xuất" in page
+
+
+async def test_pages_follow_the_telegram_app_s_language_like_the_chat(bot, browser):
+    lan = await registered(bot, "Phạm Thị Lan", "DBSH", "BTC", language_code="en")
+    await browser.sign_in_with_telegram(init_data(lan, bot.api.token, bot.clock.now()))
+    page = (await browser.get("/my"))[1]
+    assert '<html lang="en">' in page and "My tasks and meetings" in page

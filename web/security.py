@@ -132,6 +132,15 @@ async def signed_in(request: web.Request, handler: Handler) -> web.StreamRespons
                 who = await identify(
                     session, TelegramIdentity(user_id), deps.settings.default_locale
                 )
+                if who.user is not None:
+                    # As in the chat: /lang, the roster's, then the Telegram app's language
+                    # (kept from the last message or initData; a page request has none).
+                    who.locale = pick_locale(
+                        who.user.language,
+                        who.member.language if who.member is not None else None,
+                        who.user.telegram_language,
+                        deps.settings.default_locale,
+                    )
                 if who.may_see_councils:
                     current.who, current.session_id = who, session_id
             set_locale(
