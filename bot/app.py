@@ -135,7 +135,20 @@ async def on_startup(application: Application) -> None:
     flow.start()
     # Updates stored and not finished before a stop or a crash are taken up now.
     await flow.sweep()
+    if settings.web_url:
+        await _serve_desk(application, deps)
     log.info("dieuphoi started as @%s", application.bot.username)
+
+
+async def _serve_desk(application: Application, deps: Deps) -> None:
+    """The desk (web/), when WEB_URL is set: its own server, started and stopped with
+    the bot (why not the webhook's: web/app.py)."""
+    from web.app import DeskServer  # here: only a bot with a desk loads Jinja2
+
+    desk = application.bot_data["desk"] = DeskServer(
+        deps, listen=deps.settings.web_listen, port=deps.settings.web_port
+    )
+    await desk.start()
 
 
 def _flow(application: Application, deps: Deps) -> Flow:
@@ -158,7 +171,11 @@ async def _join(deps: Deps) -> None:
 
 async def on_stop(application: Application) -> None:
     """Let the work under way finish: the sender's and the follower's passes, and the
-    updates being handled, whose answers still go out (the bot is not shut down yet)."""
+    updates being handled, whose answers still go out (the bot is not shut down yet).
+    The desk stops first: no new request starts on a database about to close."""
+    desk = application.bot_data.pop("desk", None)
+    if desk is not None:
+        await desk.stop()
     for loop in application.bot_data.pop("loops", []):
         await loop.stop()
     listener: Listener | None = application.bot_data.pop("listener", None)

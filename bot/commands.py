@@ -62,6 +62,13 @@ MEMBER_COMMANDS = (
         ),
     ),
     Command("back", N_("End your absence now"), N_("/back — end your absence now")),
+    Command(
+        "desk",
+        N_("Open the desk: tasks and meetings on a web page"),
+        N_(
+            "/desk — in a private chat: open the desk (a web page) with a button or a one-time link"
+        ),
+    ),
 )
 
 ADMIN_COMMANDS = (

@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -48,6 +48,10 @@ _ENV_NAMES = {
     "secretariat_name": "SECRETARIAT_NAME",
     "secretariat_name_en": "SECRETARIAT_NAME_EN",
     "files_dir": "FILES_DIR",
+    "web_url": "WEB_URL",
+    "web_listen": "WEB_LISTEN",
+    "web_port": "WEB_PORT",
+    "web_auth_max_age": "WEB_AUTH_MAX_AGE",
 }
 
 DEFAULT_WORKDAYS_FILE = shipped("data", "workdays.csv")
@@ -57,6 +61,8 @@ _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # A reason of a check across variables, "VARIABLE: reason".
 _NAMED_REASON = re.compile(r"([A-Z][A-Z0-9_]*): (.+)", re.DOTALL)
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+# Where plain http is acceptable for the desk: the operator's own machine.
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class ConfigError(Exception):
@@ -122,6 +128,12 @@ class Settings(BaseSettings):
     # checked at start-up: an unwritable folder is told to the admins and retried
     # (jobs/downloads.py), the bot meanwhile still takes the reports.
     files_dir: Path = Path("data/files")
+    # The desk (SPEC §9): its public base URL (off when unset), where it listens (behind
+    # the operator's reverse proxy), and the oldest Telegram initData it accepts.
+    web_url: str | None = None
+    web_listen: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    web_auth_max_age: int = Field(default=3600, ge=10, le=86400)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -183,6 +195,40 @@ class Settings(BaseSettings):
     def _one_line_or_unset(cls, value: object) -> object:
         # An empty SECRETARIAT_NAME_EN= line in .env means "not given".
         return (" ".join(value.split()) or None) if isinstance(value, str) else value
+
+    @field_validator("web_url", mode="before")
+    @classmethod
+    def _desk_url(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None  # an empty WEB_URL= line in .env: the desk is off
+        try:
+            url = urlsplit(value)
+            host = url.hostname
+            _ = url.port  # a port that is not a number raises here
+        except ValueError:
+            raise ValueError(
+                "not a URL; give the desk's public address, e.g. https://desk.example.gov.vn"
+            ) from None
+        if url.scheme not in ("http", "https") or not host:
+            raise ValueError("give the desk's public address, e.g. https://desk.example.gov.vn")
+        if url.query or url.fragment or url.username or url.password:
+            raise ValueError("a base address only: no user, query or #fragment")
+        if url.path.strip("/"):
+            # Its pages link to /tasks, /my…: the desk is the whole site of its host name.
+            raise ValueError(
+                "the desk is served at the root of its own host name, not under a "
+                "path; e.g. https://desk.example.gov.vn"
+            )
+        if url.scheme == "http" and host not in _LOOPBACK_HOSTS:
+            raise ValueError(
+                "must be https:// (Telegram opens Mini Apps over https only, and the session "
+                "cookie must not travel in clear); http:// only on this machine: "
+                "http://127.0.0.1:8080"
+            )
+        return value.rstrip("/")
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -299,6 +345,14 @@ class Settings(BaseSettings):
         if base.endswith("/bot"):
             return base[: -len("/bot")] + "/file/bot"
         return base.rstrip("/") + "/file/bot"
+
+    @property
+    def web_host(self) -> str | None:
+        """The `Host` header the desk answers to (WEB_URL's host and port, as a browser
+        sends it); None when the desk is off."""
+        if self.web_url is None:
+            return None
+        return urlsplit(self.web_url).netloc.lower()
 
     @property
     def token(self) -> str:

@@ -17,11 +17,17 @@ KEYWORDS = {"_": None, "N_": None, "msg": (1,), "ngettext": (1, 2)}
 _FIELD = re.compile(r"\{(\w*)\}")
 
 
+# The desk's templates (web/templates) hold texts too, extracted as babel.cfg says.
+_TEMPLATES = "**/templates/**.html"
+_METHODS = [(_TEMPLATES, "jinja2"), ("**.py", "python")]
+_OPTIONS = {_TEMPLATES: {"extensions": "jinja2.ext.i18n"}}
+
+
 def code_msgids() -> set[str]:
     found: set[str] = set()
-    for package in ("bot", "handlers", "jobs"):
+    for package in ("bot", "handlers", "jobs", "web"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            str(files(package)), method_map=[("**.py", "python")], keywords=KEYWORDS
+            str(files(package)), method_map=_METHODS, options_map=_OPTIONS, keywords=KEYWORDS
         ):
             found.add(message[0] if isinstance(message, tuple) else message)
     return found

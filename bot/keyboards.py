@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot import callbacks
 from bot.callbacks import (
@@ -133,3 +133,12 @@ def to_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in keyboard]
     )
+
+
+def desk_markup(web_url: str) -> InlineKeyboardMarkup | None:
+    """The button that opens the desk as a Mini App. Telegram opens only https Mini Apps:
+    a desk on http://127.0.0.1 (local use) gets no button, only the link."""
+    if not web_url.startswith("https://"):
+        return None
+    button = InlineKeyboardButton(f"🗂 {_('Open the desk')}", web_app=WebAppInfo(web_url + "/"))
+    return InlineKeyboardMarkup([[button]])

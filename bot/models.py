@@ -731,3 +731,37 @@ class ReportFile(Base):
 
     agency: Mapped[Agency] = relationship(lazy="joined")
     member: Mapped[Member] = relationship(lazy="joined")
+
+
+# --- the desk (web/, SPEC §9) --------------------------------------------------------------
+
+
+class DeskLink(Base):
+    """A one-time sign-in link to the desk, given by /desk: single use, 10 minutes. Only
+    the SHA-256 of its token is stored, like an invite's."""
+
+    __tablename__ = "desk_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class DeskSession(Base):
+    """A signed-in desk session. The browser holds the session id in a cookie; only its
+    SHA-256 is stored, so a leaked copy of the database signs nobody in. Who may do what
+    is read again at every request: the row says only who signed in."""
+
+    __tablename__ = "desk_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # "telegram" (Mini App initData) or "link" (/desk's one-time link).
+    via: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

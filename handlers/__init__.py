@@ -12,6 +12,7 @@ from handlers import (
     announce,
     away,
     buttons,
+    desk,
     digest,
     export,
     fallback,
@@ -38,6 +39,7 @@ def register(application: Application) -> None:
         digest,
         announce,
         away,
+        desk,
     )
     for module in (*features, buttons, notes):
         application.add_handlers(module.handlers())

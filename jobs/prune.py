@@ -1,6 +1,7 @@
 """Prune what is only history: outbox rows sent, skipped or dropped more than
-OUTBOX_RETENTION_DAYS ago, and updates finished more than a week ago (Telegram gives an
-update again for a day at most; a week leaves time to look into a failed one)."""
+OUTBOX_RETENTION_DAYS ago, updates finished more than a week ago (Telegram gives an
+update again for a day at most; a week leaves time to look into a failed one), and the
+desk's sessions and sign-in links a day after they ended."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.db import transaction
 from bot.inbox import store as inbox_store
 from bot.logs import Throttled
 from bot.outbox import store as outbox_store
+from bot.services import desk
 from jobs.repeat import every
 
 log = logging.getLogger(__name__)
@@ -53,4 +55,6 @@ async def prune(deps: Deps) -> tuple[int, int]:
             break
     async with transaction(deps.sessions()) as session:
         updates = await inbox_store.prune(session, now - INBOX_KEPT)
+        # The desk's ended sessions and used links: a handful a day, in the same pass.
+        await desk.prune(session, now)
     return outbox, updates

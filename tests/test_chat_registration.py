@@ -132,7 +132,7 @@ async def test_the_start_up_publishes_menus_per_language(bot):
         names = [c["command"] for c in menu]
         assert names == [
             "start", "help", "whoami", "lang", "status", "tasks", "meetings", "submit", "away",
-            "back",
+            "back", "desk",
         ]  # fmt: skip
     en = bot.api.commands_for({"type": "all_private_chats"}, "en")
     vi = bot.api.commands_for({"type": "all_private_chats"}, "vi")

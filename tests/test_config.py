@@ -76,6 +76,17 @@ def test_values_come_from_the_environment(monkeypatch):
         ("OUTBOX_LEASE_SECONDS", "0"),
         ("OUTBOX_RETENTION_DAYS", "30"),
         ("SECRETARIAT_NAME", "   "),
+        ("WEB_URL", "http://desk.example.gov.vn"),
+        ("WEB_URL", "desk.example.gov.vn"),
+        ("WEB_URL", "ftp://desk.example.gov.vn"),
+        ("WEB_URL", "https://desk.example.gov.vn/desk"),
+        ("WEB_URL", "https://desk.example.gov.vn/?x=1"),
+        ("WEB_URL", "https://user:pw@desk.example.gov.vn"),
+        ("WEB_URL", "https://desk.example.gov.vn:port"),
+        ("WEB_PORT", "0"),
+        ("WEB_PORT", "eighty"),
+        ("WEB_AUTH_MAX_AGE", "0"),
+        ("WEB_AUTH_MAX_AGE", "an hour"),
     ],
 )
 def test_a_bad_value_names_its_variable(monkeypatch, variable, value):
@@ -84,6 +95,44 @@ def test_a_bad_value_names_its_variable(monkeypatch, variable, value):
         load_settings(env_file=None)
     assert str(caught.value).startswith(f"error: {variable}: ")
     assert "\n" not in str(caught.value)
+
+
+def test_the_desk_is_off_by_default_and_listens_on_this_machine(monkeypatch):
+    for name in ("WEB_URL", "WEB_LISTEN", "WEB_PORT", "WEB_AUTH_MAX_AGE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(env_file=None)
+    assert settings.web_url is None and settings.web_host is None
+    assert (settings.web_listen, settings.web_port, settings.web_auth_max_age) == (
+        "127.0.0.1",
+        8080,
+        3600,
+    )
+    monkeypatch.setenv("WEB_URL", " ")  # an empty line in .env: off
+    assert load_settings(env_file=None).web_url is None
+
+
+@pytest.mark.parametrize(
+    ("given", "url", "host"),
+    [
+        ("https://Desk.Example.gov.vn/", "https://Desk.Example.gov.vn", "desk.example.gov.vn"),
+        ("https://desk.example.gov.vn:8443", "https://desk.example.gov.vn:8443", None),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080", "127.0.0.1:8080"),
+        ("http://localhost:8080/", "http://localhost:8080", "localhost:8080"),
+        ("http://[::1]:8080", "http://[::1]:8080", "[::1]:8080"),
+    ],
+)
+def test_the_desk_url_is_https_or_http_on_this_machine(monkeypatch, given, url, host):
+    monkeypatch.setenv("WEB_URL", given)
+    settings = load_settings(env_file=None)
+    assert settings.web_url == url
+    assert settings.web_host == (host or url.removeprefix("https://"))
+
+
+def test_http_for_a_desk_reached_from_elsewhere_says_why(monkeypatch):
+    monkeypatch.setenv("WEB_URL", "http://10.0.0.5:8080")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file=None)
+    assert str(caught.value).startswith("error: WEB_URL: must be https:// (Telegram opens Mini")
 
 
 def test_a_malformed_token_is_refused_without_echoing_it(monkeypatch):

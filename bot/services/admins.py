@@ -95,6 +95,10 @@ async def remove_admin(
     if admin is None or admin.removed_at is not None:
         raise NotFoundError(msg("{id} is not an admin.", id=telegram_user_id))
     admin.removed_at, admin.removed_by = now, actor
+    # Here: bot.services.desk reads bot.services.people, which reads this module.
+    from bot.services.desk import end_sessions_of
+
+    sessions_ended = await end_sessions_of(session, now, telegram_user_id)
     audit.record(
         session,
         now,
@@ -103,6 +107,7 @@ async def remove_admin(
         telegram_user_id=telegram_user_id,
         name=admin.name,
         added_by=admin.added_by,
+        desk_sessions_ended=sessions_ended,
     )
     return admin
 

@@ -27,6 +27,7 @@ from bot.models import (
 )
 from bot.outbox.plan import meeting_subject, task_subject
 from bot.services import audit
+from bot.services.desk import end_sessions_of
 from bot.services.errors import NotFoundError
 from bot.services.groups import council_by_code
 
@@ -79,6 +80,9 @@ async def remove_member(
         delete(Outbox).where(Outbox.member_id == member.id, Outbox.state == OutboxState.PENDING)
     )
     telegram_user_id = member.telegram_user_id
+    sessions_ended = (
+        await end_sessions_of(session, now, telegram_user_id) if telegram_user_id else 0
+    )
     member.telegram_user_id = None
     member.registered_at = None
     member.removed_at, member.removed_by = now, actor
@@ -94,6 +98,7 @@ async def remove_member(
         telegram_user_id=telegram_user_id,
         invites_revoked=_count(revoked),
         outbox_cancelled=_count(withdrawn),
+        desk_sessions_ended=sessions_ended,
     )
     return Removal(member, codes, already=False, cancelled=_count(withdrawn))
 
@@ -135,6 +140,14 @@ async def remove_seat(
             delete(Outbox).where(Outbox.id.in_(doomed), Outbox.state == OutboxState.PENDING)
         )
     await session.delete(membership)
+    # The desk reads rights at every click anyway; signing the person out as well makes
+    # the change plain to them (they sign in again with what they still may see).
+    telegram_user_id = await session.scalar(
+        select(Member.telegram_user_id).where(Member.id == member_id)
+    )
+    sessions_ended = (
+        await end_sessions_of(session, now, telegram_user_id) if telegram_user_id else 0
+    )
     audit.record(
         session,
         now,
@@ -145,6 +158,7 @@ async def remove_seat(
         role=membership.role.value,
         outbox_cancelled=len(doomed),
         by_import=by_import,
+        desk_sessions_ended=sessions_ended,
     )
     return len(doomed)
 

@@ -1,0 +1,110 @@
+"""What the desk's first pages show: the admins' overview of every council, and a
+member's own tasks and meetings. Read only; the same rules as /tasks and /meetings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Agency, Council, Meeting, MeetingResponse, RsvpAnswer, Task
+from bot.services import rsvp
+from bot.services.completion import Completion, classify_part
+from bot.services.meetings import upcoming_meetings
+from bot.services.people import Requester
+from bot.services.permissions import require_admin, require_member
+from bot.services.tasks import tasks_of_member
+from bot.worktime import WorkCalendar
+
+MEETINGS_PER_COUNCIL = 5
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task: Task
+    # One per column of the council's matrix: the agency's class, None if not assigned.
+    cells: list[Completion | None]
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    meeting: Meeting
+    answers: Counter[RsvpAnswer]
+
+
+@dataclass
+class CouncilOverview:
+    council: Council
+    agencies: list[Agency] = field(default_factory=list)  # the matrix's columns
+    tasks: list[TaskRow] = field(default_factory=list)
+    overdue: dict[int, int] = field(default_factory=dict)  # by agency id
+    meetings: list[MeetingRow] = field(default_factory=list)
+
+
+async def council_overviews(
+    session: AsyncSession, who: Requester, now: datetime, calendar: WorkCalendar
+) -> list[CouncilOverview]:
+    """Per council: open tasks × assigned agencies in the four completion classes, the
+    overdue count of each agency, the upcoming meetings with their answers (admins)."""
+    require_admin(who)
+    councils = (await session.scalars(select(Council).order_by(Council.id))).all()
+    overviews = {c.id: CouncilOverview(c) for c in councils}
+    tasks = (
+        await session.scalars(
+            select(Task)
+            .where(Task.cancelled_at.is_(None), Task.done_at.is_(None))
+            .order_by(Task.due_on, Task.id)
+        )
+    ).all()
+    assigned: dict[int, dict[int, Agency]] = {c.id: {} for c in councils}
+    for task in tasks:
+        for part in task.assignments:
+            assigned[task.council_id][part.agency_id] = part.agency
+    for council_id, agencies in assigned.items():
+        overviews[council_id].agencies = sorted(agencies.values(), key=lambda a: a.code)
+    for task in tasks:
+        view = overviews[task.council_id]
+        by_agency = {p.agency_id: classify_part(task, p, now, calendar) for p in task.assignments}
+        view.tasks.append(TaskRow(task, [by_agency.get(a.id) for a in view.agencies]))
+        for agency_id, found in by_agency.items():
+            if found == Completion.OVERDUE:
+                view.overdue[agency_id] = view.overdue.get(agency_id, 0) + 1
+    meetings = await upcoming_meetings(session, now, who, None, limit=1000)
+    answers = await rsvp.counts(session, [m.id for m in meetings])
+    for meeting in meetings:
+        view = overviews[meeting.council_id]
+        if len(view.meetings) < MEETINGS_PER_COUNCIL:
+            view.meetings.append(MeetingRow(meeting, answers[meeting.id]))
+    return list(overviews.values())
+
+
+@dataclass(frozen=True)
+class MyMeeting:
+    meeting: Meeting
+    answer: MeetingResponse | None
+
+
+@dataclass(frozen=True)
+class MyDesk:
+    tasks: list[tuple[Task, Completion]]
+    meetings: list[MyMeeting]
+
+
+async def my_desk(
+    session: AsyncSession, who: Requester, now: datetime, calendar: WorkCalendar
+) -> MyDesk:
+    """A member's page: their agency's open tasks and their councils' coming meetings."""
+    require_member(who)
+    tasks = await tasks_of_member(session, who)  # refuses anyone who is not a member
+    assert who.member is not None
+    agency_id = who.member.agency_id
+    rows = []
+    for task in tasks:
+        part = next(p for p in task.assignments if p.agency_id == agency_id)
+        rows.append((task, classify_part(task, part, now, calendar)))
+    meetings = await upcoming_meetings(session, now, who, None)
+    answers = await rsvp.answers_of(session, who.member.id, [m.id for m in meetings])
+    return MyDesk(rows, [MyMeeting(m, answers.get(m.id)) for m in meetings])

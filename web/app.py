@@ -1,0 +1,68 @@
+"""The desk's aiohttp application, and the server `dieuphoi run` starts with the bot.
+
+Its own server, not the webhook's: the webhook listens where Telegram can reach it
+(WEBHOOK_LISTEN, 0.0.0.0:8443 by default) and trusts only its secret header, while the desk
+listens behind the operator's reverse proxy (WEB_LISTEN, 127.0.0.1:8080) and trusts
+sessions; one server would put both behind the weaker of the two setups.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.config import ConfigError
+from web.routes import setup_routes
+from web.security import DEPS, MIDDLEWARES
+
+if TYPE_CHECKING:
+    from bot.app import Deps
+
+log = logging.getLogger(__name__)
+
+# Forms and initData are small; the roster upload, when it comes, sets its own limit.
+MAX_BODY = 256 * 1024
+
+
+def build_desk(deps: Deps) -> web.Application:
+    """The desk as an aiohttp application over the bot's `Deps` (settings, clock, database)."""
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=MAX_BODY)
+    app[DEPS] = deps
+    setup_routes(app)
+    return app
+
+
+class DeskServer:
+    """Serves the desk on WEB_LISTEN:WEB_PORT while the bot runs."""
+
+    def __init__(self, deps: Deps, *, listen: str, port: int) -> None:
+        self.deps = deps
+        self.listen = listen
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        # No access log: a one-time sign-in link carries its token in the path.
+        self._runner = web.AppRunner(build_desk(self.deps), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.listen, self.port)
+        try:
+            await site.start()
+        except OSError as error:
+            await self.stop()
+            raise ConfigError(
+                "WEB_PORT", f"cannot listen on {self.listen}:{self.port}: {error.strerror}"
+            ) from None
+        log.info("desk served on %s:%s for %s", self.listen, self.port, self.deps.settings.web_url)
+
+    @property
+    def app(self) -> web.Application:
+        assert self._runner is not None, "the desk is not started"
+        return self._runner.app
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,22 @@
+"""Every URL of the desk, in one place (SPEC §9)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from web import views
+from web.render import STATIC_DIR
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/", views.overview_page, name="overview")  # admins
+    app.router.add_get("/my", views.my_page, name="my")  # a member's tasks and meetings
+    app.router.add_get("/tasks", views.tasks_page, name="tasks")  # admins
+    # Admins: any task; a member: a task of their agency (any other is not found).
+    app.router.add_get(r"/tasks/{task_id:\d+}", views.task_detail, name="task")
+    app.router.add_get("/auth/link/{token}", views.link_page, name="link")
+    app.router.add_post("/auth/link/{token}", views.link_sign_in)
+    app.router.add_post("/auth/telegram", views.telegram_sign_in, name="telegram")
+    app.router.add_post("/auth/logout", views.logout, name="logout")
+    # One stylesheet and one small script; served by the bot itself (no CDN).
+    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
