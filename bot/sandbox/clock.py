@@ -21,10 +21,12 @@ log = logging.getLogger(__name__)
 class MovableClock:
     """`now()` is the real time plus every move so far."""
 
-    def __init__(self, state_file: Path | None = None) -> None:
+    def __init__(self, state_file: Path | None = None, *, start: datetime | None = None) -> None:
+        """`start`: the moment the clock shows now (tests), instead of the real time or
+        the moment a saved sandbox had reached."""
         self._state_file = state_file
-        self._offset = timedelta(0)
-        if state_file is not None and state_file.exists():
+        self._offset = timedelta(0) if start is None else start - datetime.now(UTC)
+        if start is None and state_file is not None and state_file.exists():
             try:
                 seconds = float(json.loads(state_file.read_text("utf-8"))["offset_seconds"])
             except (ValueError, KeyError, TypeError):
