@@ -96,10 +96,12 @@ async def _bot_says(
 ) -> Message:
     bot_id = (await world.bot_user())["id"]
     event = await events.wait(
-        lambda e: e.kind == "message"
-        and e.chat_id == chat_id
-        and e.payload["from"]["id"] == bot_id
-        and found(e.payload)
+        lambda e: (
+            e.kind == "message"
+            and e.chat_id == chat_id
+            and e.payload["from"]["id"] == bot_id
+            and found(e.payload)
+        )
     )
     message: Message = event.payload
     return message
@@ -162,14 +164,18 @@ async def test_an_official_answers_a_reminder_with_a_button_and_a_note(
     assert mine["reply_to_message"]["message_id"] == question["message_id"]
     await _bot_says(world, events, hung.id, lambda m: m["message_id"] > mine["message_id"])
     steps = await events.wait(
-        lambda e: e.kind == "steps"
-        and e.user_id == hung.id
-        and {s["id"] for s in e.payload if s["done"]} == {"answer-reminder", "add-note"}
+        lambda e: (
+            e.kind == "steps"
+            and e.user_id == hung.id
+            and {s["id"] for s in e.payload if s["done"]} == {"answer-reminder", "add-note"}
+        )
     )
     assert [s["id"] for s in steps.payload] == [
         "answer-reminder", "add-note", "create-task", "post-digest", "announce", "summary",
     ]  # fmt: skip
     assert await _steps_done(world, hung.id) == {"answer-reminder", "add-note"}
+    [first, *_rest] = await world.steps(hung.id)
+    assert first.title == "Với vai trò thành viên: trả lời lời nhắc"
     # A button pressed on a message that has none: refused as Telegram would not send it.
     with pytest.raises(SandboxRefusal):
         await world.press(hung.id, hung.id, mine["message_id"], button["callback_data"])
@@ -250,6 +256,12 @@ async def test_commands_and_what_telegram_would_refuse(world: LiveWorld):
     with pytest.raises(SandboxRefusal) as too_long:
         await world.send_text(hung.id, hung.id, "a" * 4097, None)
     assert too_long.value.status == 400
+    assert str(too_long.value) == "Tin nhắn quá dài: Telegram chỉ nhận tối đa 4.096 ký tự."
+    with pytest.raises(SandboxRefusal) as in_english:
+        await world.send_text(mai.id, mai.id, "a" * 4097, None)
+    assert (
+        str(in_english.value) == "The message is too long: Telegram takes at most 4,096 characters."
+    )
     with pytest.raises(SandboxRefusal):
         await world.send_text(hung.id, hung.id, "   ", None)
     with pytest.raises(SandboxRefusal) as too_large:

@@ -24,7 +24,7 @@ from bot import wake
 from bot.app import Deps
 from bot.db import transaction
 from bot.formats import format_moment
-from bot.i18n import use_locale
+from bot.i18n import N_, _, use_locale
 from bot.models import Member
 from bot.outbox.plan import plan_pass
 from bot.outbox.store import next_due_at
@@ -86,8 +86,14 @@ class LiveWorld:
     def _person(self, user_id: int) -> FakeUser:
         user = self.telegram.user(user_id)
         if user is None or not any(p["id"] == user_id for p in self._cast()):
-            raise SandboxRefusal("There is no such person in the sandbox.", 404)
+            raise self._refusal(user_id, N_("There is no such person in the sandbox."), 404)
         return user
+
+    def _refusal(self, user_id: int | None, text: str, status: int = 400) -> SandboxRefusal:
+        """What Telegram would refuse, told in the person's language."""
+        language = self._language(user_id) if user_id is not None else None
+        with use_locale(language or self.deps.settings.default_locale):
+            return SandboxRefusal(_(text), status)
 
     def _language(self, user_id: int) -> str:
         for person in self._cast():
@@ -102,7 +108,7 @@ class LiveWorld:
             return None
         group = self.telegram.group(chat_id)
         if group is None or user_id not in self.telegram.members_of(chat_id):
-            raise SandboxRefusal("You are not in this chat.", 403)
+            raise self._refusal(user_id, N_("You are not in this chat."), 403)
         return group
 
     def _read_marks(self, user_id: int) -> dict[str, int]:
@@ -252,24 +258,26 @@ class LiveWorld:
     ) -> JSONDict:
         group = self._chat(user_id, chat_id)
         if not text.strip():
-            raise SandboxRefusal("The message is empty.")
+            raise self._refusal(user_id, N_("The message is empty."))
         if utf16_len(text) > TEXT_LIMIT:
-            raise SandboxRefusal(f"The message is too long: at most {TEXT_LIMIT} characters.", 400)
-        replied = self._replied(chat_id, reply_to)
+            raise self._refusal(
+                user_id, N_("The message is too long: Telegram takes at most 4,096 characters.")
+            )
+        replied = self._replied(user_id, chat_id, reply_to)
         update = self.telegram.send_message(
             self._person(user_id), text, chat=group, reply_to=replied
         )
         message: JSONDict = update["message"]
         return {k: v for k, v in message.items() if not k.startswith("_")}
 
-    def _replied(self, chat_id: int, reply_to: int | None) -> JSONDict | None:
+    def _replied(self, user_id: int, chat_id: int, reply_to: int | None) -> JSONDict | None:
         if reply_to is None:
             return None
         replied = next(
             (m for m in self.telegram.history(chat_id) if m["message_id"] == reply_to), None
         )
         if replied is None:
-            raise SandboxRefusal("The message to reply to is not there any more.", 400)
+            raise self._refusal(user_id, N_("The message to reply to is not there any more."))
         return replied
 
     async def send_file(
@@ -283,9 +291,11 @@ class LiveWorld:
     ) -> JSONDict:
         group = self._chat(user_id, chat_id)
         if len(content) > DOWNLOAD_LIMIT:
-            raise SandboxRefusal("The file is too large: a bot takes files up to 20 MB.", 413)
+            raise self._refusal(
+                user_id, N_("The file is too large: a bot takes files up to 20 MB."), 413
+            )
         if not content:
-            raise SandboxRefusal("The file is empty.")
+            raise self._refusal(user_id, N_("The file is empty."))
         name = file_name.replace("/", "_").replace("\\", "_").strip() or "file"
         update = self.telegram.send_document(
             self._person(user_id), name, content, caption=caption or None, chat=group
@@ -300,7 +310,7 @@ class LiveWorld:
         try:
             query_id = self.telegram.press(self._person(user_id), chat_id, message_id, data)
         except (KeyError, AssertionError):
-            raise SandboxRefusal("This button is not there any more.", 400) from None
+            raise self._refusal(user_id, N_("This button is not there any more.")) from None
         future: asyncio.Future[JSONDict] = asyncio.get_running_loop().create_future()
         self._answers[query_id] = future
         try:
@@ -313,7 +323,7 @@ class LiveWorld:
     async def file(self, file_id: str) -> tuple[str, str, bytes]:
         stored = self.telegram.stored_file(file_id)
         if stored is None:
-            raise SandboxRefusal("There is no such file.", 404)
+            raise self._refusal(None, N_("There is no such file."), 404)
         name = stored.file_name or stored.file_path.rsplit("/", 1)[-1]
         return name, stored.mime_type or "application/octet-stream", stored.content
 
@@ -339,7 +349,9 @@ class LiveWorld:
             elif step in _STEPS:
                 self.time.advance(_STEPS[step])
             else:
-                raise SandboxRefusal("The clock moves by an hour, a day, or to the next message.")
+                raise self._refusal(
+                    user_id, N_("The clock moves by an hour, a day, or to the next message.")
+                )
             wake.wake([wake.OUTBOX, wake.BROADCASTS])
             await self.deliver()
         clock = await self.clock(user_id)
@@ -369,7 +381,7 @@ class LiveWorld:
         if not isinstance(dispatcher, Dispatcher):
             dispatcher = Dispatcher(deps, self.application.bot, name="sandbox-clock")
         speaker = speaker_of(self.application)
-        for _ in range(MAX_PASSES):
+        for _pass in range(MAX_PASSES):
             result = await dispatcher.run_pass()
             if not result.claimed:
                 # A finished broadcast queues its summary: one more pass sends it.
