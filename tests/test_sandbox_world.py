@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -289,3 +290,46 @@ async def test_the_secretariat_uploads_a_roster(world: LiveWorld, events: Events
     with pytest.raises(SandboxRefusal) as missing:
         await world.file("no-such-file")
     assert missing.value.status == 404
+
+
+async def test_a_restart_keeps_the_chats_and_the_moved_clock(tmp_path):
+    data = tmp_path / "data"
+    first = Sandbox(data)
+    world = await first.start()
+    try:
+        hung = await _someone(world, "Nguyễn Văn Hùng")
+        moved = await world.move_clock("day", hung.id)
+        people = await world.people()
+        history = await _history(world, hung.id, hung.id)
+        await world.mark_read(hung.id, hung.id, history[-1]["message_id"])
+    finally:
+        await first.stop()
+    again = Sandbox(data)
+    world = await again.start()
+    try:
+        assert await world.people() == people  # not seeded a second time
+        assert await _history(world, hung.id, hung.id) == history
+        assert (await world.chats_of(hung.id))[0].unread == 0
+        assert (await world.clock(hung.id)).utc >= moved.utc
+        # The same people still talk to the bot, which knows them.
+        events = Events(world)
+        await asyncio.sleep(0)
+        await world.send_text(hung.id, hung.id, "/whoami", None)
+        answer = await _bot_says(world, events, hung.id, lambda m: "Nguyễn Văn Hùng" in _text(m))
+        events.close()
+        assert answer["date"] >= int(datetime.fromisoformat(moved.utc).timestamp())
+    finally:
+        await again.stop()
+
+
+def test_the_clock_only_moves_forward_and_is_kept(tmp_path):
+    kept = tmp_path / "clock.json"
+    clock = MovableClock(kept)
+    real = datetime.now(UTC)
+    clock.advance(timedelta(days=2))
+    assert clock.now() - real >= timedelta(days=2)
+    with pytest.raises(ValueError):
+        clock.advance(timedelta(seconds=-1))
+    assert clock.advance_to(real) >= real + timedelta(days=2)  # the past: no move
+    assert MovableClock(kept).offset == clock.offset
+    assert abs(clock.wall() - clock.now().timestamp()) < 1

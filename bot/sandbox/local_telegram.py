@@ -29,6 +29,8 @@ SANDBOX_TOKEN = "7000000001:sandbox-local-telegram-no-network"  # noqa: S105 - n
 SANDBOX_USERNAME = "dieuphoi_sandbox_bot"
 SANDBOX_BOT_NAME = "Điều phối"
 _STATE_VERSION = 1
+# The server's record of API calls, kept to this many (the tests keep them all).
+_KEEP_CALLS = 1000
 
 
 class LocalTelegram(FakeBotApi):
@@ -79,6 +81,10 @@ class LocalTelegram(FakeBotApi):
 
     def _record_call(self, method: str, params: JSONDict, status: int, body: JSONDict) -> None:
         super()._record_call(method, params, status, body)
+        if len(self.calls) > _KEEP_CALLS * 2:
+            # A sandbox runs for days and polls all the while: keep the recent calls only.
+            del self.calls[:-_KEEP_CALLS], self._call_notes[:-_KEEP_CALLS]
+            del self.polls[:-_KEEP_CALLS]
         if method == "answerCallbackQuery" and status == 200:
             query_id = str(params.get("callback_query_id"))
             user_id = self.query_users.pop(query_id, None)
