@@ -34,8 +34,10 @@ async def _until_ready(process: asyncio.subprocess.Process, timeout: float) -> s
     return line.decode().strip()
 
 
-async def _stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
+async def _stop(
+    process: asyncio.subprocess.Process, signum: int = signal.SIGTERM
+) -> tuple[int, str]:
+    process.send_signal(signum)
     _out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode is not None
     return process.returncode, err.decode()
@@ -72,12 +74,12 @@ async def test_starts_in_seconds_serves_the_page_keeps_its_data_and_stops_cleanl
     names, messages = _people_and_messages(data)
     assert len(names) == 13 and messages > 20
 
-    # Started again: the same world, not seeded a second time.
+    # Started again: the same world, not seeded a second time; Ctrl+C stops it as well.
     process = await start_cli("sandbox", "--port", str(port), env=env, cwd=tmp_path)
     try:
         assert await _until_ready(process, 10) == READY.format(port=port)
     finally:
-        code, err = await _stop(process)
+        code, err = await _stop(process, signal.SIGINT)
     assert code == 0, err
     assert _people_and_messages(data) == (names, messages)
 

@@ -7,6 +7,7 @@ uploaded; events arrive and the guided path's steps are checked off from what ha
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -333,3 +334,21 @@ def test_the_clock_only_moves_forward_and_is_kept(tmp_path):
     assert clock.advance_to(real) >= real + timedelta(days=2)  # the past: no move
     assert MovableClock(kept).offset == clock.offset
     assert abs(clock.wall() - clock.now().timestamp()) < 1
+
+
+async def test_a_chat_of_two_thousand_messages_is_read_a_page_at_a_time(world: LiveWorld):
+    hung = await _someone(world, "Nguyễn Văn Hùng")
+    group = (await world.chats_of(hung.id))[1]
+    for n in range(2000):  # plain talk: the bot (privacy mode) does not even receive it
+        await world.send_text(hung.id, group.id, f"Tin nhắn số {n}", None)
+    started = time.monotonic()
+    page, more = await world.messages(hung.id, group.id, None, 50)
+    assert more and [_text(m) for m in page[-2:]] == ["Tin nhắn số 1998", "Tin nhắn số 1999"]
+    seen = len(page)
+    while more:
+        page, more = await world.messages(hung.id, group.id, page[0]["message_id"], 50)
+        seen += len(page)
+    assert seen >= 2000
+    summary = (await world.chats_of(hung.id))[1]
+    assert summary.last is not None and _text(summary.last) == "Tin nhắn số 1999"
+    assert time.monotonic() - started < 5

@@ -132,12 +132,32 @@ class LocalTelegram(FakeBotApi):
             if status in ("creator", "administrator", "member")
         )
 
-    def history(self, chat_id: int) -> list[JSONDict]:
-        """Every message of the chat, oldest first, as Telegram shows them."""
-        return [
-            copy.deepcopy(_public(message))
-            for _, message in sorted(self._messages.get(chat_id, {}).items())
-        ]
+    def history(
+        self, chat_id: int, before: int | None = None, limit: int | None = None
+    ) -> tuple[list[JSONDict], bool]:
+        """The chat's messages older than `before` (all: None), oldest first, the newest
+        `limit` of them as Telegram shows them, and whether older ones remain. Only those
+        are copied: a chat of thousands of messages is read a page at a time."""
+        stored = self._messages.get(chat_id, {})
+        ids = sorted(i for i in stored if before is None or i < before)
+        page = ids if limit is None else ids[-limit:] if limit > 0 else []
+        return [copy.deepcopy(_public(stored[i])) for i in page], len(page) < len(ids)
+
+    def unread(self, chat_id: int, after: int, reader: int) -> int:
+        """Messages after `after` that `reader` did not write."""
+        return sum(
+            1
+            for message_id, message in self._messages.get(chat_id, {}).items()
+            if message_id > after and (message.get("from") or {}).get("id") != reader
+        )
+
+    def last(self, chat_id: int) -> JSONDict | None:
+        stored = self._messages.get(chat_id, {})
+        return copy.deepcopy(_public(stored[max(stored)])) if stored else None
+
+    def message(self, chat_id: int, message_id: int) -> JSONDict | None:
+        message = self._messages.get(chat_id, {}).get(message_id)
+        return copy.deepcopy(_public(message)) if message is not None else None
 
     def stored_file(self, file_id: str) -> _StoredFile | None:
         return self._files.get(file_id)

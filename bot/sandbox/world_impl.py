@@ -189,14 +189,8 @@ class LiveWorld:
         marks = self._read_marks(user_id)
         summaries = []
         for chat_id, kind, title in chats:
-            history = self.telegram.history(chat_id)
-            seen = marks.get(str(chat_id), 0)
-            unread = sum(
-                1
-                for m in history
-                if m["message_id"] > seen and (m.get("from") or {}).get("id") != user_id
-            )
-            last = history[-1] if history else None
+            unread = self.telegram.unread(chat_id, marks.get(str(chat_id), 0), user_id)
+            last = self.telegram.last(chat_id)
             summaries.append(ChatSummary(chat_id, kind, title, last, unread))  # type: ignore[arg-type]
         return summaries
 
@@ -204,11 +198,7 @@ class LiveWorld:
         self, user_id: int, chat_id: int, before: int | None, limit: int
     ) -> tuple[list[JSONDict], bool]:
         self._chat(user_id, chat_id)
-        history = self.telegram.history(chat_id)
-        if before is not None:
-            history = [m for m in history if m["message_id"] < before]
-        limit = max(1, limit)
-        return history[-limit:], len(history) > limit
+        return self.telegram.history(chat_id, before, max(1, limit))
 
     async def mark_read(self, user_id: int, chat_id: int, message_id: int) -> None:
         self._chat(user_id, chat_id)
@@ -273,9 +263,7 @@ class LiveWorld:
     def _replied(self, user_id: int, chat_id: int, reply_to: int | None) -> JSONDict | None:
         if reply_to is None:
             return None
-        replied = next(
-            (m for m in self.telegram.history(chat_id) if m["message_id"] == reply_to), None
-        )
+        replied = self.telegram.message(chat_id, reply_to)
         if replied is None:
             raise self._refusal(user_id, N_("The message to reply to is not there any more."))
         return replied
