@@ -291,6 +291,17 @@ async def test_the_secretariat_uploads_a_roster(world: LiveWorld, events: Events
     with pytest.raises(SandboxRefusal) as missing:
         await world.file("no-such-file")
     assert missing.value.status == 404
+    # A picture sent as a photo, in reply to the bot's report; a long caption is refused.
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (640).to_bytes(4, "big") * 2
+    photo = await world.send_file(
+        officer.id, officer.id, "anh.png", png, "", report["message_id"], as_photo=True
+    )
+    assert photo["photo"][-1]["width"] == 640 and "document" not in photo
+    assert photo["reply_to_message"]["message_id"] == report["message_id"]
+    assert (await world.file(photo["photo"][-1]["file_id"]))[2] == png
+    with pytest.raises(SandboxRefusal) as long_caption:
+        await world.send_file(officer.id, officer.id, "a.txt", b"x", "c" * 1025, None)
+    assert str(long_caption.value).startswith("Chú thích quá dài")
 
 
 async def test_a_restart_keeps_the_chats_and_the_moved_clock(tmp_path):

@@ -33,7 +33,7 @@ from bot.sandbox.clock import MovableClock
 from bot.sandbox.local_telegram import LocalTelegram
 from bot.sandbox.steps import done_steps, render_steps
 from bot.sandbox.telegram import FakeChat, FakeUser, utf16_len
-from bot.sandbox.telegram.server import DOWNLOAD_LIMIT, TEXT_LIMIT
+from bot.sandbox.telegram.server import CAPTION_LIMIT, DOWNLOAD_LIMIT, TEXT_LIMIT
 from bot.sandbox.world import (
     ChatSummary,
     Clock,
@@ -276,7 +276,10 @@ class LiveWorld:
         content: bytes,
         caption: str,
         reply_to: int | None,
+        as_photo: bool = False,
     ) -> JSONDict:
+        """`as_photo` (an addition to the Protocol): a JPEG or PNG sent as a photo, as
+        Telegram's "send as photo"; anything else goes as a document."""
         group = self._chat(user_id, chat_id)
         if len(content) > DOWNLOAD_LIMIT:
             raise self._refusal(
@@ -284,9 +287,14 @@ class LiveWorld:
             )
         if not content:
             raise self._refusal(user_id, N_("The file is empty."))
+        if utf16_len(caption) > CAPTION_LIMIT:
+            raise self._refusal(
+                user_id, N_("The caption is too long: Telegram takes at most 1,024 characters.")
+            )
         name = file_name.replace("/", "_").replace("\\", "_").strip() or "file"
-        update = self.telegram.send_document(
-            self._person(user_id), name, content, caption=caption or None, chat=group
+        replied = self._replied(user_id, chat_id, reply_to)
+        update = self.telegram.send_file(
+            self._person(user_id), group, name, content, caption or None, replied, photo=as_photo
         )
         message: JSONDict = update["message"]
         return {k: v for k, v in message.items() if not k.startswith("_")}
