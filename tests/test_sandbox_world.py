@@ -55,7 +55,7 @@ class Events:
         async for event in world.events():
             self.seen.append(event)
 
-    async def wait(self, found: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+    async def wait(self, found: Callable[[Event], bool], timeout: float = 30.0) -> Event:
         async with asyncio.timeout(timeout):
             while True:
                 for event in self.seen:
@@ -130,6 +130,17 @@ async def test_the_seeded_world(world: LiveWorld):
     hung = await _someone(world, "Nguyễn Văn Hùng")
     [private, group] = await world.chats_of(hung.id)
     assert group.title == "HĐĐP vùng Đồng bằng sông Hồng"
+    # The official who never pressed Start: the bot may not write to her first, so her
+    # reminder went to her council's group, naming her (the group fallback).
+    nhung = await _someone(world, "Vũ Thị Hồng Nhung")
+    assert (await world.chats_of(nhung.id))[1].id == group.id
+    [fallback] = [m for m in await _history(world, hung.id, group.id) if "Quỹ" in _text(m)]
+    assert _text(fallback).startswith("Vũ Thị Hồng Nhung")
+    assert any(
+        (e.get("user") or {}).get("id") == nhung.id or str(nhung.id) in e.get("url", "")
+        for e in fallback.get("entities", [])
+    )
+    assert await _history(world, nhung.id, nhung.id) == []
     # Today's reminder is there already, unread, with its buttons.
     assert private.unread >= 2
     history = await _history(world, hung.id, hung.id)

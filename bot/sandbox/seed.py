@@ -27,8 +27,9 @@ from bot.outbox.plan import plan_task
 from bot.sandbox.local_telegram import LocalTelegram
 from bot.sandbox.telegram import FakeChat, FakeUser
 from bot.schedule import Timing
-from bot.services import admins, audit, meetings, reference, roster, tasks
+from bot.services import admins, audit, invites, meetings, reference, roster, tasks
 from bot.services.demo import DEMO_ACTOR
+from bot.services.people import TelegramIdentity
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ async def seed_world(
         )  # fmt: skip
         if report.errors:
             raise RuntimeError(f"the sandbox roster was refused: {report.errors}")
-        invites = {member.full_name: token for member, token in report.new_members}
+        invites_of = {member.full_name: token for member, token in report.new_members}
     for official in CAST:
         user = telegram.add_user(official.name, language_code=official.language)
         users.append((official, user))
@@ -118,7 +119,15 @@ async def seed_world(
     await _say(telegram, officer, "/start")
     for official, user in users:
         if official.presses_start:
-            await _say(telegram, user, f"/start {invites[official.name]}")
+            await _say(telegram, user, f"/start {invites_of[official.name]}")
+    async with transaction(sessions) as session:
+        for official, user in users:
+            if not official.presses_start:
+                # Her account is known (her invite was redeemed for it, as if opened on
+                # another device) but she never pressed Start in this chat: the bot may not
+                # write to her first, so her reminders go to the council's group, naming her.
+                identity = TelegramIdentity(user.id, user.first_name, language_code="vi")
+                await invites.redeem_invite(session, now, identity, invites_of[official.name])
     for code, title in GROUPS.items():
         group = telegram.add_group(title)
         since = len(telegram.sent)
@@ -157,11 +166,11 @@ async def _say(
 
 async def _work(session: AsyncSession, timing: Timing, now: datetime) -> None:
     """Meetings and tasks of both councils, moved into the coming days: a reminder to
-    answer today or at the next working morning, a task just past its deadline (the
+    answer today (or at the next working morning), a task just past its deadline (the
     nudges begin in a day or two), meetings whose reminders come within the week."""
     calendar = timing.calendar
     today = now.astimezone(timing.tz).date()
-    soon = calendar.add_working_days(today, 3)
+    soon = calendar.add_working_days(today, 1)
     later = calendar.add_working_days(today, 15)
     meeting_day = calendar.add_working_days(today, 2)
     review_day = calendar.add_working_days(today, 7)

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from telegram.ext import Application
 
 from bot import wake
@@ -25,7 +25,7 @@ from bot.app import Deps
 from bot.db import transaction
 from bot.formats import format_moment
 from bot.i18n import N_, _, use_locale
-from bot.models import Member
+from bot.models import Member, Outbox, OutboxState
 from bot.outbox.plan import plan_pass
 from bot.outbox.store import next_due_at
 from bot.replies import speaker_of
@@ -53,8 +53,9 @@ log = logging.getLogger(__name__)
 ANSWER_PATIENCE = 5.0
 # "next scheduled message" looks this many days ahead for something to send.
 LOOK_AHEAD_DAYS = 31
-# Sending passes after one move; the cap only turns a bug into a logged stop.
-MAX_PASSES = 200
+# How long one move may send (pacing spaces messages to a group by seconds); past it,
+# the rest goes out in the background, as the bot's sending loop gets to it.
+DELIVERY_PATIENCE = 60.0
 _STEPS: dict[ClockStep, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
@@ -163,6 +164,7 @@ class LiveWorld:
                     )
                 )
             )
+        started = self._started()
         return [
             Person(
                 id=int(p["id"]),
@@ -171,7 +173,8 @@ class LiveWorld:
                 agency=str(p["agency"]),
                 is_admin=bool(p["is_admin"]),
                 language=str(p["language"]),
-                registered=p["id"] in bound or (p["is_admin"] and p["id"] in self._started()),
+                # Pressed Start with an invite (the admin: pressed Start).
+                registered=(p["id"] in bound or p["is_admin"]) and p["id"] in started,
             )
             for p in cast
         ]
@@ -369,7 +372,8 @@ class LiveWorld:
         return None
 
     async def deliver(self) -> None:
-        """What the jobs do at this moment: plan, then send until nothing is due."""
+        """What the jobs do at this moment: plan, then send until nothing due is left,
+        whether this pass or the bot's own sending loop (running beside it) claimed it."""
         deps = self.deps
         async with transaction(deps.sessions()) as session:
             await plan_pass(session, deps.timing, self.time.now())
@@ -377,15 +381,34 @@ class LiveWorld:
         if not isinstance(dispatcher, Dispatcher):
             dispatcher = Dispatcher(deps, self.application.bot, name="sandbox-clock")
         speaker = speaker_of(self.application)
-        for _pass in range(MAX_PASSES):
-            result = await dispatcher.run_pass()
-            if not result.claimed:
-                # A finished broadcast queues its summary: one more pass sends it.
-                await follow_broadcasts(deps, speaker)
-                result = await dispatcher.run_pass()
-            if not result.claimed:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DELIVERY_PATIENCE
+        while loop.time() < deadline:
+            if (await dispatcher.run_pass()).claimed:
+                continue
+            # A finished broadcast queues its summary, a running one its next copies.
+            await follow_broadcasts(deps, speaker)
+            if not await self._anything_due():
                 return
-        log.warning("sandbox: the outbox still had due rows after %s passes", MAX_PASSES)
+            await asyncio.sleep(0.05)  # rows the sending loop holds: it is sending them
+        log.warning("sandbox: messages still due after %s s of sending", DELIVERY_PATIENCE)
+
+    async def _anything_due(self) -> bool:
+        async with transaction(self.deps.sessions()) as session:
+            found = await session.scalar(
+                select(Outbox.id)
+                .where(
+                    or_(
+                        Outbox.state == OutboxState.SENDING,
+                        and_(
+                            Outbox.state == OutboxState.PENDING,
+                            Outbox.due_at <= self.time.now(),
+                        ),
+                    )
+                )
+                .limit(1)
+            )
+        return found is not None
 
     async def steps(self, user_id: int) -> list[Step]:
         async with transaction(self.deps.sessions()) as session:
