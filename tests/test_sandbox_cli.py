@@ -94,6 +94,16 @@ async def test_starts_in_seconds_serves_the_page_keeps_its_data_and_stops_cleanl
         [(members,)] = connection.execute("SELECT count(*) FROM members").fetchall()
     assert members == 12
 
+    # Chats lost but not the database: told, not seeded over it.
+    (data / "telegram.json").unlink()
+    result = await run_cli("sandbox", "--port", str(port), env=env, cwd=tmp_path)
+    assert result.code == 2, result.err
+    [line] = result.err.strip().splitlines()
+    assert line == (
+        "error: sandbox-data/sandbox.db has data but sandbox-data/telegram.json is missing; "
+        "start with --reset"
+    )
+
 
 async def test_a_port_in_use(tmp_path):
     with socket.socket() as taken:
@@ -159,3 +169,16 @@ async def test_a_port_that_is_no_port(tmp_path, port):
     result = await run_cli("sandbox", "--port", port, env=cli_env(tmp_path), cwd=tmp_path)
     assert result.code == 2
     assert result.err.strip() == f"error: --port {port}: a port is a number from 1 to 65535"
+
+
+async def test_chats_that_cannot_be_read(tmp_path):
+    data = tmp_path / "sandbox-data"
+    data.mkdir()
+    (data / "telegram.json").write_text("{not json")
+    result = await run_cli(
+        "sandbox", "--port", str(_free_port()), env=cli_env(tmp_path), cwd=tmp_path
+    )
+    assert result.code == 2
+    [line] = result.err.strip().splitlines()
+    assert line.startswith(f"error: {Path('sandbox-data') / 'telegram.json'} cannot be read (")
+    assert line.endswith("start with --reset")

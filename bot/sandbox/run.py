@@ -131,7 +131,12 @@ class Sandbox:
         seeded = self.seeded
         # Alembic runs its own event loop: in a thread, beside this one.
         await asyncio.to_thread(migrate.upgrade, database_url(self.data_dir))
-        telegram = self.telegram = LocalTelegram(self.clock, state)
+        try:
+            telegram = self.telegram = LocalTelegram(self.clock, state)
+        except (ValueError, KeyError, TypeError, OSError) as error:
+            raise SandboxDataError(
+                f"{state} cannot be read ({error}); start with --reset"
+            ) from None
         await telegram.start()
         settings = sandbox_settings(self.data_dir, telegram.base_url)
         application = self.application = build_application(settings, self.clock)
