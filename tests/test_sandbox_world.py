@@ -148,6 +148,8 @@ async def test_the_seeded_world(world: LiveWorld):
     assert _buttons(reminder)
     await world.mark_read(hung.id, hung.id, history[-1]["message_id"])
     assert (await world.chats_of(hung.id))[0].unread == 0
+    await world.mark_unread(hung.id, hung.id, reminder["message_id"])
+    assert (await world.chats_of(hung.id))[0].unread >= 1
     # The officer is not in the other council's group of Hùng's: nor is Hùng in hers.
     other = chats[2].id
     with pytest.raises(SandboxRefusal) as refused:
@@ -243,6 +245,15 @@ async def test_the_secretariat_posts_the_digest_creates_a_task_and_announces(
     assert await world.press(officer.id, officer.id, preview["message_id"], send["callback_data"])
     hung = await _someone(world, "Nguyễn Văn Hùng")
     await _bot_says(world, events, hung.id, lambda m: "Kính gửi các thành viên" in _text(m))
+    # The preview becomes the progress of the sending, edited in place.
+    edited = await events.wait(
+        lambda e: (
+            e.kind == "edit"
+            and e.chat_id == officer.id
+            and e.payload["message_id"] == preview["message_id"]
+        )
+    )
+    assert edited.members == frozenset({officer.id}) and "edit_date" in edited.payload
     done: set[str] = set()
     for _ in range(10):  # the summary comes once the copies are out and the wait is over
         await world.move_clock("hour", officer.id)
