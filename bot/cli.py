@@ -65,6 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="apply migrations, then run the bot until SIGINT/SIGTERM")
 
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="try the bot in a browser: the whole bot against a built-in local Telegram, "
+        "with a world of councils and officials to act as (no token, no network)",
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=8080, help="the web chat's port on 127.0.0.1 (default 8080)"
+    )
+    sandbox.add_argument(
+        "--data",
+        type=Path,
+        default=Path("sandbox-data"),
+        metavar="DIR",
+        help="where the sandbox keeps its database and chats (default sandbox-data/)",
+    )
+    sandbox.add_argument(
+        "--reset", action="store_true", help="start afresh: delete the sandbox's data first"
+    )
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply pending migrations and exit")
@@ -153,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "sandbox":
+        # No settings from the environment or a .env: the sandbox builds its own.
+        from bot.sandbox.cli import run_sandbox
+
+        return run_sandbox(args.data, args.port, reset=args.reset)
     try:
         settings = load_settings()
         # From here on, whatever the process prints (log lines, these error lines, a

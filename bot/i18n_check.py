@@ -15,11 +15,14 @@ from bot.i18n import LOCALE_DIR
 
 KEYWORDS = {"_": None, "N_": None, "msg": (1,), "ngettext": (1, 2)}
 _FIELD = re.compile(r"\{(\w*)\}")
-
-
-# The desk's templates (web/templates) hold texts too, extracted as babel.cfg says.
+# As babel.cfg: the desk's templates (web/templates) hold texts too; the local Bot API
+# server (bot/sandbox/telegram) speaks for Telegram, not for the bot.
 _TEMPLATES = "**/templates/**.html"
-_METHODS = [(_TEMPLATES, "jinja2"), ("**.py", "python")]
+_METHODS = [
+    ("sandbox/telegram/**.py", "ignore"),
+    (_TEMPLATES, "jinja2"),
+    ("**.py", "python"),
+]
 _OPTIONS = {_TEMPLATES: {"extensions": "jinja2.ext.i18n"}}
 
 

@@ -1,17 +1,21 @@
-"""A fake Telegram Bot API server for end-to-end tests of the dieuphoi bot.
+"""The tests' name for the local Bot API server, which ships in the package as
+bot/sandbox/telegram (the sandbox runs on it): everything the tests import from here."""
 
-Usage::
-
-    async with FakeBotApi() as server:
-        app = Application.builder().token(server.token).base_url(server.base_url)...
-        user = server.add_user("An")
-        server.send_message(user, "/start")
-        reply = await server.wait_for_message(user.id)
-"""
-
-from .html_check import HtmlParseError, parse_html, parse_html_entities, utf16_len
-from .limits import RateLimiter, RateLimits, TokenBucket
-from .server import DEFAULT_API_JSON, ApiError, ApiSpec, FakeBotApi, FakeChat, FakeUser
+from bot.sandbox.telegram import (
+    DEFAULT_API_JSON,
+    ApiError,
+    ApiSpec,
+    FakeBotApi,
+    FakeChat,
+    FakeUser,
+    HtmlParseError,
+    RateLimiter,
+    RateLimits,
+    TokenBucket,
+    parse_html,
+    parse_html_entities,
+    utf16_len,
+)
 
 __all__ = [
     "DEFAULT_API_JSON",

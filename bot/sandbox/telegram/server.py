@@ -75,9 +75,9 @@ __all__ = [
 JSONDict = dict[str, Any]
 MessagePredicate = Callable[[JSONDict], bool]
 
-DEFAULT_API_JSON: Path = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "telegram-bot-api" / "api.json"
-)
+# Shipped in the package (an installed wheel has no ../shared/): the official method and
+# type list without its descriptions, the only parts the server reads.
+DEFAULT_API_JSON: Path = Path(__file__).resolve().with_name("bot_api.json")
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024

@@ -1,7 +1,7 @@
 """The fake Bot API as a process of its own, for checks that run the bot from outside
 (`.ci/wheel-smoke`)::
 
-    python -m tests.fakebotapi [--token TOKEN] [--timeout SECONDS]
+    python -m bot.sandbox.telegram [--token TOKEN] [--timeout SECONDS]
 
 It listens on 127.0.0.1 (a free port) and prints, one line each::
 
@@ -28,7 +28,7 @@ import signal
 import sys
 from collections import Counter
 
-from tests.fakebotapi import FakeBotApi
+from bot.sandbox.telegram import FakeBotApi
 
 
 def _random_token() -> str:
@@ -84,7 +84,7 @@ async def _serve(token: str, timeout: float) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakebotapi", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bot.sandbox.telegram", description=__doc__)
     parser.add_argument("--token", default=None, help="the bot token (default: a random one)")
     parser.add_argument(
         "--timeout", type=float, default=60, help="how long `say` waits for the bot's reply"
