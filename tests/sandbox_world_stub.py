@@ -50,6 +50,7 @@ XLSX = b"PK\x03\x04 not really a workbook"
 
 ALERT = "Chỉ Cơ quan thường trực mới có thể hủy nhiệm vụ này."
 TOAST = "Đã ghi nhận: Đã hoàn thành"
+BUSY = "Đã ghi nhận: Đang thực hiện"
 QUESTION = "📝 Vui lòng trả lời tin nhắn này bằng nội dung ghi chú cho nhiệm vụ #7."
 PLACEHOLDER = "Ghi chú cho nhiệm vụ #7"
 NOTED = "📝 Đã ghi nhận ghi chú cho nhiệm vụ #7."
@@ -81,16 +82,15 @@ def _user(person: Person) -> JSONDict:
 
 
 class FakeWorld:
-    def __init__(self, archive: int = 2000, press_delay: float = 0.0) -> None:
+    def __init__(self, archive: int = 2000) -> None:
         self.now = START
-        self.press_delay = press_delay
         self._people = {person.id: person for person in PEOPLE}
         self._chats: dict[int, JSONDict] = {}
         self._members: dict[int, frozenset[int]] = {}
         self._messages: dict[int, list[JSONDict]] = {}
         self._read: dict[tuple[int, int], int] = {}
         self._files: dict[str, tuple[str, str, bytes]] = {}
-        self._listeners: list[asyncio.Queue[Event]] = []
+        self._listeners: list[asyncio.Queue[Event | None]] = []
         self._done: set[tuple[int, str]] = set()
         self._due: list[tuple[datetime, int, str]] = [
             (START + timedelta(hours=5), COUNCIL, DUE_TEXT)
@@ -192,8 +192,6 @@ class FakeWorld:
         self, user_id: int, chat_id: int, message_id: int, data: str
     ) -> JSONDict | None:
         message = self._find(user_id, chat_id, message_id)
-        if self.press_delay:
-            await asyncio.sleep(self.press_delay)
         if data == "st:done:7":
             text, entities = message["text"].split("\n\n✅")[0], message["entities"]
             text += "\n\n✅ Đã báo cáo: Đã hoàn thành"
@@ -209,6 +207,8 @@ class FakeWorld:
             )  # fmt: skip
             self._question = question["message_id"]
             return {"text": None, "show_alert": False}
+        if data == "st:busy:7":
+            return {"text": BUSY, "show_alert": False}
         if data == "cancel:7":
             return {"text": ALERT, "show_alert": True}
         return None
@@ -261,11 +261,12 @@ class FakeWorld:
         ]
 
     async def events(self) -> AsyncIterator[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue()
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._listeners.append(queue)
         try:
-            while True:
-                yield await queue.get()
+            while (event := await queue.get()) is not None:
+                yield event
+            raise ConnectionError("the world's event feed broke")
         finally:
             self._listeners.remove(queue)
 
@@ -276,6 +277,11 @@ class FakeWorld:
 
     def emit(self, event: Event) -> None:
         self._emit(event)
+
+    def break_events(self) -> None:
+        """Every reader of `events()` fails, as when the runtime's feed breaks."""
+        for queue in self._listeners:
+            queue.put_nowait(None)
 
     # -- inside ------------------------------------------------------------------------
 

@@ -76,14 +76,13 @@ class EventHub:
             try:
                 async for event in self._world.events():
                     self._publish(event)
-                return
-            except asyncio.CancelledError:
-                raise
+                log.warning("web chat: the world's events ended; reading them again")
             except Exception:
-                # The pages reload what they show when their stream comes back.
-                log.exception("web chat: reading the world's events failed; retrying")
-                self.close_streams()
-                await asyncio.sleep(1)
+                log.exception("web chat: reading the world's events failed; reading them again")
+            await asyncio.sleep(1)
+            # Closed only now, just before reading again: the pages reconnect (a second
+            # later) once the events flow, then reload what they may have missed.
+            self.close_streams()
 
     def _publish(self, event: Event) -> None:
         for queue, user_id in list(self._pages.items()):

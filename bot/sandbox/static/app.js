@@ -211,6 +211,7 @@
     placeholder: null,
     file: null,
     commands: [],
+    menuIndex: -1,
     clock: null,
     moving: false,
     pressing: 0,
@@ -751,6 +752,7 @@
   function showCommands(filter) {
     const menu = $("command-menu");
     menu.replaceChildren();
+    state.menuIndex = -1;
     const wanted = (filter || "").toLowerCase();
     const matching = state.commands.filter((c) => c.command.toLowerCase().startsWith(wanted));
     if (!matching.length) {
@@ -763,20 +765,43 @@
       item.setAttribute("role", "option");
       item.append(el("span", "command-name", `/${command.command}`));
       item.append(el("span", "command-description", command.description));
-      item.addEventListener("click", () => {
-        const input = $("input");
-        input.value = `/${command.command} `;
-        hideCommands();
-        input.focus();
-        autosize();
-      });
+      item.addEventListener("click", () => pickCommand(command));
       menu.append(item);
     }
     menu.classList.remove("hidden");
   }
 
+  function pickCommand(command) {
+    const input = $("input");
+    input.value = `/${command.command} `;
+    hideCommands();
+    input.focus();
+    autosize();
+  }
+
   function hideCommands() {
     $("command-menu").classList.add("hidden");
+  }
+
+  // Up and Down move through the menu, Tab or Enter take the one marked (Tab the first when
+  // none is): as in Telegram, Enter without a marked command sends what was typed.
+  function menuKey(event) {
+    const menu = $("command-menu");
+    if (menu.classList.contains("hidden")) return false;
+    const items = [...menu.querySelectorAll(".command")];
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      state.menuIndex = (state.menuIndex + step + items.length) % items.length;
+      items.forEach((item, i) => item.classList.toggle("marked", i === state.menuIndex));
+      items[state.menuIndex].scrollIntoView({ block: "nearest" });
+      return true;
+    }
+    const marked = items[state.menuIndex];
+    if ((event.key === "Enter" && marked) || event.key === "Tab") {
+      (marked || items[0]).click();
+      return true;
+    }
+    return false;
   }
 
   // ---- the composer ----------------------------------------------------------------------
@@ -1047,7 +1072,9 @@
   function wire() {
     const input = $("input");
     input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      if (!event.isComposing && menuKey(event)) {
+        event.preventDefault();
+      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         submit();
       } else if (event.key === "Escape") {
@@ -1094,22 +1121,27 @@
 
   async function start() {
     wire();
-    const world = await get("/api/world", {});
+    // The person in the address (#as=ID&chat=ID) if any, so a reload stays where it was.
+    const wanted = new URLSearchParams(location.hash.slice(1));
+    const asked = Number(wanted.get("as")) || null;
+    const world = await get("/api/world", { as: asked }).catch(() => get("/api/world", {}));
     state.people = world.people;
     state.bot = world.bot;
     state.limits = world.limits || state.limits;
-    const wanted = new URLSearchParams(location.hash.slice(1));
-    const person = personById(Number(wanted.get("as"))) || state.people[0];
+    const person = personById(asked) || state.people[0];
     state.me = person;
     lang = person.language === "en" ? "en" : "vi";
     applyTexts();
     renderPeople();
-    renderClock(world.clock);
     connectEvents();
-    await Promise.all([loadChats(), loadSteps(), loadClock()]);
+    // The clock came in the person's language only when the address named them.
+    await Promise.all([
+      loadChats(), loadSteps(), person.id === asked ? renderClock(world.clock) : loadClock(),
+    ]);
     const chat = state.chats.find((c) => c.id === Number(wanted.get("chat"))) || state.chats[0];
     if (chat) await openChat(chat.id);
     document.body.classList.add("ready");
+    performance.mark("sandbox-ready"); // how long the first view took, for the benchmark
   }
 
   start().catch((error) => showToast(t("failed", { error: error.message })));
