@@ -272,7 +272,7 @@ class FakeWorld:
 
     # -- for tests ---------------------------------------------------------------------
 
-    def bot_says(self, chat_id: int, text: str, **fields: Any) -> JSONDict:
+    def bot_says(self, chat_id: int, text: str | None, **fields: Any) -> JSONDict:
         return self._post(chat_id, BOT, text, **fields)
 
     def emit(self, event: Event) -> None:

@@ -197,6 +197,9 @@ async def test_message_text_is_never_markup(visit):
         ("bí mật", "spoiler"),
         ("\n", None),
         ("trích dẫn", "blockquote"),
+        ("\n", None),
+        ("x = 1", "pre"),
+        ("\n", None),
         (" https://example.org", "url"),
     )
     visit.world.bot_says(AN.id, text, entities=entities)
@@ -207,8 +210,9 @@ async def test_message_text_is_never_markup(visit):
     await expect(bubble.locator("strong")).to_have_text("bold")
     await expect(bubble.locator("u")).to_have_text("x")
     await expect(bubble.locator("s")).to_have_text("gạch")
-    await expect(bubble.locator("code")).to_have_text("print()")
+    await expect(bubble.locator("code.code")).to_have_text("print()")
     await expect(bubble.locator("blockquote")).to_have_text("trích dẫn")
+    await expect(bubble.locator("pre code")).to_have_text("x = 1")
     await expect(bubble.locator(".link-dead")).to_have_text("bad link")
     await expect(bubble.locator("a.link")).to_have_attribute("href", "https://example.org/")
     spoiler = bubble.locator(".spoiler")
@@ -382,6 +386,12 @@ async def test_the_clock_moves_and_new_messages_arrive_without_reloading(visit):
     visit.world.emit(Event("edit", edited, COUNCIL, None, members))
     await expect(visit.bubble("Họp lúc 15:00").locator(".edited")).to_have_text("đã sửa")
     await expect(visit.bubble("Họp lúc 14:00")).to_have_count(0)
+    # What is not a message someone sent is written across the chat, as Telegram does.
+    dung = {"id": DUNG.id, "is_bot": False, "first_name": DUNG.name}
+    visit.world.bot_says(COUNCIL, None, new_chat_members=[dung])
+    await expect(page.locator(".message.service").last).to_have_text(
+        "Phạm Quốc Dũng đã tham gia nhóm"
+    )
 
 
 async def test_a_chat_of_2000_messages_pages_its_history_and_stays_responsive(visit):

@@ -47,6 +47,13 @@
       loadingOlder: "Đang tải tin nhắn cũ hơn…",
       ok: "Đồng ý",
       unread: "{n} tin chưa đọc",
+      joined: "{names} đã tham gia nhóm",
+      left: "{name} đã rời nhóm",
+      renamed: "Tên nhóm đã đổi thành “{title}”",
+      created: "Nhóm đã được tạo",
+      pinned: "Đã ghim: {text}",
+      upgraded: "Nhóm đã được nâng cấp thành siêu nhóm",
+      unsupported: "Tin nhắn loại này chưa hiển thị được trong môi trường thử nghiệm",
     },
     en: {
       youAre: "You are",
@@ -88,6 +95,13 @@
       loadingOlder: "Loading older messages…",
       ok: "OK",
       unread: "{n} unread",
+      joined: "{names} joined the group",
+      left: "{name} left the group",
+      renamed: "The group was renamed “{title}”",
+      created: "The group was created",
+      pinned: "Pinned: {text}",
+      upgraded: "The group was upgraded to a supergroup",
+      unsupported: "This kind of message cannot be shown in the sandbox yet",
     },
   };
   const HANOI = "Asia/Ho_Chi_Minh";
@@ -359,11 +373,38 @@
     return fragment;
   }
 
+  // Files Telegram shows as a file to open (the bot sends documents; the others just in case).
+  const FILE_KINDS = ["document", "audio", "video", "voice", "animation", "video_note"];
+
+  function fileOf(message) {
+    const kind = FILE_KINDS.find((k) => message[k] && message[k].file_id);
+    return kind ? message[kind] : null;
+  }
+
+  // What Telegram writes in the middle of the chat for what is not a message someone sent.
+  function serviceText(message) {
+    if (Array.isArray(message.new_chat_members)) {
+      return t("joined", { names: message.new_chat_members.map(senderName).join(", ") });
+    }
+    if (message.left_chat_member) return t("left", { name: senderName(message.left_chat_member) });
+    if (message.new_chat_title) return t("renamed", { title: message.new_chat_title });
+    if (message.group_chat_created || message.supergroup_chat_created) return t("created");
+    if (message.pinned_message) return t("pinned", { text: preview(message.pinned_message) });
+    if (message.migrate_from_chat_id || message.migrate_to_chat_id) return t("upgraded");
+    const shown = message.text ?? message.caption ?? message.photo ?? message.sticker;
+    if (shown === undefined && !fileOf(message)) return t("unsupported");
+    return null;
+  }
+
   function preview(message) {
     if (!message) return t("noMessages");
+    const service = serviceText(message);
+    if (service !== null) return service;
+    if (message.sticker) return message.sticker.emoji || "🖼";
     const text = message.text || message.caption || "";
     if (message.photo) return text ? `${t("photo")} · ${text}` : t("photo");
-    if (message.document) return `📎 ${message.document.file_name || t("file")}${text ? ` · ${text}` : ""}`;
+    const file = fileOf(message);
+    if (file) return `📎 ${file.file_name || t("file")}${text ? ` · ${text}` : ""}`;
     return text;
   }
 
@@ -541,6 +582,14 @@
 
   // ---- a message as Telegram shows it ----------------------------------------------------
   function messageNode(message) {
+    const service = serviceText(message);
+    if (service !== null) {
+      const row = el("div", "message service");
+      row.dataset.id = String(message.message_id);
+      row.append(el("div", "service-text", service));
+      state.nodes.set(message.message_id, { message, node: row });
+      return row;
+    }
     const mine = message.from && state.me && message.from.id === state.me.id;
     const row = el("div", `message ${mine ? "out" : "in"}`);
     row.dataset.id = String(message.message_id);
@@ -552,7 +601,9 @@
     }
     if (message.reply_to_message) bubble.append(quoteNode(message.reply_to_message));
     if (Array.isArray(message.photo) && message.photo.length) bubble.append(photoNode(message.photo));
-    if (message.document) bubble.append(documentNode(message.document));
+    if (message.sticker) bubble.append(el("div", "sticker", message.sticker.emoji || "🖼"));
+    const file = fileOf(message);
+    if (file) bubble.append(documentNode(file));
     const text = message.text ?? message.caption;
     if (text) {
       const body = el("div", "text");
