@@ -10,10 +10,12 @@ edit in place, a document and a photo, a message due at the next clock step.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import copy
+import functools
 import socket
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -42,11 +44,43 @@ PEOPLE = [OFFICER, AN, CHAU, DUNG]
 COUNCIL = -1001001
 ARCHIVE = -1002002
 START = datetime(2026, 12, 3, 1, 30, tzinfo=UTC)  # 08:30 in Hanoi, a Thursday
-# A 1x1 blue PNG and a tiny "spreadsheet".
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgaPgPAAGDAYAOhLVXAAAAAElFTkSuQmCC"
-)
 XLSX = b"PK\x03\x04 not really a workbook"
+CHART_SIZE = (480, 270)
+
+
+@functools.cache
+def chart_png() -> bytes:
+    """A small bar chart (reported in green over not yet in amber, per agency), drawn
+    pixel by pixel so the stub needs no plotting library: the digest's picture."""
+    width, height = CHART_SIZE
+    bars = [(0.9, 0.1), (0.75, 0.2), (0.6, 0.3), (0.85, 0.05), (0.5, 0.4), (0.7, 0.15)]
+    white, grid, green, amber = b"\xff\xff\xff", b"\xe6\xea\xee", b"\x4f\xae\x4e", b"\xf5\xa6\x23"
+    base, top, left, slot = height - 30, 20, 40, (width - 60) // len(bars)
+    rows = []
+    for y in range(height):
+        row = bytearray(b"\x00")  # PNG filter: none
+        for x in range(width):
+            colour = grid if y >= top and (base - y) % 44 == 0 and x >= left else white
+            index, within = divmod(x - left, slot)
+            if 0 <= index < len(bars) and 12 <= within < slot - 12 and top <= y < base:
+                done, pending = bars[index]
+                level = (base - y) / (base - top)
+                colour = green if level < done else amber if level < done + pending else colour
+            row += colour
+        rows.append(bytes(row))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
 
 ALERT = "Chỉ Cơ quan thường trực mới có thể hủy nhiệm vụ này."
 TOAST = "Đã ghi nhận: Đã hoàn thành"
@@ -312,10 +346,11 @@ class FakeWorld:
         self._post(AN.id, BOT, None, caption="📊 Danh sách nhiệm vụ của Hội đồng", document={
             "file_id": sheet, "file_unique_id": sheet, "file_name": "nhiem-vu-hoi-dong.xlsx",
             "file_size": len(XLSX)})  # fmt: skip
-        chart = self._store("chart.png", "image/png", PNG)
+        chart = self._store("chart.png", "image/png", chart_png())
         text, entities = rich(("Bản tổng hợp tuần", "bold"), (": 12/15 cơ quan đã báo cáo", None))
         self._post(COUNCIL, BOT, None, caption=text, caption_entities=entities, photo=[
-            {"file_id": chart, "file_unique_id": chart, "width": 1, "height": 1}])  # fmt: skip
+            {"file_id": chart, "file_unique_id": chart, "width": CHART_SIZE[0],
+             "height": CHART_SIZE[1]}])  # fmt: skip
         for n in range(1, archive + 1):
             text, entities = rich((f"Bản tin số {n}", "bold"), (" · mọi việc đúng hạn", None))
             self._post(ARCHIVE, BOT, text, entities=entities, quiet=True)

@@ -352,7 +352,7 @@ async def test_attaching_a_file_sends_it_as_a_document(visit, tmp_path):
     await visit.open_as(AN.id, COUNCIL)
     image = visit.bubble("Bản tổng hợp tuần").locator("img")
     await expect(image).to_be_visible()
-    assert await image.evaluate("img => img.complete && img.naturalWidth") == 1
+    assert await image.evaluate("img => img.complete && img.naturalWidth") == 480
 
 
 async def test_the_clock_moves_and_new_messages_arrive_without_reloading(visit):

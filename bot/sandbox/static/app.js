@@ -652,6 +652,11 @@
     const image = el("img");
     image.src = anchor.href;
     image.alt = t("photo");
+    // Its room is kept before it loads, so the history does not jump.
+    if (best.width > 0 && best.height > 0) {
+      image.width = best.width;
+      image.height = best.height;
+    }
     image.loading = "lazy";
     anchor.append(image);
     return anchor;
