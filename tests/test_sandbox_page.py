@@ -256,6 +256,23 @@ async def test_replying_to_the_bots_question_answers_it(visit):
     await _screenshot(page)
 
 
+async def test_a_question_in_a_group_is_for_the_person_it_names(visit):
+    page = visit.page
+    text, entities = rich(
+        ("Nguyễn Văn An", "text_link", f"tg://user?id={AN.id}"),
+        (": vui lòng trả lời tin nhắn này bằng ghi chú.", None),
+    )
+    force = {"force_reply": True, "selective": True, "input_field_placeholder": "Ghi chú"}
+    await visit.open_as(CHAU.id, COUNCIL)
+    visit.world.bot_says(COUNCIL, text, entities=entities, reply_markup=force)
+    question = visit.bubble("vui lòng trả lời")
+    await expect(question.locator(".mention")).to_have_text("Nguyễn Văn An")
+    await expect(page.locator("#reply-bar")).to_be_hidden()  # not for Châu
+    await page.locator(".person").filter(has_text=AN.name).click()
+    await expect(page.locator("#reply-bar")).to_be_visible()  # for An, as the chat opens
+    await expect(page.locator("#input")).to_have_attribute("placeholder", "Ghi chú")
+
+
 async def _screenshot(page: Page) -> None:
     """The picture the README shows: an official who answered a reminder and added a note."""
     await page.mouse.move(700, 40)

@@ -237,6 +237,21 @@ async def test_an_upload_over_20_mb_is_refused_413(base, http, world):
     assert world.sent == [(AN.id, AN.id, f"file:roster.xlsx:{20 * MB}")]
 
 
+async def test_an_upload_cut_into_many_small_parts_is_refused_413_too(base, http, world):
+    token = await _token(http, base)
+    part = b'--XyZ\r\nContent-Disposition: form-data; name="other"\r\n\r\n' + b"p" * 15_000
+
+    async def body() -> AsyncIterator[bytes]:  # 1,500 parts of 15 kB: 22 MB, no size given
+        for _ in range(1500):
+            yield part + b"\r\n"
+        yield b"--XyZ--\r\n"
+
+    headers = {"X-Sandbox-Token": token, "Content-Type": "multipart/form-data; boundary=XyZ"}
+    async with http.post(base + "/api/upload", data=body(), headers=headers) as response:
+        assert response.status == 413
+    assert world.sent == []
+
+
 async def test_an_upload_without_a_file_or_with_a_path_in_its_name(base, http, world):
     token = await _token(http, base)
     headers = {"X-Sandbox-Token": token}

@@ -26,6 +26,7 @@ MAX_UPLOAD = 20 * 1024 * 1024
 # Room for the multipart envelope and the small fields around the file.
 UPLOAD_ENVELOPE = 64 * 1024
 _MAX_FIELD = 16 * 1024
+_FORM_FIELDS = frozenset({"as", "chat", "caption", "reply_to"})
 _CLOCK_STEPS: dict[str, ClockStep] = {"hour": "hour", "day": "day", "next": "next"}
 # Shown in the page; anything else is downloaded, never rendered on this origin.
 _INLINE_IMAGES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -151,13 +152,22 @@ async def upload_view(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(reason="the body is not multipart/form-data") from None
     fields: dict[str, str] = {}
     file_name, content = None, b""
+    budget = MAX_UPLOAD + UPLOAD_ENVELOPE  # for the whole body, however it is cut up
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             raise web.HTTPBadRequest(reason="nested multipart is not accepted")
-        if part.name == "file" and part.filename is not None:
+        if part.name == "file" and part.filename is not None and file_name is None:
             file_name, content = part.filename, await _read_limited(part, MAX_UPLOAD)
-        elif part.name:
-            fields[part.name] = (await _read_limited(part, _MAX_FIELD)).decode("utf-8", "replace")
+            budget -= len(content)
+        else:
+            value = await _read_limited(part, min(_MAX_FIELD, budget))
+            budget -= len(value)
+            if part.name and part.name in _FORM_FIELDS:
+                fields[part.name] = value.decode("utf-8", "replace")
+        if budget < 0:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_UPLOAD, actual_size=MAX_UPLOAD + 1, reason="file too large"
+            )
     if file_name is None:
         raise web.HTTPBadRequest(reason="no file")
     if not content:
@@ -180,7 +190,7 @@ async def _read_limited(part: BodyPartReader, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise web.HTTPRequestEntityTooLarge(
-                max_size=limit, actual_size=size, reason="file too large"
+                max_size=limit, actual_size=size, reason="too large"
             )
         chunks.append(chunk)
     return b"".join(chunks)

@@ -132,11 +132,19 @@ async def stream_events(
                     break
                 payload = item.payload
                 if item.kind == "clock":
-                    # The event carries one rendering of the time; each person reads it in
-                    # their own language.
-                    payload = asdict(await world.clock(user_id))
+                    payload = await _clock_for(world, user_id, payload)
                 frame = sse_frame(item.kind, {"chat_id": item.chat_id, "payload": payload})
                 await response.write(frame)
         except (ConnectionResetError, ConnectionError):
             pass  # the page went away
     return response
+
+
+async def _clock_for(world: SandboxWorld, user_id: int, payload: Any) -> Any:
+    """The event carries one rendering of the time; each person reads it in their own
+    language (the event's own when the world cannot say)."""
+    try:
+        return asdict(await world.clock(user_id))
+    except Exception:
+        log.exception("web chat: the clock of user %s could not be read", user_id)
+        return payload

@@ -14,7 +14,6 @@
       secretariat: "Cơ quan thường trực",
       notStarted: "chưa bấm Bắt đầu",
       bot: "bot",
-      members: "{n} thành viên",
       writeMessage: "Nhập tin nhắn…",
       send: "Gửi",
       attach: "Đính kèm tệp",
@@ -62,7 +61,6 @@
       secretariat: "Standing agency",
       notStarted: "has not pressed Start",
       bot: "bot",
-      members: "{n} members",
       writeMessage: "Write a message…",
       send: "Send",
       attach: "Attach a file",
@@ -309,6 +307,7 @@
         return { node };
       }
       case "text_link": {
+        if (mentionedUser(entity) !== null) return { node: el("span", "mention") };
         const href = safeUrl(entity.url, false);
         return { node: href ? link(href) : el("span", "link-dead") };
       }
@@ -332,6 +331,17 @@
       case "cashtag": return { node: el("span", "hashtag") };
       default: return { node: el("span") };
     }
+  }
+
+  // The person an entity names: a text_mention, or a tg://user?id= link (which Telegram
+  // itself turns into a text_mention).
+  function mentionedUser(entity) {
+    if (entity.type === "text_mention" && entity.user) return entity.user.id;
+    if (entity.type === "text_link" && typeof entity.url === "string") {
+      const match = /^tg:\/\/user\?id=(\d+)$/i.exec(entity.url.trim());
+      if (match) return Number(match[1]);
+    }
+    return null;
   }
 
   function renderEntities(text, entities) {
@@ -530,6 +540,7 @@
     const seq = state.openSeq;
     const box = $("messages");
     box.classList.add("loading");
+    $("history-sentinel").textContent = t("loadingOlder");
     try {
       const page = await get("/api/messages", {
         as: state.me.id, chat: state.chat.id, before: state.oldest, limit: PAGE_SIZE,
@@ -549,6 +560,7 @@
     } finally {
       state.loadingOlder = false;
       box.classList.remove("loading");
+      $("history-sentinel").textContent = "";
     }
     // Still at the top (a tall screen): keep going.
     if (state.more && box.scrollTop < 200) requestAnimationFrame(loadOlder);
@@ -795,9 +807,7 @@
     if (markup.selective) {
       const replied = message.reply_to_message;
       const repliedToMe = replied && replied.from && replied.from.id === state.me.id;
-      const mentioned = (message.entities || []).some(
-        (e) => e.type === "text_mention" && e.user && e.user.id === state.me.id,
-      );
+      const mentioned = (message.entities || []).some((e) => mentionedUser(e) === state.me.id);
       const privateChat = message.chat && message.chat.type === "private";
       if (!repliedToMe && !mentioned && !privateChat) return;
     }
