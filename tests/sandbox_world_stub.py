@@ -88,6 +88,7 @@ BUSY = "Đã ghi nhận: Đang thực hiện"
 QUESTION = "📝 Vui lòng trả lời tin nhắn này bằng nội dung ghi chú cho nhiệm vụ #7."
 PLACEHOLDER = "Ghi chú cho nhiệm vụ #7"
 NOTED = "📝 Đã ghi nhận ghi chú cho nhiệm vụ #7."
+READ_ONLY = "Nhóm lưu trữ chỉ để đọc: Quý vị không gửi được tin nhắn vào đây."
 DUE_TEXT = "📅 Nhắc lịch họp: Phiên họp thứ ba của Hội đồng"
 
 
@@ -202,6 +203,8 @@ class FakeWorld:
             raise SandboxRefusal("Tin nhắn trống")
         if utf16(text) > 4096:
             raise SandboxRefusal("Tin nhắn quá dài")
+        if chat_id == ARCHIVE:
+            raise SandboxRefusal(READ_ONLY, status=403)
         self.sent.append((user_id, chat_id, text))
         message = self._post(chat_id, _user(self._people[user_id]), text, reply_to=reply_to)
         asyncio.get_running_loop().call_soon(self._answer, user_id, chat_id, message)

@@ -29,6 +29,7 @@ from tests.sandbox_world_stub import (
     OFFICER,
     PLACEHOLDER,
     QUESTION,
+    READ_ONLY,
     TOAST,
     FakeWorld,
     rich,
@@ -342,6 +343,21 @@ async def test_the_composer_sends_commands_and_refuses_what_telegram_refuses(vis
     )
     await expect(page.locator("#input")).to_have_value("🙂" * 2049)
     assert len(visit.world.sent) == sent
+
+
+async def test_what_the_world_refuses_is_said_under_the_composer(visit):
+    page = visit.page
+    await visit.open_as(AN.id, ARCHIVE)
+    await page.locator("#input").fill("Xin chào")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#composer-error")).to_have_text(READ_ONLY)
+    await expect(page.locator("#input")).to_have_value("Xin chào")  # kept, to send elsewhere
+    await page.keyboard.type("!")
+    await expect(page.locator("#composer-error")).to_be_hidden()
+    # The browser logs the refused request itself; that one was meant.
+    refused = "Failed to load resource: the server responded with a status of 403 (Forbidden)"
+    assert visit.problems == [f"console: {refused}"]
+    visit.problems.clear()
 
 
 async def test_attaching_a_file_sends_it_as_a_document(visit, tmp_path):

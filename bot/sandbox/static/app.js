@@ -440,7 +440,7 @@
       text.append(el("div", "person-where", where));
       if (!person.registered) text.append(el("div", "person-note", t("notStarted")));
       button.append(avatar(person.name, person.id), text);
-      button.addEventListener("click", () => switchPerson(person.id));
+      button.addEventListener("click", () => switchPerson(person.id).catch(report));
       item.append(button);
       list.append(item);
     }
@@ -469,6 +469,8 @@
   async function loadChats() {
     const { chats } = await get("/api/chats", { as: state.me.id });
     state.chats = chats;
+    // The open chat is the same chat, now with what the world says of it.
+    if (state.chat) state.chat = chats.find((chat) => chat.id === state.chat.id) || state.chat;
     renderChats();
   }
 
@@ -494,7 +496,7 @@
       }
       body.append(top, bottom);
       button.append(avatar(chat.title, chat.id, chat.type === "private" ? "bot-avatar" : ""), body);
-      button.addEventListener("click", () => openChat(chat.id));
+      button.addEventListener("click", () => openChat(chat.id).catch(report));
       item.append(button);
       list.append(item);
     }
@@ -582,12 +584,13 @@
     const me = state.me;
     state.readTimer = setTimeout(() => {
       // Only for the chat and person it was meant for: a switch cancels it.
-      if (!chat || chat !== state.chat || me !== state.me || document.hidden) return;
+      if (!chat || chat.id !== (state.chat && state.chat.id) || me !== state.me) return;
+      if (document.hidden) return;
       const ids = [...state.nodes.keys()];
       if (!ids.length) return;
       const newest = Math.max(...ids);
       post("/api/read", { as: me.id, chat: chat.id, message_id: newest }).catch(() => {});
-      chat.unread = 0;
+      state.chat.unread = 0;
       renderChats();
     }, 200);
   }
@@ -753,6 +756,11 @@
     state.lastAnswer = { text: answer.text, at: Date.now() };
     if (answer.show_alert) showDialog(answer.text);
     else showToast(answer.text);
+  }
+
+  // What failed, said in a toast (the world's refusals come in the person's language).
+  function report(error) {
+    showToast(t("failed", { error: error.message }));
   }
 
   let toastTimer = null;
@@ -1210,5 +1218,5 @@
     performance.mark("sandbox-ready"); // how long the first view took, for the benchmark
   }
 
-  start().catch((error) => showToast(t("failed", { error: error.message })));
+  start().catch(report);
 })();
