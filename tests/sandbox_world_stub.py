@@ -436,8 +436,9 @@ class FakeWorld:
 
 
 @contextlib.asynccontextmanager
-async def serve(world: Any) -> AsyncIterator[str]:
-    """The web chat for `world` on a free port of 127.0.0.1; yields its base URL."""
+async def serve(world: Any, *, tell_port: bool = True) -> AsyncIterator[str]:
+    """The web chat for `world` on a free port of 127.0.0.1; yields its base URL.
+    `tell_port` False: the app is not told its port and reads it from each request."""
     from aiohttp import web
 
     from bot.sandbox.web import make_web_app
@@ -445,7 +446,8 @@ async def serve(world: Any) -> AsyncIterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    runner = web.AppRunner(make_web_app(world, port), shutdown_timeout=2)
+    app = make_web_app(world, port) if tell_port else make_web_app(world)
+    runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     try:

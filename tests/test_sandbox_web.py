@@ -5,6 +5,7 @@ paging. The page itself is tested in a browser in tests/test_sandbox_page.py."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 from collections.abc import AsyncIterator
@@ -94,6 +95,15 @@ async def test_a_request_for_another_host_name_is_refused_on_every_route(base, h
         assert response.status == 200
     async with http.get(base + "/", headers={"Host": f"LOCALHOST:{port}"}) as response:
         assert response.status == 200
+
+
+async def test_an_app_not_told_its_port_checks_the_host_against_the_port_it_listens_on(world, http):
+    async with serve(world, tell_port=False) as base:
+        port = base.rsplit(":", 1)[1]
+        for host, status in ((f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200),
+                             ("127.0.0.1:1", 403), (f"evil.example:{port}", 403)):  # fmt: skip
+            async with http.get(base + "/api/world", headers={"Host": host}) as response:
+                assert response.status == status, host
 
 
 async def test_every_write_needs_the_token_of_this_process(base, http, world):
@@ -213,7 +223,7 @@ async def test_an_upload_over_20_mb_is_refused_413(base, http, world):
     headers = {"X-Sandbox-Token": token}
     # Announced by its size: refused before the body is read.
     async with http.post(
-        base + "/api/upload", data=form(b"x" * (20 * MB + 1)), headers=headers
+        base + "/api/upload", data=form(io.BytesIO(b"x" * (20 * MB + 1))), headers=headers
     ) as response:
         assert response.status == 413
         assert (await response.json())["error"]
@@ -228,7 +238,7 @@ async def test_an_upload_over_20_mb_is_refused_413(base, http, world):
     assert world.sent == []
 
     async with http.post(
-        base + "/api/upload", data=form(b"z" * (20 * MB)), headers=headers
+        base + "/api/upload", data=form(io.BytesIO(b"z" * (20 * MB))), headers=headers
     ) as response:
         assert response.status == 200
         message = (await response.json())["message"]

@@ -14,7 +14,6 @@ from aiohttp import web
 from bot.sandbox import web_api as api
 from bot.sandbox.web_events import EventHub
 from bot.sandbox.web_guard import (
-    allowed_hosts,
     errors_as_json,
     host_guard,
     new_token,
@@ -28,12 +27,14 @@ _TOKEN_SLOT = "{{sandbox_token}}"  # noqa: S105 - where index.html takes the tok
 PAGE = web.AppKey("page", str)
 
 
-def make_web_app(world: SandboxWorld, port: int) -> web.Application:
+def make_web_app(world: SandboxWorld, port: int | None = None) -> web.Application:
     """The web chat for `world`, answering only when reached as 127.0.0.1:PORT or
-    localhost:PORT. Writes need the token the page carries, new for each application."""
+    localhost:PORT (PORT None: the port each request came in on, so a caller that binds
+    the port later need not know it here). Writes need the token the page carries, new for
+    each application."""
     token = new_token()
     app = web.Application(
-        middlewares=[host_guard(allowed_hosts(port)), token_guard(token), errors_as_json],
+        middlewares=[host_guard(port), token_guard(token), errors_as_json],
         # Bodies read whole (JSON) stay far below this; uploads are streamed and counted.
         client_max_size=api.MAX_UPLOAD + api.UPLOAD_ENVELOPE,
     )

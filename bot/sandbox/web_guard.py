@@ -53,14 +53,26 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     response.headers.setdefault("Cache-Control", "no-store")
 
 
-def host_guard(hosts: frozenset[str]) -> Middleware:
+def host_guard(port: int | None) -> Middleware:
+    """Only 127.0.0.1:PORT and localhost:PORT; PORT None: the port the request came in on."""
+    fixed = allowed_hosts(port) if port is not None else None
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        hosts = fixed if fixed is not None else _hosts_of_socket(request)
         if request.host.lower() not in hosts:
             return web.json_response({"error": "forbidden host"}, status=403)
         return await handler(request)
 
     return guard
+
+
+def _hosts_of_socket(request: web.Request) -> frozenset[str]:
+    transport = request.transport
+    address = transport.get_extra_info("sockname") if transport is not None else None
+    if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[1], int):
+        return allowed_hosts(address[1])
+    return frozenset()  # not a TCP socket: nothing is a right host
 
 
 def token_guard(token: str) -> Middleware:
