@@ -438,6 +438,7 @@
       const where = [person.position, person.agency || (person.is_admin ? t("secretariat") : "")]
         .filter(Boolean).join(" · ");
       text.append(el("div", "person-where", where));
+      button.title = [person.name, where].filter(Boolean).join("\n"); // what the column cuts
       if (!person.registered) text.append(el("div", "person-note", t("notStarted")));
       button.append(avatar(person.name, person.id), text);
       button.addEventListener("click", () => switchPerson(person.id).catch(report));
@@ -482,6 +483,7 @@
       const button = el("button", "chat-item");
       button.type = "button";
       button.dataset.chat = String(chat.id);
+      button.title = chat.title;
       if (state.chat && chat.id === state.chat.id) button.classList.add("active");
       const body = el("div", "chat-item-body");
       const top = el("div", "chat-item-top");
