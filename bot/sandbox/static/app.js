@@ -424,7 +424,7 @@
     list.replaceChildren();
     for (const person of state.people) {
       const item = el("li");
-      const button = el("button", "person");
+      const button = el("button", person.is_admin ? "person admin" : "person");
       button.type = "button";
       button.dataset.person = String(person.id);
       if (state.me && person.id === state.me.id) {
@@ -497,7 +497,12 @@
         bottom.append(badge);
       }
       body.append(top, bottom);
-      button.append(avatar(chat.title, chat.id, chat.type === "private" ? "bot-avatar" : ""), body);
+      const picture = avatar(chat.title, chat.id, chat.type === "private" ? "bot-avatar" : "");
+      // Shown instead of the badge when the column is too narrow for the chat's name.
+      if (chat.unread > 0) {
+        picture.append(el("span", "avatar-unread", chat.unread > 99 ? "99+" : String(chat.unread)));
+      }
+      button.append(picture, body);
       button.addEventListener("click", () => openChat(chat.id).catch(report));
       item.append(button);
       list.append(item);
