@@ -105,7 +105,7 @@ async def test_switching_person_in_one_click_shows_their_chats_in_their_language
     people = page.locator(".person")
     await expect(people).to_have_count(4)
     officer = people.filter(has_text=OFFICER.name)
-    await expect(officer).to_have_class("person active")
+    await expect(officer).to_have_class("person admin active")
     await expect(officer.locator(".badge.admin")).to_have_text("Quản trị")
     await expect(people.filter(has_text="Phạm Quốc Dũng").locator(".person-note")).to_have_text(
         "chưa bấm Bắt đầu"
