@@ -253,6 +253,11 @@ async def test_replying_to_the_bots_question_answers_it(visit):
     await expect(page.locator("#reply-text")).to_contain_text("Kính chào Nguyễn Văn An")
     await page.keyboard.press("Escape")
     await expect(page.locator("#reply-bar")).to_be_hidden()
+    # Or a double click on it, as in Telegram Desktop.
+    await greeting.locator(".text").dblclick()
+    await expect(page.locator("#reply-text")).to_contain_text("Kính chào Nguyễn Văn An")
+    await page.locator("#reply-cancel").click()
+    await expect(page.locator("#reply-bar")).to_be_hidden()
 
     await _screenshot(page)
 

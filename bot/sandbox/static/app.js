@@ -643,6 +643,12 @@
     replyButton.title = t("reply");
     replyButton.setAttribute("aria-label", t("reply"));
     replyButton.addEventListener("click", () => setReply(message, null));
+    // As in Telegram Desktop, a double click on a message replies to it.
+    bubble.addEventListener("dblclick", (event) => {
+      if (event.target.closest("a, button, .spoiler")) return;
+      window.getSelection().removeAllRanges();
+      setReply(message, null);
+    });
     const line = el("div", "message-line");
     line.append(bubble, replyButton);
     row.append(line);
