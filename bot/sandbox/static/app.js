@@ -532,8 +532,12 @@
     if (seq !== state.openSeq) return; // another chat was opened meanwhile
     state.commands = commands.commands || [];
     state.more = page.more;
-    const list = $("message-list");
-    for (const message of page.messages) list.append(messageNode(message));
+    // Anything already shown was pushed while the page was on its way: it is newer.
+    const fragment = document.createDocumentFragment();
+    for (const message of page.messages) {
+      if (!state.nodes.has(message.message_id)) fragment.append(messageNode(message));
+    }
+    $("message-list").prepend(fragment);
     state.oldest = page.messages.length ? page.messages[0].message_id : null;
     updateStartButton();
     scrollToBottom();
