@@ -411,6 +411,10 @@ async def test_the_clock_moves_and_new_messages_arrive_without_reloading(visit):
     # Pushed by the world while the page is open: in this chat, and elsewhere (unread).
     visit.world.bot_says(COUNCIL, "Thông báo mới cho Hội đồng")
     await expect(visit.bubble("Thông báo mới cho Hội đồng")).to_have_count(1)
+    # The new day is plain to see, written as the bot writes days.
+    await expect(page.locator(".message .day")).to_have_text(
+        ["Thứ Năm, ngày 03/12/2026", "Thứ Sáu, ngày 04/12/2026"]
+    )
     private = visit.chat(AN.id)
     unread = int(await private.locator(".unread").inner_text())
     visit.world.bot_says(AN.id, "Lời nhắc riêng")
@@ -462,6 +466,9 @@ async def test_a_chat_of_2000_messages_pages_its_history_and_stays_responsive(vi
     await expect(page.locator('.message[data-id="1"] .text')).to_have_text(
         "Bản tin số 1 · mọi việc đúng hạn"
     )
+    # One day: one chip, on the first message, however many pages came in.
+    await expect(page.locator(".message .day")).to_have_count(1)
+    await expect(page.locator('.message[data-id="1"] .day')).to_have_count(1)
     long_tasks = await page.evaluate("window.longTasks")
     worst = max(long_tasks, default=0)
     print(

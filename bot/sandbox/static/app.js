@@ -197,6 +197,35 @@
     }).format(new Date(unix * 1000));
   }
 
+  // A day as the bot writes one (bot/formats.py): "thứ Năm, ngày 03/12/2026" /
+  // "Thursday 3 December 2026", in Hanoi.
+  // Formatters are costly to build: one of each, kept.
+  const DAY_FORMATS = {
+    vi: new Intl.DateTimeFormat("vi-VN", {
+      weekday: "long", day: "2-digit", month: "2-digit", year: "numeric", timeZone: HANOI,
+    }),
+    en: new Intl.DateTimeFormat("en-GB", {
+      weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: HANOI,
+    }),
+  };
+  const DAY_KEY = new Intl.DateTimeFormat("en-CA", { timeZone: HANOI });
+
+  function formatDay(unix) {
+    const date = new Date(unix * 1000);
+    if (lang === "vi") {
+      const parts = Object.fromEntries(
+        DAY_FORMATS.vi.formatToParts(date).map((part) => [part.type, part.value]),
+      );
+      const weekday = parts.weekday.charAt(0).toUpperCase() + parts.weekday.slice(1);
+      return `${weekday}, ngày ${parts.day}/${parts.month}/${parts.year}`;
+    }
+    return DAY_FORMATS.en.format(date).replace(",", "");
+  }
+
+  function dayKey(unix) {
+    return DAY_KEY.format(new Date(unix * 1000));
+  }
+
   function formatSize(bytes) {
     const number = new Intl.NumberFormat(lang === "vi" ? "vi-VN" : "en-GB", {
       maximumFractionDigits: 1,
@@ -538,6 +567,7 @@
       if (!state.nodes.has(message.message_id)) fragment.append(messageNode(message));
     }
     $("message-list").prepend(fragment);
+    refreshDays();
     state.oldest = page.messages.length ? page.messages[0].message_id : null;
     updateStartButton();
     scrollToBottom();
@@ -564,7 +594,9 @@
       for (const message of page.messages) {
         if (!state.nodes.has(message.message_id)) fragment.append(messageNode(message));
       }
+      const added = fragment.childElementCount;
       $("message-list").prepend(fragment);
+      refreshDays(null, added + 1); // the new rows and the one that was first
       box.scrollTop = box.scrollHeight - fromBottom; // keep what the person was reading in place
       state.more = page.more;
       if (page.messages.length) state.oldest = page.messages[0].message_id;
@@ -737,15 +769,45 @@
     return box;
   }
 
+  // A chip with the day above the first message of each day, as Telegram shows: after a
+  // jump of the clock the new day is plain to see. Re-done after every change to the list.
+  // `from` (a row) and `count`: only that stretch changed (a page put on top, a message
+  // added at the bottom), so a long history is not walked again each time.
+  function refreshDays(from, count) {
+    const before = from && from.previousElementSibling;
+    const above = before && state.nodes.get(Number(before.dataset.id));
+    let previous = above ? dayKey(above.message.date) : null;
+    let left = count === undefined ? Infinity : count;
+    for (let row = from || $("message-list").firstElementChild; row && left > 0;
+      row = row.nextElementSibling, left -= 1) {
+      const entry = state.nodes.get(Number(row.dataset.id));
+      if (!entry) continue;
+      const day = dayKey(entry.message.date);
+      const chip = row.firstElementChild && row.firstElementChild.classList.contains("day")
+        ? row.firstElementChild : null;
+      if (day !== previous) {
+        const text = formatDay(entry.message.date);
+        if (!chip) row.prepend(el("div", "day", text));
+        else if (chip.textContent !== text) chip.textContent = text;
+      } else if (chip) {
+        chip.remove();
+      }
+      previous = day;
+    }
+  }
+
   function upsertMessage(message) {
     const existing = state.nodes.get(message.message_id);
     if (existing) {
       const fresh = messageNode(message);
       existing.node.replaceWith(fresh);
+      refreshDays(fresh, 2);
       return false;
     }
     const stick = nearBottom() || (message.from && message.from.id === state.me.id);
-    $("message-list").append(messageNode(message));
+    const row = messageNode(message);
+    $("message-list").append(row);
+    refreshDays(row, 1);
     if (stick) scrollToBottom();
     updateStartButton();
     return true;
@@ -1154,7 +1216,9 @@
     if (!state.chat || state.chat.id !== chatId) return;
     const entry = state.nodes.get(payload.message_id);
     if (entry) {
+      const next = entry.node.nextElementSibling;
       entry.node.remove();
+      if (next) refreshDays(next, 1);
       state.nodes.delete(payload.message_id);
     }
   }
