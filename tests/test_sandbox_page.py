@@ -457,6 +457,9 @@ async def test_a_chat_of_2000_messages_pages_its_history_and_stays_responsive(vi
         await page.locator("#messages").evaluate("box => { box.scrollTop = 0; }")
         await expect(page.locator(".message")).to_have_count(expected)
         loads.append(time.perf_counter() - started)
+        # What was at the top stays in view: the older page goes above it.
+        top = 2001 - expected + 50
+        await expect(page.locator(f'.message[data-id="{top}"]')).to_be_in_viewport()
         # Responsive: a click's answer while the history grows.
         started = time.perf_counter()
         await page.locator("#input").click()
@@ -479,9 +482,15 @@ async def test_a_chat_of_2000_messages_pages_its_history_and_stays_responsive(vi
     assert opened < 1.0
     assert max(loads) < 1.0
     assert worst < 200
-    # Reading position kept: loading older messages does not jump to the top.
-    await page.locator("#messages").evaluate("box => { box.scrollTop = box.scrollHeight; }")
-    await expect(visit.bubble("Bản tin số 2000")).to_be_in_viewport()
+    # Up in the history, a new message does not pull the person down: the round button
+    # counts it and takes them there.
+    visit.world.bot_says(ARCHIVE, "Bản tin mới nhất")
+    to_bottom = page.locator("#to-bottom")
+    await expect(to_bottom.locator("#to-bottom-count")).to_have_text("1")
+    await expect(visit.bubble("Bản tin mới nhất")).not_to_be_in_viewport()
+    await to_bottom.click()
+    await expect(visit.bubble("Bản tin mới nhất")).to_be_in_viewport()
+    await expect(to_bottom).to_be_hidden()
 
 
 async def test_a_person_who_never_started_the_bot_sees_the_start_button(visit):

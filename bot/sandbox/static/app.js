@@ -45,6 +45,7 @@
       guide: "Hướng dẫn từng bước",
       loadingOlder: "Đang tải tin nhắn cũ hơn…",
       ok: "Đồng ý",
+      toBottom: "Xuống tin nhắn mới nhất",
       unread: "{n} tin chưa đọc",
       joined: "{names} đã tham gia nhóm",
       left: "{name} đã rời nhóm",
@@ -92,6 +93,7 @@
       guide: "Step by step",
       loadingOlder: "Loading older messages…",
       ok: "OK",
+      toBottom: "Go to the newest message",
       unread: "{n} unread",
       joined: "{names} joined the group",
       left: "{name} left the group",
@@ -260,6 +262,7 @@
     events: null,
     streamBroken: false,
     readTimer: null,
+    missed: 0,
   };
 
   function personById(id) {
@@ -547,6 +550,7 @@
     clearReply();
     hideCommands();
     state.nodes = new Map();
+    state.missed = 0;
     state.oldest = null;
     state.more = false;
     $("message-list").replaceChildren();
@@ -614,6 +618,18 @@
   function scrollToBottom() {
     const box = $("messages");
     box.scrollTop = box.scrollHeight;
+    updateToBottom();
+  }
+
+  // The round "newest" button of Telegram: shown when the person has scrolled up, with the
+  // number of messages that came since.
+  function updateToBottom() {
+    const away = !nearBottom();
+    if (!away) state.missed = 0;
+    $("to-bottom").classList.toggle("hidden", !away);
+    const count = $("to-bottom-count");
+    count.textContent = state.missed > 99 ? "99+" : String(state.missed);
+    count.classList.toggle("hidden", state.missed === 0);
   }
 
   function nearBottom() {
@@ -809,6 +825,10 @@
     $("message-list").append(row);
     refreshDays(row, 1);
     if (stick) scrollToBottom();
+    else {
+      state.missed += 1;
+      updateToBottom();
+    }
     updateStartButton();
     return true;
   }
@@ -1255,6 +1275,10 @@
       if (file) chooseFile(file);
     });
     $("attach-cancel").addEventListener("click", clearFile);
+    $("messages").addEventListener("scroll", updateToBottom, { passive: true });
+    $("to-bottom").addEventListener("click", () => {
+      $("messages").scrollTo({ top: $("messages").scrollHeight, behavior: "smooth" });
+    });
     $("reply-cancel").addEventListener("click", clearReply);
     $("start-button").addEventListener("click", () => sendText("/start", null));
     $("dialog-ok").addEventListener("click", closeDialog);
