@@ -22,6 +22,23 @@ from bot.sandbox.telegram.server import JSONDict, _image_size, _public, _StoredF
 
 log = logging.getLogger(__name__)
 
+
+def _view(message: JSONDict) -> JSONDict:
+    """A message as the web chat sees it: the Bot API's Message, plus the ForceReply the
+    bot sent it with. Telegram's Message has no place for that markup, but its apps act on
+    it (they open the reply box); the page needs it to do the same."""
+    view = _public(message)
+    markup = message.get("_params", {}).get("reply_markup")
+    if isinstance(markup, str):
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            markup = None
+    if isinstance(markup, dict) and markup.get("force_reply"):
+        view["reply_markup"] = markup
+    return view
+
+
 # (kind, chat_id, payload): "message", "edit", "delete" and "answer" (then chat_id is
 # the id of the person who pressed, and payload holds the query id and the answer).
 Listener = Callable[[str, int, JSONDict], None]
@@ -65,13 +82,13 @@ class LocalTelegram(FakeBotApi):
     def _store_message(self, chat_id: int, sender: JSONDict | None, content: JSONDict) -> JSONDict:
         message = super()._store_message(chat_id, sender, content)
         message["date"] = int(self.clock.wall())
-        self._tell("message", chat_id, copy.deepcopy(_public(message)))
+        self._tell("message", chat_id, copy.deepcopy(_view(message)))
         return message
 
     def _apply_edit(self, stored: JSONDict, changes: dict[str, Any]) -> JSONDict:
         edited = super()._apply_edit(stored, changes)
         stored["edit_date"] = edited["edit_date"] = int(self.clock.wall())
-        self._tell("edit", int(stored["chat"]["id"]), copy.deepcopy(_public(edited)))
+        self._tell("edit", int(stored["chat"]["id"]), copy.deepcopy(_view(edited)))
         return edited
 
     def _delete_one(self, chat_id: int, message_id: int) -> bool:
@@ -183,7 +200,7 @@ class LocalTelegram(FakeBotApi):
         stored = self._messages.get(chat_id, {})
         ids = sorted(i for i in stored if before is None or i < before)
         page = ids if limit is None else ids[-limit:] if limit > 0 else []
-        return [copy.deepcopy(_public(stored[i])) for i in page], len(page) < len(ids)
+        return [copy.deepcopy(_view(stored[i])) for i in page], len(page) < len(ids)
 
     def unread(self, chat_id: int, after: int, reader: int) -> int:
         """Messages after `after` that `reader` did not write."""
@@ -195,11 +212,11 @@ class LocalTelegram(FakeBotApi):
 
     def last(self, chat_id: int) -> JSONDict | None:
         stored = self._messages.get(chat_id, {})
-        return copy.deepcopy(_public(stored[max(stored)])) if stored else None
+        return copy.deepcopy(_view(stored[max(stored)])) if stored else None
 
     def message(self, chat_id: int, message_id: int) -> JSONDict | None:
         message = self._messages.get(chat_id, {}).get(message_id)
-        return copy.deepcopy(_public(message)) if message is not None else None
+        return copy.deepcopy(_view(message)) if message is not None else None
 
     def stored_file(self, file_id: str) -> _StoredFile | None:
         return self._files.get(file_id)

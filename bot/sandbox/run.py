@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from bot.outbox.pacing import Pacer
 from bot.sandbox.clock import MovableClock
 from bot.sandbox.local_telegram import SANDBOX_TOKEN, SANDBOX_USERNAME, LocalTelegram
 from bot.sandbox.seed import seed_world
+from bot.sandbox.web import make_web_app
 from bot.sandbox.world import SandboxWorld
 from bot.sandbox.world_impl import LiveWorld
 from bot.telegram_http import AiohttpRequest
@@ -47,8 +47,8 @@ SAVE_EVERY = 3.0
 # The receiver's long poll: short, so a stop is quick; the server is in this process.
 POLL_SECONDS = 5
 
-# The web chat: h12-web's `make_web_app(world)` plugs in here (bot/sandbox/web).
-WebAppFactory = Callable[[SandboxWorld], web.Application]
+# The web chat for a world, answering as 127.0.0.1:PORT (bot/sandbox/web.py).
+WebAppFactory = Callable[[SandboxWorld, int], web.Application]
 
 
 class SandboxSettings(Settings):
@@ -79,33 +79,6 @@ def sandbox_settings(data_dir: Path, api_base_url: str = "http://127.0.0.1:1/bot
         database_url=database_url(data_dir),
         log_level="WARNING",
     )
-
-
-def placeholder_web_app(world: SandboxWorld) -> web.Application:
-    """Until the web chat is plugged in: a page that says where it comes from."""
-
-    async def page(_request: web.Request) -> web.Response:
-        return web.Response(
-            text=(
-                "<!doctype html><meta charset=utf-8><title>dieuphoi sandbox</title>"
-                "<p>The sandbox is running. The web chat comes from bot/sandbox/web.</p>"
-            ),
-            content_type="text/html",
-        )
-
-    app = web.Application()
-    app.router.add_get("/", page)
-    return app
-
-
-def default_web_app() -> WebAppFactory:
-    """The web chat if it is installed, else the placeholder page."""
-    try:
-        module = importlib.import_module("bot.sandbox.web")
-    except ModuleNotFoundError:
-        return placeholder_web_app
-    factory: WebAppFactory = module.make_web_app
-    return factory
 
 
 class Sandbox:
@@ -223,7 +196,7 @@ async def serve(
 ) -> None:
     """Run until SIGINT/SIGTERM. The web chat's port is taken first: a port in use is
     told before anything else starts."""
-    factory = web_app or default_web_app()
+    factory = web_app or make_web_app
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -232,7 +205,7 @@ async def serve(
     runner: web.AppRunner | None = None
     try:
         world = await sandbox.start()
-        runner = web.AppRunner(factory(world), access_log=None, shutdown_timeout=1.0)
+        runner = web.AppRunner(factory(world, port), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, HOST, port, reuse_address=False).start()
         announce(f"Sandbox ready: open http://{HOST}:{port}")
