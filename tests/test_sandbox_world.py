@@ -172,6 +172,14 @@ async def test_an_official_answers_a_reminder_with_a_button_and_a_note(
     assert answer is not None and answer["text"].startswith("Đã ghi nhận")
     assert await events.wait(lambda e: e.kind == "answer" and e.user_id == hung.id)
     question = await _bot_says(world, events, hung.id, lambda m: "ghi chú" in _text(m))
+    # The question's ForceReply comes with it, pushed and read back, so the page can open
+    # the reply box as Telegram's apps do.
+    assert question["reply_markup"]["force_reply"] is True
+    [kept] = [
+        m for m in await _history(world, hung.id, hung.id)
+        if m["message_id"] == question["message_id"]
+    ]  # fmt: skip
+    assert kept["reply_markup"] == question["reply_markup"]
     mine = await world.send_text(
         hung.id, hung.id, "Đã gửi dự thảo, chờ ý kiến Vụ Pháp chế.", question["message_id"]
     )
