@@ -487,6 +487,9 @@ async def test_a_person_who_never_started_the_bot_sees_the_start_button(visit):
     await expect(start).to_be_hidden()
     await expect(page.locator("#input")).to_be_visible()
     assert visit.world.sent == [(DUNG.id, DUNG.id, "/start")]
+    # The list of people no longer says he has not pressed Start.
+    dung = page.locator(".person").filter(has_text=DUNG.name)
+    await expect(dung.locator(".person-note")).to_have_count(0)
 
 
 async def test_the_page_catches_up_after_its_event_stream_broke(visit):
