@@ -93,7 +93,7 @@ class Newcomer:
         # The clock's buttons wait while the bot sends what fell due.
         await expect(self.page.locator("#clock-day")).to_be_enabled(timeout=WAIT)
 
-    async def move_until(self, seen: Locator, button: str, tries: int = 8) -> None:
+    async def move_until(self, seen: Locator, button: str, tries: int = 12) -> None:
         """Press a clock button until `seen` shows up (what a newcomer would do)."""
         for _ in range(tries):
             try:
