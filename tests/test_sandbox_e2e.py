@@ -15,6 +15,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
@@ -117,6 +118,11 @@ async def test_a_newcomer_answers_a_reminder_moves_time_posts_the_digest_and_imp
     try:
         await person.open(sandbox.url)
         await expect(page.locator("#steps-count")).to_have_text("0/6")
+        # Another host name for the same address (DNS rebinding): refused.
+        async with httpx.AsyncClient() as client:
+            for host in ("attacker.example", f"attacker.example:{sandbox.port}"):
+                refused = await client.get(f"{sandbox.url}/api/world", headers={"Host": host})
+                assert refused.status_code == 403, host
 
         # As an official: their chat with the bot; a reminder with buttons (or, at night
         # or on a weekend, after moving the clock to the next scheduled message).
@@ -135,6 +141,13 @@ async def test_a_newcomer_answers_a_reminder_moves_time_posts_the_digest_and_imp
         await expect(page.locator("#reply-bar")).to_be_visible()
         await expect(page.locator("#reply-name")).to_have_text("Trả lời Điều phối")
         await expect(page.locator("#input")).to_be_focused()
+        # Over 4,096 characters: refused as Telegram would, the reply kept.
+        await page.locator("#input").fill("a" * 4097)
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#composer-error")).to_contain_text("4.096")
+        await expect(page.locator("#reply-bar")).to_be_visible()
+        await expect(page.locator(".message.out").filter(has_text="a" * 100)).to_have_count(0)
+        await page.locator("#input").fill("")
         await page.keyboard.type(NOTE)
         await page.keyboard.press("Enter")
         mine = page.locator(".message.out").filter(has_text=NOTE)
