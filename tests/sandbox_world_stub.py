@@ -17,7 +17,7 @@ import socket
 import struct
 import zlib
 from collections.abc import AsyncIterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -120,6 +120,7 @@ class FakeWorld:
     def __init__(self, archive: int = 2000) -> None:
         self.now = START
         self._people = {person.id: person for person in PEOPLE}
+        self.started: set[int] = set()  # pressed Start here (Dũng had not)
         self._chats: dict[int, JSONDict] = {}
         self._members: dict[int, frozenset[int]] = {}
         self._messages: dict[int, list[JSONDict]] = {}
@@ -144,7 +145,7 @@ class FakeWorld:
     # -- the world as the page sees it ------------------------------------------------
 
     async def people(self) -> list[Person]:
-        return list(PEOPLE)
+        return [replace(p, registered=True) if p.id in self.started else p for p in PEOPLE]
 
     async def bot_user(self) -> JSONDict:
         return dict(BOT)
@@ -206,6 +207,8 @@ class FakeWorld:
         if chat_id == ARCHIVE:
             raise SandboxRefusal(READ_ONLY, status=403)
         self.sent.append((user_id, chat_id, text))
+        if chat_id == user_id and text.startswith("/start"):
+            self.started.add(user_id)
         message = self._post(chat_id, _user(self._people[user_id]), text, reply_to=reply_to)
         asyncio.get_running_loop().call_soon(self._answer, user_id, chat_id, message)
         return copy.deepcopy(message)

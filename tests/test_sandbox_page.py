@@ -1,11 +1,10 @@
 """The sandbox's web chat page in a real headless browser (Debian's chromium driven by
 Playwright), against the in-memory world of tests/sandbox_world_stub.py: what a person
-sees and does, as in Telegram. The last test saves the screenshot the README shows
-(docs/sandbox.png)."""
+sees and does, as in Telegram. The screenshot the README shows is taken of the real
+sandbox, by tests/test_sandbox_e2e.py."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -259,8 +258,6 @@ async def test_replying_to_the_bots_question_answers_it(visit):
     await page.locator("#reply-cancel").click()
     await expect(page.locator("#reply-bar")).to_be_hidden()
 
-    await _screenshot(page)
-
 
 async def test_a_question_in_a_group_is_for_the_person_it_names(visit):
     page = visit.page
@@ -277,20 +274,6 @@ async def test_a_question_in_a_group_is_for_the_person_it_names(visit):
     await page.locator(".person").filter(has_text=AN.name).click()
     await expect(page.locator("#reply-bar")).to_be_visible()  # for An, as the chat opens
     await expect(page.locator("#input")).to_have_attribute("placeholder", "Ghi chú")
-
-
-async def _screenshot(page: Page) -> None:
-    """The picture the README shows: an official who answered a reminder and added a note."""
-    await page.mouse.move(700, 40)
-    await page.locator("#toast").evaluate("node => node.classList.add('hidden')")
-    await page.evaluate("document.activeElement && document.activeElement.blur()")
-    await page.locator("#messages").evaluate("box => { box.scrollTop = box.scrollHeight; }")
-    await page.wait_for_timeout(200)
-    # Written whole then renamed: the SQLite and PostgreSQL runs of the suite go side by side.
-    target = ROOT / "docs" / "sandbox.png"
-    part = target.with_name(f".sandbox.{os.getpid()}.png")
-    part.write_bytes(await page.screenshot())
-    os.replace(part, target)
 
 
 async def test_the_composer_sends_commands_and_refuses_what_telegram_refuses(visit):
@@ -501,6 +484,9 @@ async def test_a_person_who_never_started_the_bot_sees_the_start_button(visit):
     await expect(start).to_be_hidden()
     await expect(page.locator("#input")).to_be_visible()
     assert visit.world.sent == [(DUNG.id, DUNG.id, "/start")]
+    # The list of people no longer says he has not pressed Start.
+    dung = page.locator(".person").filter(has_text=DUNG.name)
+    await expect(dung.locator(".person-note")).to_have_count(0)
 
 
 async def test_the_page_catches_up_after_its_event_stream_broke(visit):

@@ -13,7 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
+from bot.db import transaction
+from bot.models import Outbox, OutboxState
 from bot.sandbox.clock import MovableClock
 from bot.sandbox.run import Sandbox
 from bot.sandbox.world import Event, Person, SandboxRefusal
@@ -172,6 +175,14 @@ async def test_an_official_answers_a_reminder_with_a_button_and_a_note(
     assert answer is not None and answer["text"].startswith("Đã ghi nhận")
     assert await events.wait(lambda e: e.kind == "answer" and e.user_id == hung.id)
     question = await _bot_says(world, events, hung.id, lambda m: "ghi chú" in _text(m))
+    # The question's ForceReply comes with it, pushed and read back, so the page can open
+    # the reply box as Telegram's apps do.
+    assert question["reply_markup"]["force_reply"] is True
+    [kept] = [
+        m for m in await _history(world, hung.id, hung.id)
+        if m["message_id"] == question["message_id"]
+    ]  # fmt: skip
+    assert kept["reply_markup"] == question["reply_markup"]
     mine = await world.send_text(
         hung.id, hung.id, "Đã gửi dự thảo, chờ ý kiến Vụ Pháp chế.", question["message_id"]
     )
@@ -385,3 +396,40 @@ async def test_a_chat_of_two_thousand_messages_is_read_a_page_at_a_time(world: L
     summary = (await world.chats_of(hung.id))[1]
     assert summary.last is not None and _text(summary.last) == "Tin nhắn số 1999"
     assert time.monotonic() - started < 5
+
+
+async def test_a_jump_does_not_send_twice_what_the_sending_loop_holds(
+    sandbox: Sandbox, world: LiveWorld
+):
+    """A row the bot's sending loop has claimed and is sending (paced behind the message
+    before it, say) when the clock jumps an hour: its claim, made at the old time, must not
+    look abandoned after the jump (the outbox lease is 60 s), or it is sent a second time."""
+    deps = world.deps
+    async with transaction(deps.sessions()) as session:
+        row = await session.scalar(
+            select(Outbox)
+            .where(Outbox.state == OutboxState.PENDING)
+            .order_by(Outbox.due_at)
+            .limit(1)
+        )
+        assert row is not None
+        held = row.id
+        row.due_at = sandbox.clock.now()
+        row.state = OutboxState.SENDING
+        row.claimed_by = deps.presence.name
+        row.claimed_at = sandbox.clock.now()
+    officer = next(p for p in await world.people() if p.is_admin)
+    moving = asyncio.create_task(world.move_clock("hour", officer.id))
+    try:
+        await asyncio.sleep(1.0)  # the jump is made; the delivery waits for the held row
+        async with transaction(deps.sessions()) as session:
+            state = await session.scalar(select(Outbox.state).where(Outbox.id == held))
+        assert state == OutboxState.SENDING  # not claimed again, not sent by the jump
+        # The loop's send ends (as it would, once paced): the delivery then finishes.
+        async with transaction(deps.sessions()) as session:
+            await session.execute(
+                update(Outbox).where(Outbox.id == held).values(state=OutboxState.SENT)
+            )
+        await asyncio.wait_for(moving, 30)
+    finally:
+        moving.cancel()

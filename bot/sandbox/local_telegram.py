@@ -18,9 +18,26 @@ from typing import Any
 
 from bot.sandbox.clock import MovableClock
 from bot.sandbox.telegram import FakeBotApi, FakeChat, FakeUser, RateLimits
-from bot.sandbox.telegram.server import JSONDict, _image_size, _public, _StoredFile
+from bot.sandbox.telegram.server import JSONDict, _Call, _image_size, _public, _StoredFile
 
 log = logging.getLogger(__name__)
+
+
+# Where a stored message keeps the ForceReply it was sent with (private: "_" keys are
+# never shown to the bot, but they are saved with the message, so a restart keeps it).
+_FORCE_REPLY = "_force_reply"
+
+
+def _force_reply(markup: Any) -> JSONDict | None:
+    """The ForceReply of a send's `reply_markup` parameter (JSON text or object), if any."""
+    if isinstance(markup, str):
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            return None
+    if isinstance(markup, dict) and markup.get("force_reply") is True:
+        return markup
+    return None
 
 
 def _view(message: JSONDict) -> JSONDict:
@@ -28,13 +45,8 @@ def _view(message: JSONDict) -> JSONDict:
     bot sent it with. Telegram's Message has no place for that markup, but its apps act on
     it (they open the reply box); the page needs it to do the same."""
     view = _public(message)
-    markup = message.get("_params", {}).get("reply_markup")
-    if isinstance(markup, str):
-        try:
-            markup = json.loads(markup)
-        except ValueError:
-            markup = None
-    if isinstance(markup, dict) and markup.get("force_reply"):
+    markup = message.get(_FORCE_REPLY)
+    if isinstance(markup, dict):
         view["reply_markup"] = markup
     return view
 
@@ -84,6 +96,23 @@ class LocalTelegram(FakeBotApi):
         message["date"] = int(self.clock.wall())
         self._tell("message", chat_id, copy.deepcopy(_view(message)))
         return message
+
+    def _bot_message(
+        self,
+        call: _Call,
+        chat_id: int,
+        content: JSONDict,
+        *,
+        markup: JSONDict | None = None,
+        reply: JSONDict | None = None,
+    ) -> JSONDict:
+        # The server keeps no markup for a ForceReply (Telegram's Message has no field for
+        # it): the stored message keeps it aside, before the page is told of it.
+        asked = _force_reply(call.params.get("reply_markup"))
+        if asked is not None:
+            content = {**content, _FORCE_REPLY: asked}
+        message = super()._bot_message(call, chat_id, content, markup=markup, reply=reply)
+        return _public(message)  # what the bot gets back is the Bot API's Message only
 
     def _apply_edit(self, stored: JSONDict, changes: dict[str, Any]) -> JSONDict:
         edited = super()._apply_edit(stored, changes)

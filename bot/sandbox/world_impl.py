@@ -14,10 +14,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from telegram.ext import Application
 
 from bot import wake
@@ -344,9 +344,9 @@ class LiveWorld:
             if step == "next":
                 target = await self._next_moment()
                 if target is not None:
-                    self.time.advance_to(target)
+                    await self._jump(target)
             elif step in _STEPS:
-                self.time.advance(_STEPS[step])
+                await self._jump(self.time.now() + _STEPS[step])
             else:
                 raise self._refusal(
                     user_id, N_("The clock moves by an hour, a day, or to the next message.")
@@ -357,6 +357,24 @@ class LiveWorld:
         self._publish(Event("clock", asdict(clock)))
         await self._check_steps()
         return clock
+
+    async def _jump(self, target: datetime) -> None:
+        """Move the clock to `target`, and the claims of the rows being sent with it. The
+        sending loop claimed them at the old time; after a jump longer than the outbox
+        lease they would look abandoned by a dead process, and the delivery pass would send
+        them a second time. Moved before the jump (then claimed "in the future", which no
+        one takes either) and again after it, for a row claimed in between."""
+        await self._hold_claims(target)
+        self.time.advance_to(target)
+        await self._hold_claims(self.time.now())
+
+    async def _hold_claims(self, moment: datetime) -> None:
+        async with transaction(self.deps.sessions()) as session:
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.state == OutboxState.SENDING, Outbox.claimed_at < moment)
+                .values(claimed_at=moment)
+            )
 
     async def _next_moment(self) -> Any:
         """When the next scheduled message is due: planned already, or planned by the

@@ -1094,6 +1094,14 @@
     updateCounter();
   }
 
+  // Who has pressed Start changes what the list says of them ("has not pressed Start").
+  async function reloadPeople() {
+    const world = await get("/api/world", { as: state.me.id });
+    state.people = world.people;
+    state.me = personById(state.me.id) || state.me;
+    renderPeople();
+  }
+
   // ---- the clock -------------------------------------------------------------------------
   async function loadClock() {
     const world = await get("/api/world", { as: state.me.id });
@@ -1280,7 +1288,9 @@
       $("messages").scrollTo({ top: $("messages").scrollHeight, behavior: "smooth" });
     });
     $("reply-cancel").addEventListener("click", clearReply);
-    $("start-button").addEventListener("click", () => sendText("/start", null));
+    $("start-button").addEventListener("click", async () => {
+      if (await sendText("/start", null)) await reloadPeople();
+    });
     $("dialog-ok").addEventListener("click", closeDialog);
     $("dialog").addEventListener("keydown", (event) => {
       if (event.key === "Escape" || event.key === "Enter") {
