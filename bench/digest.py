@@ -638,8 +638,20 @@ async def bench(url: str) -> int:
     return 0
 
 
+async def _no_completion(*_args: Any, **_kwargs: Any) -> list[Any]:
+    return []
+
+
 def main() -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args()
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument(
+        "--without-completion",
+        action="store_true",
+        help="leave out the completion counts (to measure what they cost)",
+    )
+    args = arguments.parse_args()
+    if args.without_completion:
+        digest._completion = _no_completion  # type: ignore[assignment]
     with bench_database(args.database_url) as url:
         return asyncio.run(bench(url))
 
