@@ -395,6 +395,14 @@ class Task(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     cancelled_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
+    # Bumped when the deadline or agencies are edited: part of the outbox keys of its
+    # reminders (from 1 on), so the re-planned ones do not collide with those sent before.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the current revision was planned (None: at creation); reminders whose moment
+    # had already passed then are skipped.
+    planned_at: Mapped[datetime | None]
+    # The desk's form sends a key of its own: the same form sent twice makes one task.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     council: Mapped[Council] = relationship(lazy="joined")
     # Always wanted with the task (a handful of rows), and async sessions cannot lazy-load.

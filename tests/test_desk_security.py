@@ -65,7 +65,7 @@ async def test_every_page_needs_a_session_and_every_admin_page_an_admin(bot, adm
         for method, path in _routes(bot)
         if method == "GET" and not path.startswith(("/auth/", "/static/"))
     ]
-    assert sorted(pages) == ["/", "/my", "/tasks", "/tasks/1"]
+    assert sorted(pages) == ["/", "/my", "/tasks", "/tasks/1", "/tasks/1/cancel", "/tasks/new"]
     for path in pages:  # signed out: the sign-in page, nothing else
         status, page, _ = await browser.get(path)
         assert status == 401, path

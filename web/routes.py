@@ -14,6 +14,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/tasks", views.tasks_page, name="tasks")  # admins
     # Admins: any task; a member: a task of their agency (any other is not found).
     app.router.add_get(r"/tasks/{task_id:\d+}", views.task_detail, name="task")
+    # Admins: create, edit, cancel (the confirmation page, then its POST).
+    app.router.add_get("/tasks/new", views.new_task_page, name="task_new")
+    app.router.add_post("/tasks/new", views.create_task)
+    app.router.add_post(r"/tasks/{task_id:\d+}/edit", views.edit_task)
+    app.router.add_get(r"/tasks/{task_id:\d+}/cancel", views.cancel_task_page)
+    app.router.add_post(r"/tasks/{task_id:\d+}/cancel", views.cancel_task)
     app.router.add_get("/auth/link/{token}", views.link_page, name="link")
     app.router.add_post("/auth/link/{token}", views.link_sign_in)
     app.router.add_post("/auth/telegram", views.telegram_sign_in, name="telegram")

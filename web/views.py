@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
-from bot.i18n import set_locale
-from bot.services import desk, desk_tasks, overview
+from bot.i18n import _, set_locale
+from bot.services import audit, desk, desk_tasks, overview, tasks
 from bot.services.completion import Completion
+from bot.services.errors import BadInputError, NotFoundError
 from bot.services.people import Requester, TelegramIdentity, identify, remember_user
+from bot.services.permissions import require_admin
 from web.render import render
 from web.security import SESSION_COOKIE, deps_of, set_cookie, visit
 
@@ -77,18 +81,179 @@ async def tasks_page(request: web.Request) -> web.StreamResponse:
     return render(request, "tasks.html", listed=listed, wanted=wanted, classes=list(Completion))
 
 
+def _task_id(request: web.Request) -> int:
+    raw = request.match_info["task_id"]  # digits only (routes.py)
+    # An id no task can have is simply not found (and never reaches a 32-bit column).
+    return int(raw) if len(raw) <= 9 else 0
+
+
 async def task_detail(request: web.Request) -> web.StreamResponse:
     who = _who(request)
     if who is None:
         return _sign_in_page(request)
+    return await _task_page(request, who, _task_id(request))
+
+
+async def _task_page(
+    request: web.Request,
+    who: Requester,
+    task_id: int,
+    *,
+    edit: tasks.TaskEdit | None = None,
+    error: str = "",
+) -> web.Response:
+    """A task's page; for an admin with the edit form, filled with `edit` as typed."""
     deps = deps_of(request)
-    raw = request.match_info["task_id"]  # digits only (routes.py)
-    # An id no task can have is simply not found (and never reaches a 32-bit column).
-    task_id = int(raw) if len(raw) <= 9 else 0
     page = await desk_tasks.task_page(
         visit().db, who, deps.clock.now(), deps.timing.calendar, task_id
     )
-    return render(request, "task.html", page=page)
+    agencies = []
+    if who.is_admin:
+        agencies = (await desk_tasks.form_choices(visit().db, who)).agencies
+        task = page.task
+        edit = edit or tasks.TaskEdit(
+            title=task.title,
+            deadline=task.due_on.isoformat(),
+            agencies=tuple(part.agency.code for part in task.assignments),
+            ref=task.ref or "",  # as stored: '6411/VPCP-KTTH ngày 19/08/2023'
+        )
+    return render(
+        request,
+        "task.html",
+        status=400 if error else 200,
+        page=page,
+        edit=edit,
+        agencies=agencies,
+        error=error,
+    )
+
+
+# --- creating, editing and cancelling a task (admins) ---------------------------------------
+
+def _recurrences() -> list[tuple[str, str]]:
+    return [
+        ("", _("Does not repeat")),
+        ("month", _("Every month")),
+        ("quarter", _("Every quarter")),
+        ("half", _("Every half-year")),
+        ("year", _("Every year")),
+    ]
+
+
+def _admin(request: web.Request) -> Requester | None:
+    """The admin asking; None: nobody is signed in. A member is refused (403)."""
+    who = _who(request)
+    if who is not None:
+        require_admin(who)
+    return who
+
+
+async def new_task_page(request: web.Request) -> web.StreamResponse:
+    who = _admin(request)
+    if who is None:
+        return _sign_in_page(request)
+    return await _new_task_form(request, who, tasks.TaskFields(), secrets.token_urlsafe(24))
+
+
+async def _new_task_form(
+    request: web.Request,
+    who: Requester,
+    values: tasks.TaskFields,
+    form_key: str,
+    error: str = "",
+) -> web.Response:
+    choices = await desk_tasks.form_choices(visit().db, who)
+    return render(
+        request,
+        "task_new.html",
+        status=400 if error else 200,
+        choices=choices,
+        values=values,
+        form_key=form_key,
+        recurrences=_recurrences(),
+        error=error,
+    )
+
+
+async def create_task(request: web.Request) -> web.StreamResponse:
+    who = _admin(request)
+    if who is None:
+        return _sign_in_page(request)
+    deps = deps_of(request)
+    form = await request.post()
+    values = tasks.TaskFields(
+        council=_field(form, "council"),
+        agencies=tuple(str(code)[:40] for code in form.getall("agencies", [])),
+        title=_field(form, "title"),
+        deadline=_field(form, "deadline"),
+        period=_field(form, "period"),
+        report_period=_field(form, "report_period"),
+        recurrence=_field(form, "recurrence"),
+        ref=_field(form, "ref"),
+    )
+    form_key = _field(form, "form_key")
+    now = deps.clock.now()
+    try:
+        new = tasks.parse_task_fields(values, deps.timing.today(now))
+        task, _planned = await tasks.create_new_task(
+            visit().db, now, who, deps.timing, new, _actor(who), form_key=form_key
+        )
+    except (BadInputError, NotFoundError) as error:
+        # Shown next to the form, every value kept as typed; nothing was written.
+        form_key = form_key or secrets.token_urlsafe(24)  # a form that lost its key gets one
+        return await _new_task_form(request, who, values, form_key, error.message.render())
+    return _see_other(f"/tasks/{task.id}")
+
+
+async def edit_task(request: web.Request) -> web.StreamResponse:
+    who = _admin(request)
+    if who is None:
+        return _sign_in_page(request)
+    deps = deps_of(request)
+    form = await request.post()
+    task_id = _task_id(request)
+    edit = tasks.TaskEdit(
+        title=_field(form, "title"),
+        deadline=_field(form, "deadline"),
+        agencies=tuple(str(code)[:40] for code in form.getall("agencies", [])),
+        ref=_field(form, "ref"),
+    )
+    await desk_tasks.open_task(visit().db, who, task_id)  # else not found (404)
+    try:
+        await tasks.edit_task(
+            visit().db, deps.clock.now(), who, deps.timing, task_id, edit, _actor(who)
+        )
+    except (BadInputError, NotFoundError) as error:  # e.g. an agency that does not exist
+        return await _task_page(request, who, task_id, edit=edit, error=error.message.render())
+    return _see_other(f"/tasks/{task_id}")
+
+
+async def cancel_task_page(request: web.Request) -> web.StreamResponse:
+    """The confirmation: cancelling is one more, deliberate press."""
+    who = _admin(request)
+    if who is None:
+        return _sign_in_page(request)
+    task = await desk_tasks.open_task(visit().db, who, _task_id(request))
+    return render(request, "task_cancel.html", task=task)
+
+
+async def cancel_task(request: web.Request) -> web.StreamResponse:
+    who = _admin(request)
+    if who is None:
+        return _sign_in_page(request)
+    deps = deps_of(request)
+    task_id = _task_id(request)
+    await tasks.cancel_task_by_id(visit().db, deps.clock.now(), who, task_id, _actor(who))
+    return _see_other(f"/tasks/{task_id}")
+
+
+def _field(form: Any, name: str, limit: int = 1000) -> str:
+    # Longer than any field may be: cut, and the service's own limits then speak.
+    return str(form.get(name, ""))[:limit]
+
+
+def _actor(who: Requester) -> str:
+    return audit.telegram_actor(who.telegram_user_id)
 
 
 # --- signing in and out ---------------------------------------------------------------------

@@ -59,6 +59,12 @@ def task_subject(task_id: int) -> str:
     return f"task:{task_id}"
 
 
+def task_key(task: Task) -> str:
+    """The start of the outbox keys of a task's reminders: revision 0 keeps the keys tasks
+    had before they could be edited; an edit's re-planned reminders get keys of their own."""
+    return f"task:{task.id}:r{task.revision}" if task.revision else f"task:{task.id}"
+
+
 def digest_subject(council_code: str) -> str:
     return f"digest:{council_code}"
 
@@ -161,8 +167,10 @@ def task_rows(
     if not task.is_open:
         return []
     calendar = timing.calendar
-    reminders = task_reminders(task.due_on, timing.task_days, calendar, planned_at=task.created_at)
-    later = nudges(task.due_on, calendar, planned_at=task.created_at)
+    planned_at = task.planned_at or task.created_at
+    reminders = task_reminders(task.due_on, timing.task_days, calendar, planned_at=planned_at)
+    later = nudges(task.due_on, calendar, planned_at=planned_at)
+    key = task_key(task)
     rows: list[NewRow] = []
     open_parts = [a for a in task.assignments if a.done_at is None]
     for part in open_parts:
@@ -175,7 +183,7 @@ def task_rows(
             for member_id in members:
                 rows.append(
                     NewRow(
-                        dedupe_key=f"task:{task.id}:agency:{part.agency_id}:member:{member_id}:"
+                        dedupe_key=f"{key}:agency:{part.agency_id}:member:{member_id}:"
                         f"{moment.label}",
                         kind=kind,
                         subject=task_subject(task.id),

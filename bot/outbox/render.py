@@ -39,7 +39,7 @@ from bot.models import (
     TaskAgency,
     TelegramUser,
 )
-from bot.outbox.plan import NUDGE_WINDOW
+from bot.outbox.plan import NUDGE_WINDOW, task_key
 from bot.outbox.store import NewRow, add_rows
 from bot.schedule import Timing, nudges
 from bot.services import absences, broadcasts, digest
@@ -380,7 +380,7 @@ async def _member_away(
     if handover.stand_in_id is None:
         return Skip("member away")
     label = row.payload.get("label", "")
-    key = f"task:{task.id}:agency:{part.agency_id}:standin:{handover.stand_in_id}:{label}"
+    key = f"{task_key(task)}:agency:{part.agency_id}:standin:{handover.stand_in_id}:{label}"
     stand_in_row = NewRow(
         dedupe_key=key,
         kind=row.kind,

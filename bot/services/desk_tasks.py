@@ -185,3 +185,27 @@ async def task_page(
             for row, name, title in (await session.execute(reminders)).all()
         ],
     )
+
+
+@dataclass(frozen=True)
+class FormChoices:
+    """What the task forms offer: every council, and every agency (a task may go to any)."""
+
+    councils: list[Council]
+    agencies: list[Agency]
+
+
+async def form_choices(session: AsyncSession, who: Requester) -> FormChoices:
+    require_admin(who)
+    councils = (await session.scalars(select(Council).order_by(Council.code))).all()
+    agencies = (await session.scalars(select(Agency).order_by(Agency.code))).all()
+    return FormChoices(list(councils), list(agencies))
+
+
+async def open_task(session: AsyncSession, who: Requester, task_id: int) -> Task:
+    """An open task, for an admin to change or cancel."""
+    require_admin(who)
+    task = await session.get(Task, task_id)
+    if task is None or not task.is_open:
+        raise NotFoundError(msg("There is no open task #{id} to change.", id=task_id))
+    return task

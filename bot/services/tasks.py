@@ -3,10 +3,12 @@ escalation go through the outbox (see bot/schedule.py for when)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -27,6 +29,8 @@ from bot.services.permissions import require_admin
 from bot.services.visibility import visible_councils
 
 MAX_REF = 100
+# The desk's form key (secrets.token_urlsafe(24) is 32 characters; the column takes 64).
+FORM_KEY_MAX = 64
 
 
 def newtask_usage() -> Msg:
@@ -75,22 +79,8 @@ def parse_new_task(text: str, today: date) -> NewTask:
             msg("Give the council, the agencies and the deadline before the first “|”."), usage
         )
     code, agencies_text, due_text = head[0], head[1], " ".join(head[2:])
-    agency_codes = list(
-        dict.fromkeys(c.strip().upper() for c in agencies_text.split(",") if c.strip())
-    )
-    try:
-        due = parse_due(due_text)
-    except DueFormatError:
-        raise BadInputError(
-            msg(
-                "“{text}” is not a valid deadline: write a date (31/12/2026) or a period "
-                "(tháng 12/2026, Q4/2026, H1/2027, 9M/2026, 2027).",
-                text=due_text,
-            ),
-            usage,
-        ) from None
-    if due.day < today:
-        raise BadInputError(msg("That deadline is already in the past."), usage)
+    agency_codes = _agency_codes(agencies_text.split(","))
+    due = _due(due_text, today, usage)
     title = title_of(parts[1], usage)
     recurrence: Recurrence | None = None
     ref: str | None = None
@@ -99,16 +89,7 @@ def parse_new_task(text: str, today: date) -> NewTask:
         name, sep, value = option.partition("=")
         name, value = name.strip().lower(), one_line(value)
         if sep and name == "every" and recurrence is None:
-            try:
-                recurrence = parse_recurrence(value)
-            except DueFormatError:
-                raise BadInputError(
-                    msg(
-                        "“{text}” is not a repetition: use every=month, quarter, half or year.",
-                        text=option,
-                    ),
-                    usage,
-                ) from None
+            recurrence = _recurrence(value, option, usage)
         elif sep and name == "ref" and ref is None:
             ref = _cited_document(value, usage)
         elif sep and name == "period" and reported is None:
@@ -117,6 +98,96 @@ def parse_new_task(text: str, today: date) -> NewTask:
             raise BadInputError(msg("“{text}” is not an option of /newtask.", text=option), usage)
     due = Due(due.day, due.period, reported)
     return NewTask(code.upper(), agency_codes, due, title, recurrence, ref)
+
+
+@dataclass(frozen=True)
+class TaskFields:
+    """A task as typed in the desk's form: what /newtask reads, each value in its own field
+    ("" when left empty)."""
+
+    council: str = ""
+    agencies: tuple[str, ...] = ()
+    title: str = ""
+    deadline: str = ""  # a date: the date input's 2026-12-31, or 31/12/2026
+    period: str = ""  # or a period, which means its last day (Q4/2026, quý IV/2026, …)
+    report_period: str = ""
+    recurrence: str = ""
+    ref: str = ""
+
+
+def parse_task_fields(fields: TaskFields, today: date) -> NewTask:
+    """The form's values read by the same rules as /newtask's text."""
+    usage = newtask_usage()
+    deadline, period = one_line(fields.deadline), one_line(fields.period)
+    if deadline and period:
+        raise BadInputError(
+            msg("Give the deadline either as a date or as a period, not both."), usage
+        )
+    if not deadline and not period:
+        raise BadInputError(msg("Give the deadline: a date or a period."), usage)
+    due = _due(deadline or period, today, usage)
+    title = title_of(fields.title, usage)
+    recurrence = (
+        _recurrence(fields.recurrence, fields.recurrence, usage)
+        if one_line(fields.recurrence)
+        else None
+    )
+    ref = _cited_document(one_line(fields.ref), usage) if one_line(fields.ref) else None
+    reported = (
+        _reported_period(one_line(fields.report_period), due, usage)
+        if one_line(fields.report_period)
+        else None
+    )
+    return NewTask(
+        one_line(fields.council).upper(),
+        _chosen_agencies(fields.agencies, usage),
+        Due(due.day, due.period, reported),
+        title,
+        recurrence,
+        ref,
+    )
+
+
+def _agency_codes(texts: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(c.strip().upper() for c in texts if c.strip()))
+
+
+def _chosen_agencies(texts: Iterable[str], usage: Msg) -> list[str]:
+    """The agencies chosen in a form's multi-select: at least one."""
+    codes = _agency_codes(texts)
+    if not codes:
+        raise BadInputError(msg("Choose at least one agency."), usage)
+    return codes
+
+
+def _due(text: str, today: date, usage: Msg) -> Due:
+    try:
+        due = parse_due(text)
+    except DueFormatError:
+        raise BadInputError(
+            msg(
+                "“{text}” is not a valid deadline: write a date (31/12/2026) or a period "
+                "(tháng 12/2026, Q4/2026, H1/2027, 9M/2026, 2027).",
+                text=text,
+            ),
+            usage,
+        ) from None
+    if due.day < today:
+        raise BadInputError(msg("That deadline is already in the past."), usage)
+    return due
+
+
+def _recurrence(value: str, option: str, usage: Msg) -> Recurrence:
+    try:
+        return parse_recurrence(value)
+    except DueFormatError:
+        raise BadInputError(
+            msg(
+                "“{text}” is not a repetition: use every=month, quarter, half or year.",
+                text=option,
+            ),
+            usage,
+        ) from None
 
 
 def _reported_period(text: str, due: Due, usage: Msg) -> str:
@@ -135,6 +206,11 @@ def _reported_period(text: str, due: Due, usage: Msg) -> str:
             ),
             usage,
         )
+    _check_send_deadline(label, due, usage)
+    return label
+
+
+def _check_send_deadline(label: str, due: Due, usage: Msg) -> None:
     last = cut_off(label).last
     if due.day < last:
         raise BadInputError(
@@ -146,7 +222,6 @@ def _reported_period(text: str, due: Due, usage: Msg) -> str:
             ),
             usage,
         )
-    return label
 
 
 def _cited_document(text: str, usage: Msg) -> str:
@@ -190,6 +265,31 @@ async def create_task(
     """Create a task; returns it and how many reminders were planned."""
     require_admin(who)
     new = parse_new_task(text, timing.today(now))
+    return await create_new_task(session, now, who, timing, new, actor)
+
+
+async def create_new_task(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester | None,
+    timing: Timing,
+    new: NewTask,
+    actor: str,
+    *,
+    form_key: str | None = None,
+) -> tuple[Task, int]:
+    """Create a task from values already read (/newtask's text or the desk's form).
+
+    `form_key`: the desk form's own key; the same form sent again (a double click, back
+    and resend) returns the task it made the first time, with 0 reminders planned. The
+    unique column decides even between two requests at the same instant."""
+    require_admin(who)
+    if form_key is not None:
+        if not form_key or len(form_key) > FORM_KEY_MAX:
+            raise BadInputError(msg("This form has expired. Please open the page again."))
+        made = await _task_of_form(session, form_key)
+        if made is not None:
+            return made, 0
     council = await council_by_code(session, new.council_code, newtask_usage())
     agencies = await _agencies(session, new.agency_codes)
     task = Task(
@@ -204,9 +304,18 @@ async def create_task(
         created_at=now,
         created_by=actor,
         assignments=[TaskAgency(agency_id=a.id, agency=a) for a in agencies],
+        form_key=form_key,
     )
-    session.add(task)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(task)
+            await session.flush()
+    except IntegrityError:
+        # The same form, sent again while the first was being saved: that one won.
+        made = await _task_of_form(session, form_key) if form_key else None
+        if made is None:
+            raise
+        return made, 0
     planned = await plan_task(session, task, timing, now)
     audit.record(
         session,
@@ -222,6 +331,88 @@ async def create_task(
     return task, planned
 
 
+@dataclass(frozen=True)
+class TaskEdit:
+    """What the desk's edit form may fix ("" when left empty; the ref may be emptied)."""
+
+    title: str
+    deadline: str
+    agencies: tuple[str, ...]
+    ref: str
+
+
+async def edit_task(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester | None,
+    timing: Timing,
+    task_id: int,
+    edit: TaskEdit,
+    actor: str,
+) -> tuple[Task, int]:
+    """Fix an open task's title, deadline, agencies or cited document; returns the task and
+    how many reminders were planned again.
+
+    A new deadline or new agencies re-plan its reminders as moving a meeting does: the
+    pending ones are withdrawn, the revision (part of their keys) bumped, and the reminders
+    planned anew from now. A title or document alone changes no reminder: each is written
+    from the task when it goes out."""
+    require_admin(who)
+    task = await session.get(Task, task_id)
+    if task is None or not task.is_open:
+        raise NotFoundError(msg("There is no open task #{id} to change.", id=task_id))
+    usage = newtask_usage()
+    title = title_of(edit.title, usage)
+    ref = _cited_document(one_line(edit.ref), usage) if one_line(edit.ref) else None
+    due = Due(task.due_on, task.period)
+    deadline = one_line(edit.deadline)
+    if not deadline:
+        raise BadInputError(msg("Give the deadline: a date or a period."), usage)
+    try:
+        unchanged = parse_due(deadline).day == task.due_on
+    except DueFormatError:
+        unchanged = False
+    if not unchanged:  # a deadline left as it was is not checked again (it may be past)
+        due = _due(deadline, timing.today(now), usage)
+    if task.report_period:
+        _check_send_deadline(task.report_period, due, usage)
+    codes = _chosen_agencies(edit.agencies, usage)
+    agencies = await _agencies(session, codes)
+    before = [part.agency.code for part in task.assignments]
+    changes: dict[str, object] = {}
+    if title != task.title:
+        changes["title"] = title
+    if ref != task.ref:
+        changes["ref"] = ref
+    if due.day != task.due_on:
+        changes["due_on"] = due.day.isoformat()
+    if codes != before:
+        changes["agencies"] = codes
+    if not changes:
+        raise BadInputError(msg("Task #{id} already reads so: nothing was changed.", id=task.id))
+    task.title, task.ref = title, ref
+    planned = 0
+    if "due_on" in changes or "agencies" in changes:
+        task.due_on, task.period = due.day, due.period
+        kept = {part.agency_id: part for part in task.assignments}
+        task.assignments = [
+            kept.get(a.id) or TaskAgency(agency_id=a.id, agency=a) for a in agencies
+        ]
+        await store.withdraw(session, task_subject(task.id))
+        task.revision += 1
+        task.planned_at = now
+        await session.flush()
+        planned = await plan_task(session, task, timing, now)
+    audit.record(
+        session, now, actor, "task.edit", task_id=task.id, previous_agencies=before, **changes
+    )
+    return task, planned
+
+
+async def _task_of_form(session: AsyncSession, form_key: str) -> Task | None:
+    return await session.scalar(select(Task).where(Task.form_key == form_key))
+
+
 async def cancel_task(
     session: AsyncSession, now: datetime, who: Requester | None, args: list[str], actor: str
 ) -> Task:
@@ -229,9 +420,17 @@ async def cancel_task(
     usage = canceltask_usage()
     if len(args) != 1 or not args[0].isascii() or not args[0].isdigit():
         raise BadInputError(msg("Give the id of the task to cancel."), usage)
-    task = await session.get(Task, int(args[0]))
+    return await cancel_task_by_id(session, now, who, int(args[0]), actor)
+
+
+async def cancel_task_by_id(
+    session: AsyncSession, now: datetime, who: Requester | None, task_id: int, actor: str
+) -> Task:
+    """Cancel an open task and withdraw its reminders still to go (the chat and the desk)."""
+    require_admin(who)
+    task = await session.get(Task, task_id)
     if task is None or task.cancelled_at is not None:
-        raise NotFoundError(msg("There is no task #{id} to cancel.", id=args[0]))
+        raise NotFoundError(msg("There is no task #{id} to cancel.", id=task_id))
     task.cancelled_at = now
     await store.withdraw(session, task_subject(task.id))
     audit.record(session, now, actor, "task.cancel", task_id=task.id)
