@@ -5,6 +5,7 @@ with a confirmation (its reminders withdrawn); members refused, everything audit
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.models import AuditLog, Outbox, OutboxState, Task
-from tests.desk import HOSTILE, Browser, desk_settings, init_data
+from tests.desk import HOSTILE, Browser, council_at_work, desk_settings, init_data
 from tests.people import registered
 
 FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
@@ -285,3 +286,38 @@ async def test_cancelling_asks_first_then_withdraws_the_reminders(bot, admin, br
     # Twice: not found, and nothing more logged.
     assert (await browser.post("/tasks/1/cancel", data={"csrf": token}))[0] == 404
     assert len(await _logged(bot, "task.cancel")) == 1
+
+
+async def test_the_same_form_sent_twice_at_once_makes_one_task(bot, admin, browser):
+    hidden = await _form(browser)
+    sent = await asyncio.gather(
+        *(browser.post("/tasks/new", data=_fields(hidden)) for _ in range(3))
+    )
+    assert [status for status, _, _ in sent] == [303, 303, 303]
+    assert {response.headers["Location"] for _, _, response in sent} == {"/tasks/1"}
+    assert len(await _tasks(bot)) == 1
+    assert len(await _logged(bot, "task.create")) == 1
+
+
+async def test_removing_the_last_agency_not_done_makes_the_task_done(bot, admin):
+    await council_at_work(bot, admin)  # #1: BTC done, HN not; its deadline now past
+    browser = Browser(bot.settings.web_url)  # signed in now, three days on
+    await browser.sign_in_with_telegram(init_data(admin, bot.api.token, bot.clock.now()))
+    try:
+        await _remove_hn(bot, browser)
+    finally:
+        await browser.close()
+
+
+async def _remove_hn(bot, browser: Browser) -> None:
+    page = (await browser.get("/tasks/1"))[1]
+    token = await browser.csrf_of("/tasks/1")
+    deadline = re.search(r'name="deadline" type="date" required value="([0-9-]+)"', page)
+    assert deadline and deadline.group(1) == "2026-11-25"  # past, and kept as it was
+    edit = {"csrf": token, "title": HOSTILE, "deadline": "2026-11-25", "agencies": "BTC"}
+    status, page, _ = await browser.post("/tasks/1/edit", data=edit)
+    assert status == 303, page
+    task = (await _tasks(bot))[0]
+    assert [p.agency.code for p in task.assignments] == ["BTC"]
+    assert task.done_at is not None
+    assert [r for r in await _outbox(bot, 1) if r.state == OutboxState.PENDING] == []

@@ -401,6 +401,10 @@ async def edit_task(
         await store.withdraw(session, task_subject(task.id))
         task.revision += 1
         task.planned_at = now
+        if all(part.done_at is not None for part in task.assignments):
+            # The agencies left have all reported it done: done, as a last ✅ makes it.
+            task.done_at = now
+            changes["done"] = True
         await session.flush()
         planned = await plan_task(session, task, timing, now)
     audit.record(
