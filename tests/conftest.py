@@ -26,6 +26,21 @@ if TYPE_CHECKING:
     from tests.harness import BotHarness, BotTime
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+# The sandbox runs on its own SQLite database whatever TEST_DATABASE_URL says, and its page
+# needs no database at all: its tests (test_sandbox_*.py, the heaviest of the suite, with a
+# browser) run once, in the SQLite run, not again in the PostgreSQL one.
+SANDBOX_TESTS = "test_sandbox_"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not POSTGRES_URL:
+        return
+    skip = pytest.mark.skip(
+        reason="the sandbox always runs on SQLite: run without TEST_DATABASE_URL"
+    )
+    for item in items:
+        if item.path.name.startswith(SANDBOX_TESTS):
+            item.add_marker(skip)
 # 09:00 in Hanoi on a Monday.
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
