@@ -22,7 +22,14 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from bot.documents import Described, DocumentFormatError, Names, describe, parse_document
+from bot.documents import (
+    Described,
+    Document,
+    DocumentFormatError,
+    Names,
+    describe,
+    parse_document,
+)
 from bot.i18n import N_, _, current_locale, ngettext, use_locale
 from bot.periods import DueFormatError, cut_off, parse_label
 
@@ -192,11 +199,17 @@ def format_document(ref: str, locale: str | None = None) -> str:
     Office' when the symbol names a known issuer; plainly ('số 123/ABC ngày 05/01/2024')
     otherwise. A reference this version cannot read is shown as stored.
     """
-    loc = locale or current_locale()
     try:
         document = parse_document(ref)
     except DocumentFormatError:
         return ref
+    return format_cited(document, locale)
+
+
+def format_cited(document: Document, locale: str | None = None) -> str:
+    """A document already read (a report file's number and date, as its caption gave
+    them) cited the way `format_document` cites a stored reference."""
+    loc = locale or current_locale()
     described = describe(document)
     params = {
         "number": document.symbol,

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from telegram import Message
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot.formats import format_day, format_document
+from bot.documents import Document
+from bot.formats import format_cited, format_day
 from bot.i18n import _, current_locale
 from bot.keyboards import done_keyboard, file_choice_keyboard, to_markup
 from bot.models import ReportFile
@@ -122,10 +123,7 @@ def file_label(row: ReportFile) -> str:
 def _document_of(row: ReportFile) -> str | None:
     if row.doc_number is None:
         return None
-    cited = row.doc_number
-    if row.doc_date is not None:
-        cited += f" ngày {row.doc_date:%d/%m/%Y}"
-    return format_document(cited)
+    return format_cited(Document(row.doc_number, row.doc_date))
 
 
 def receipt(received: Received, tz: ZoneInfo, caption: str | None = None) -> Reply:

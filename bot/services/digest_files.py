@@ -10,7 +10,8 @@ from datetime import date, datetime
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formats import format_document
+from bot.documents import Document
+from bot.formats import format_cited
 from bot.i18n import _, ngettext
 from bot.models import Agency, Council, Member, ReportFile, Task
 from bot.text import bold, html_format
@@ -87,8 +88,7 @@ def lines(files: list[FileLine], locale: str) -> list[str]:
     out: list[str] = ["", bold(_("📎 Report files received since the previous digest"))]
     for line in files:
         if line.number is not None:
-            cited = line.number + (f" ngày {line.issued_on:%d/%m/%Y}" if line.issued_on else "")
-            what = format_document(cited, locale)
+            what = format_cited(Document(line.number, line.issued_on), locale)
         elif line.pages > 1:
             what = ngettext("{n} photo", "{n} photos", line.pages).format(n=line.pages)
         else:
