@@ -5,6 +5,7 @@ sandbox, by tests/test_sandbox_e2e.py."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -136,6 +137,43 @@ async def test_switching_person_in_one_click_shows_their_chats_in_their_language
         "Hội đồng điều phối vùng Đồng bằng sông Hồng"
     )
     await expect(page.locator(".people-title")).to_have_text("Quý vị đang là")
+
+
+async def test_a_chat_opened_while_the_person_switch_loads_stays_open(visit):
+    """Choosing a person then a chat at once (what CI's end-to-end walk once did): the
+    switch finishing later must not take the person back to their first chat, and the
+    previous person's chats cannot be clicked meanwhile."""
+    page = visit.page
+    await visit.open_as(OFFICER.id, OFFICER.id)
+    await expect(page.locator("#chat-title")).to_have_text("Điều phối")
+    chats_asked, steps_asked = asyncio.Event(), asyncio.Event()
+
+    def held(gate: asyncio.Event):
+        async def handle(route):
+            await gate.wait()
+            await route.continue_()
+
+        return handle
+
+    await page.route("**/api/chats*", held(chats_asked))
+    await page.route("**/api/steps*", held(steps_asked))
+    await page.locator(".person").filter(has_text=CHAU.name).click()
+    # While Châu's chats load, the officer's chats (their own with the bot) are gone.
+    await expect(visit.chat(OFFICER.id)).to_have_count(0)
+    await expect(page.locator(".chat-item")).to_have_count(0)
+    chats_asked.set()
+    # Châu opens the council's group as soon as it shows, before the switch has finished.
+    await visit.chat(COUNCIL).click()
+    await expect(page.locator("#chat-title")).to_have_text(
+        "Hội đồng điều phối vùng Đồng bằng sông Hồng"
+    )
+    steps_asked.set()
+    await expect(page.locator(".step").first).to_be_attached()
+    await page.wait_for_timeout(500)
+    await expect(page.locator("#chat-title")).to_have_text(
+        "Hội đồng điều phối vùng Đồng bằng sông Hồng"
+    )
+    await expect(visit.bubble("Bản tổng hợp tuần")).to_have_count(1)
 
 
 async def test_a_reminder_shows_its_formatting_and_its_buttons_answer_as_telegram_does(visit):

@@ -485,8 +485,12 @@
     const keep = state.chat ? state.chat.id : null;
     clearTimeout(state.readTimer);
     state.chat = null;
-    state.openSeq += 1; // a page of the previous person's chat still on its way is dropped
+    const seq = ++state.openSeq; // a page of the previous person's chat still on its way is dropped
     state.me = person;
+    // The previous person's chats go at once: a click on one of them would open a chat
+    // this person may not be in.
+    state.chats = [];
+    renderChats();
     lang = person.language === "en" ? "en" : "vi";
     applyTexts();
     renderPeople();
@@ -494,13 +498,17 @@
     clearFile();
     connectEvents();
     await Promise.all([loadChats(), loadSteps(), loadClock()]);
+    // A chat the person opened while their list was loading stays open.
+    if (seq !== state.openSeq) return;
     const stay = state.chats.find((chat) => chat.id === keep && chat.type !== "private");
     await openChat(stay ? stay.id : state.chats[0] && state.chats[0].id);
   }
 
   // ---- chats -----------------------------------------------------------------------------
   async function loadChats() {
-    const { chats } = await get("/api/chats", { as: state.me.id });
+    const asked = state.me.id;
+    const { chats } = await get("/api/chats", { as: asked });
+    if (state.me.id !== asked) return; // another person was chosen meanwhile
     state.chats = chats;
     // The open chat is the same chat, now with what the world says of it.
     if (state.chat) state.chat = chats.find((chat) => chat.id === state.chat.id) || state.chat;
