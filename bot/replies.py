@@ -148,6 +148,28 @@ def stored_file(
     }
 
 
+def kept_file(
+    chat_id: int,
+    caption: Html,
+    name: str,
+    path: str,
+    *,
+    in_group: bool,
+    thread: int | None = None,
+) -> Effect:
+    """A document kept under FILES_DIR (`path` relative to it), read when it is sent: the
+    effect itself stays small (a handled update keeps its replies in the database)."""
+    return {
+        "op": "kept_file",
+        "chat_id": chat_id,
+        "in_group": in_group,
+        "caption": str(caption),
+        "name": name,
+        "path": path,
+        "thread": thread,
+    }
+
+
 def answer(query_id: str, text: str, *, alert: bool = False) -> Effect:
     """The answer to a button press (a toast, or a dialog with `alert`)."""
     return {"op": "answer", "query_id": query_id, "text": text[:200], "alert": alert}
@@ -286,7 +308,7 @@ class Speaker:
             )
         elif op == "send":
             await self._send_text(effect)
-        elif op in ("document", "photo", "stored_file"):
+        elif op in ("document", "photo", "stored_file", "kept_file"):
             await self._send_file(effect)
         elif op == "remove_keyboard":
             await self._remove_keyboard(effect)
@@ -348,6 +370,17 @@ class Speaker:
         if effect["op"] == "stored_file":
             content = effect["file_id"]
             op = effect["kind"]
+        elif effect["op"] == "kept_file":
+            path = self.deps.settings.files_dir / effect["path"]
+            try:
+                content = await asyncio.to_thread(path.read_bytes)
+            except OSError as error:
+                # Gone from FILES_DIR (moved, restored without it): nothing to send; the
+                # caption still says whose report it was.
+                log.error("report file %s cannot be read: %s", effect["path"], error.strerror)
+                await self._send_text({**effect, "op": "send", "text": effect["caption"]})
+                return
+            op = "document"
         else:
             content = base64.b64decode(effect["content"])
             op = effect["op"]

@@ -10,6 +10,7 @@ python-telegram-bot's `TimedOut` and `NetworkError` so the callers' handling is 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
@@ -89,13 +90,21 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
         return None
     if not request_data.contains_files:
         return request_data.json_parameters
-    form = aiohttp.FormData()
+    # File names as browsers (and httpx) send them, UTF-8 as they are: aiohttp would
+    # percent-encode them, and Telegram would then show "B%C3%A1o%20c%C3%A1o.pdf" for
+    # "Báo cáo.pdf".
+    form = aiohttp.FormData(quote_fields=False)
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)
     for name, part in request_data.multipart_data.items():
         filename, content, mimetype = part
-        form.add_field(name, content, filename=filename, content_type=mimetype)
+        form.add_field(name, content, filename=_one_line(filename), content_type=mimetype)
     return form
+
+
+def _one_line(filename: str | None) -> str | None:
+    # A line break would end the part's header (a member's file name can hold anything).
+    return re.sub(r"[\x00-\x1f\x7f]", " ", filename) if filename is not None else None
 
 
 def retry_after_seconds(value: object) -> float:

@@ -52,6 +52,8 @@ class Reply:
     # A file Telegram already has, sent again by its file_id: (kind, file_id); kind is
     # "document" or "photo"; text is its caption.
     file_id: tuple[str, str] | None = None
+    # A document kept under FILES_DIR, read when sent: (file name, path relative to it).
+    kept: tuple[str, str] | None = None
 
 
 @dataclass
@@ -268,6 +270,13 @@ def to_effects(update: Update, answers: Reply | list[Reply] | None) -> list[Effe
             effects.append(
                 replies.stored_file(
                     chat.id, reply.text, kind, file_id, in_group=in_group, thread=thread
+                )
+            )
+        elif reply.kept is not None:
+            name, path = reply.kept
+            effects.append(
+                replies.kept_file(
+                    chat.id, reply.text, name, path, in_group=in_group, thread=thread
                 )
             )
         elif reply.photo is not None:

@@ -8,6 +8,7 @@ In a group a file is not taken: reports go to the bot in private.
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo
 
 from telegram import Message
@@ -197,7 +198,7 @@ async def files(turn: Turn) -> list[Reply]:
         for index, page in enumerate(rows):
             # An album's pages in order, the caption on the first.
             text = caption if index == 0 else Html("")
-            answers.append(Reply(text, file_id=(page.kind, page.telegram_file_id)))
+            answers.append(_file_reply(text, page))
     heading = html_format(_("Task #{id} · {title}"), id=task.id, title=bold(task.title))
     if missing:
         summary: Html = join_lines(
@@ -221,3 +222,11 @@ def handlers() -> list[BaseHandler]:
         MessageHandler(private & sent_file & ~IMPORT_CAPTION, receive),
         CommandHandler("files", files),
     ]
+
+
+def _file_reply(text: Html, row: ReportFile) -> Reply:
+    if row.telegram_file_id or row.stored_path is None:
+        return Reply(text, file_id=(row.kind, row.telegram_file_id))
+    # Uploaded through the desk: Telegram has no copy; sent from FILES_DIR.
+    name = row.file_name or PurePosixPath(row.stored_path).name
+    return Reply(text, kept=(name, row.stored_path))

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import views
+from bot.services import report_files
+from web import views, views_my
 from web.render import STATIC_DIR
+from web.security import BODY_LIMITS
+
+# Room for a form's other fields and the multipart framing around a file.
+FORM_OVERHEAD = 64 * 1024
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", views.overview_page, name="overview")  # admins
-    app.router.add_get("/my", views.my_page, name="my")  # a member's tasks and meetings
+    app.router.add_get("/my", views_my.my_page, name="my")  # a member's tasks and meetings
+    # A member's answer, note and file on a task of their agency (one form per task).
+    app.router.add_post(
+        r"/my/tasks/{task_id:\d+}/report", views_my.report_on_task, name="my_report"
+    )
     app.router.add_get("/tasks", views.tasks_page, name="tasks")  # admins
     # Admins: any task; a member: a task of their agency (any other is not found).
     app.router.add_get(r"/tasks/{task_id:\d+}", views.task_detail, name="task")
@@ -24,5 +33,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/auth/link/{token}", views.link_sign_in)
     app.router.add_post("/auth/telegram", views.telegram_sign_in, name="telegram")
     app.router.add_post("/auth/logout", views.logout, name="logout")
+    # Forms that take a file may be larger than the others (web/app.py's MAX_BODY).
+    app[BODY_LIMITS] = {"my_report": report_files.MAX_BYTES + FORM_OVERHEAD}
     # One stylesheet and one small script; served by the bot itself (no CDN).
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)

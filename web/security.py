@@ -8,7 +8,9 @@
 3. `signed_in`: the session cookie is looked up in the database, and who the person is
    and what they may do is read again (`identify`), in the request's one transaction.
    A service's refusal becomes an error page: 403 not allowed, 404 not found, 400 bad.
-4. `csrf`: every POST that says where it comes from (Origin) comes from the desk itself,
+4. `body_limit`: a form may be as large as its route allows (web/app.py's MAX_BODY, or a
+   file form's own limit, BODY_LIMITS); a larger one is refused with a page saying so.
+5. `csrf`: every POST that says where it comes from (Origin) comes from the desk itself,
    and carries the token of its session (or, before signing in, of the browser's sign-in
    cookie; the Mini App's initData is its own proof); else 403.
 """
@@ -28,7 +30,7 @@ from bot.app import Deps
 from bot.db import transaction
 from bot.i18n import _, pick_locale, set_locale
 from bot.services import desk
-from bot.services.errors import NotAllowedError, NotFoundError, ServiceError
+from bot.services.errors import NotAllowedError, NotFoundError, ServiceError, UnavailableError
 from bot.services.people import Requester, TelegramIdentity, identify
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ CSRF_EXEMPT = frozenset({"/auth/telegram"})
 
 
 DEPS = web.AppKey("deps", Deps)
+# The routes that take a file (by route name), with how large their request may be.
+BODY_LIMITS = web.AppKey("body_limits", dict[str, int])
 
 
 def deps_of(request: web.Request) -> Deps:
@@ -160,6 +164,8 @@ def _status(error: ServiceError) -> int:
         return 403
     if isinstance(error, NotFoundError):
         return 404
+    if isinstance(error, UnavailableError):
+        return 503
     return 400
 
 
@@ -167,6 +173,28 @@ def _browser_locale(request: web.Request, default: str) -> str:
     # Before signing in only the browser says which language it reads: its first choice.
     first = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0].strip()
     return pick_locale(None, None, first or None, default)
+
+
+@web.middleware
+async def body_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    limit = request.app[BODY_LIMITS].get(request.match_info.route.name or "")
+    if limit is not None:
+        request = request.clone(client_max_size=limit)
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        from web.render import render  # here: render reads this module's names
+
+        allowed = request.client_max_size
+        size = (
+            f"{allowed / (1024 * 1024):.0f} MB"
+            if allowed >= 1024 * 1024
+            else f"{allowed // 1024} KB"
+        )
+        message = _(
+            "What was sent is larger than {size}, the most this form takes; nothing was recorded."
+        ).format(size=size)
+        return render(request, "error.html", status=413, message=message)
 
 
 @web.middleware
@@ -241,4 +269,4 @@ def _https(request: web.Request) -> bool:
     return (deps_of(request).settings.web_url or "").startswith("https://")
 
 
-MIDDLEWARES = (headers, host, signed_in, csrf)
+MIDDLEWARES = (headers, host, signed_in, body_limit, csrf)

@@ -54,15 +54,6 @@ async def overview_page(request: web.Request) -> web.StreamResponse:
     return render(request, "overview.html", councils=councils, classes=list(Completion))
 
 
-async def my_page(request: web.Request) -> web.StreamResponse:
-    who = _who(request)
-    if who is None:
-        return _sign_in_page(request)
-    deps = deps_of(request)
-    mine = await overview.my_desk(visit().db, who, deps.clock.now(), deps.timing.calendar)
-    return render(request, "my.html", mine=mine)
-
-
 async def tasks_page(request: web.Request) -> web.StreamResponse:
     who = _who(request)
     if who is None:

@@ -26,3 +26,8 @@ class NotAllowedError(ServiceError):
 
 class NotFoundError(ServiceError):
     """What the request names does not exist; nothing was changed."""
+
+
+class UnavailableError(ServiceError):
+    """A part the request needs (the file store…) is failing; nothing was changed, and the
+    same request may succeed later."""

@@ -9,22 +9,27 @@ still open; a file type the secretariat can read, within Telegram's download lim
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import wake
+from bot import file_store, wake
 from bot.documents import DocumentFormatError, parse_document
 from bot.i18n import Msg, msg
 from bot.models import Council, ReportFile, StatusReport, Task, TaskAgency
 from bot.services import absences, audit, reports, tasks
-from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
+from bot.services.errors import BadInputError, NotAllowedError, NotFoundError, UnavailableError
 from bot.services.people import Requester
+
+log = logging.getLogger(__name__)
 
 # Telegram lets a bot download files of at most 20 MB (Bot API, getFile).
 MAX_BYTES = 20 * 1024 * 1024
@@ -96,6 +101,21 @@ class Incoming:
     file_size: int | None
     # Telegram's album id, when the file came with others (photos of signed pages).
     media_group_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent through the desk's form: its bytes came with the request, so there is
+    nothing to fetch from Telegram; it is kept under FILES_DIR at once."""
+
+    file_name: str
+    mime_type: str | None
+    data: bytes
+
+
+# A file uploaded through the desk has no Telegram file id (the chat's /files sends it from
+# FILES_DIR); its identity for "the same file twice" is its checksum.
+DESK_FILE_ID = ""
 
 
 @dataclass(frozen=True)
@@ -316,13 +336,22 @@ def _new_row(who: Requester, incoming: Incoming, caption: Caption, now: datetime
 
 
 async def _file_on(
-    session: AsyncSession, now: datetime, who: Requester, row: ReportFile, task: Task
+    session: AsyncSession,
+    now: datetime,
+    who: Requester,
+    row: ReportFile,
+    task: Task,
+    *,
+    download: bool = True,
 ) -> None:
-    """Record `row` as the agency's report on `task` and queue its download."""
+    """Record `row` as the agency's report on `task` and queue its download (unless its
+    bytes are kept already: `download` False)."""
     row.task_id = task.id
-    row.download_due_at = now
+    if download:
+        row.download_due_at = now
     await session.flush()
-    await wake.after_commit(session, wake.FILES)
+    if download:
+        await wake.after_commit(session, wake.FILES)
     audit.record(
         session,
         now,
@@ -354,6 +383,70 @@ async def submit(
     row = _new_row(who, incoming, caption, now)
     session.add(row)
     await _file_on(session, now, who, row, task)
+    return Received(row, task, duplicate=False, part_done=part_done)
+
+
+def _too_large_upload(size: int) -> BadInputError:
+    megabytes = f"{size / (1024 * 1024):.1f}"
+    return BadInputError(
+        msg(
+            "The file is {size} MB; at most 20 MB can be received. Nothing was recorded. "
+            "Please split the report into several files, or compress it (for example, save "
+            "the PDF at a lower resolution), and send it again.",
+            size=megabytes,
+        )
+    )
+
+
+async def submit_upload(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester,
+    upload: Upload,
+    task_id: int,
+    caption: Caption,
+    today: date,
+    files_dir: Path,
+) -> Received:
+    """Record a file uploaded through the desk as the agency's report on task `task_id`:
+    the same checks as a file sent in the chat, then the bytes are kept under FILES_DIR
+    (written last, once every check has passed, off the event loop)."""
+    _member_of(who)
+    if len(upload.data) > MAX_BYTES:
+        raise _too_large_upload(len(upload.data))
+    if not upload.data:
+        raise BadInputError(msg("The file is empty; nothing was recorded."))
+    digest = await asyncio.to_thread(lambda: hashlib.sha256(upload.data).hexdigest())
+    incoming = Incoming(
+        kind="document",
+        file_id=DESK_FILE_ID,
+        file_unique_id=f"sha256:{digest}",
+        file_name=upload.file_name,
+        mime_type=upload.mime_type,
+        file_size=len(upload.data),
+    )
+    check_file(incoming)
+    task, part_done = await _open_task_of(session, who, task_id, today)
+    duplicate = await _duplicate(session, who, incoming)
+    if duplicate is not None:
+        return duplicate
+    extension = file_store.extension_for(upload.file_name, "document")
+    try:
+        sha256, stored = await asyncio.to_thread(
+            file_store.store, files_dir, upload.data, extension
+        )
+    except file_store.StorageError as error:
+        log.error("report files cannot be kept in FILES_DIR: %s", error)
+        raise UnavailableError(
+            msg(
+                "The file could not be kept on the server; nothing was recorded. Please "
+                "try again later, or send the file in the chat with the bot."
+            )
+        ) from None
+    row = _new_row(who, incoming, caption, now)
+    row.sha256, row.stored_path, row.downloaded_at = sha256, stored, now
+    session.add(row)
+    await _file_on(session, now, who, row, task, download=False)
     return Received(row, task, duplicate=False, part_done=part_done)
 
 

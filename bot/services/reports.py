@@ -275,6 +275,15 @@ async def add_note(
             raise NotFoundError(
                 msg("Please first answer with one of the buttons, then add your note.")
             )
+    write_note(session, now, who, report, text)
+    return report
+
+
+def write_note(
+    session: AsyncSession, now: datetime, who: Requester, report: StatusReport, text: str
+) -> None:
+    """Set the note of `report` (the member's own), refusing an empty or too long one; the
+    audit log keeps the note it replaces."""
     note = text.strip()
     if not note:
         raise BadInputError(msg("The note is empty; nothing was recorded."))
@@ -301,7 +310,6 @@ async def add_note(
         previous=report.note,
     )
     report.note = note
-    return report
 
 
 async def answers_a_task(session: AsyncSession, chat_id: int, message_id: int) -> bool:
