@@ -18,7 +18,7 @@ from bot.i18n import _, set_locale
 from bot.services import audit, desk, desk_tasks, overview, tasks
 from bot.services.completion import Completion
 from bot.services.errors import BadInputError, NotFoundError
-from bot.services.people import Requester, TelegramIdentity, identify, remember_user
+from bot.services.people import Reach, Requester, TelegramIdentity, identify, remember_user
 from bot.services.permissions import require_admin
 from web.render import render
 from web.security import SESSION_COOKIE, deps_of, set_cookie, visit
@@ -51,7 +51,9 @@ async def overview_page(request: web.Request) -> web.StreamResponse:
     councils = await overview.council_overviews(
         visit().db, who, deps.clock.now(), deps.timing.calendar
     )
-    return render(request, "overview.html", councils=councils, classes=list(Completion))
+    return render(
+        request, "overview.html", councils=councils, classes=list(Completion), reach=Reach
+    )
 
 
 async def tasks_page(request: web.Request) -> web.StreamResponse:

@@ -112,3 +112,69 @@ def count_by_agency(
 def as_of(now: datetime, tz: ZoneInfo, locale: str | None = None) -> str:
     """'tính đến ngày 03/12/2026': the day the classes were counted."""
     return _("as of {day}").format(day=format_day(now, tz, locale))
+
+
+@dataclass(frozen=True)
+class Week:
+    """The agency parts whose deadline's last day fell in one week (Monday to Sunday,
+    local), in the classes they are in now."""
+
+    monday: date
+    on_time: int
+    late: int
+    not_done: int  # overdue (a part still within its deadline is not counted yet)
+
+    @property
+    def due(self) -> int:
+        return self.on_time + self.late + self.not_done
+
+    @property
+    def on_time_percent(self) -> int | None:
+        return round(100 * self.on_time / self.due) if self.due else None
+
+
+WEEKS_SHOWN = 12
+# A deadline on a day off runs to the next working day: Tết can move it by about ten days.
+_LONGEST_SHIFT = timedelta(days=15)
+
+
+def weeks_window(
+    now: datetime, calendar: WorkCalendar, weeks: int = WEEKS_SHOWN
+) -> tuple[date, date]:
+    """The due days whose parts can fall in the last `weeks` weeks (the current one last):
+    what to read from the database for `weekly`."""
+    today = now.astimezone(calendar.tz).date()
+    first_monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    return first_monday - _LONGEST_SHIFT, today
+
+
+def weekly(
+    parts: Iterable[tuple[date, datetime | None]],
+    now: datetime,
+    calendar: WorkCalendar,
+    weeks: int = WEEKS_SHOWN,
+) -> list[Week]:
+    """For each of the last `weeks` weeks, oldest first: how the parts (due day, done at)
+    whose deadline ended that week stand now — the on-time reporting trend."""
+    today = now.astimezone(calendar.tz).date()
+    this_monday = today - timedelta(days=today.weekday())
+    mondays = [this_monday - timedelta(weeks=weeks - 1 - index) for index in range(weeks)]
+    counts = {monday: Counter[Completion]() for monday in mondays}
+    deadlines: dict[date, _Deadline] = {}
+    for due_on, done_at in parts:
+        deadline = deadlines.get(due_on)
+        if deadline is None:
+            deadline = deadlines[due_on] = _deadline(due_on, calendar)
+        monday = deadline.last_day - timedelta(days=deadline.last_day.weekday())
+        # A part still within its deadline is not counted yet: it may well be on time.
+        if monday in counts and (done_at is not None or deadline.last_day < today):
+            counts[monday][_class(deadline, done_at, today)] += 1
+    return [
+        Week(
+            monday,
+            found[Completion.DONE_ON_TIME],
+            found[Completion.DONE_LATE],
+            found[Completion.OVERDUE],
+        )
+        for monday, found in counts.items()
+    ]

@@ -45,7 +45,7 @@ from bot.services import absences, audit, completion, digest_files, rsvp
 from bot.services.completion import Completion
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.groups import council_by_code
-from bot.services.people import Requester
+from bot.services.people import Reach, Requester, reach_of
 from bot.services.permissions import require_admin
 from bot.services.reports import emoji, mark
 from bot.services.rsvp import BUTTON_OF_ANSWER
@@ -376,9 +376,10 @@ async def _people(session: AsyncSession, council: Council, data: DigestData) -> 
         .order_by(Member.full_name)
     )
     for full_name, agency_code, telegram_user_id, private_chat_ok in rows:
-        if telegram_user_id is None:
+        reach = reach_of(telegram_user_id, private_chat_ok)
+        if reach == Reach.NEVER_STARTED:
             data.unregistered += 1
-        elif not private_chat_ok:
+        elif reach == Reach.BLOCKED:
             data.unreachable.append(PersonLine(full_name, agency_code))
 
 

@@ -5,16 +5,27 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Agency, Council, Meeting, MeetingResponse, RsvpAnswer, Task
+from bot.models import (
+    Agency,
+    Council,
+    CouncilMembership,
+    Meeting,
+    MeetingResponse,
+    Member,
+    RsvpAnswer,
+    Task,
+    TaskAgency,
+    TelegramUser,
+)
 from bot.services import rsvp
-from bot.services.completion import Completion, classify_part
+from bot.services.completion import Completion, Week, classify_part, weekly, weeks_window
 from bot.services.meetings import upcoming_meetings
-from bot.services.people import Requester
+from bot.services.people import Reach, Requester, reach_of
 from bot.services.permissions import require_admin, require_member
 from bot.services.tasks import tasks_of_member
 from bot.worktime import WorkCalendar
@@ -42,6 +53,13 @@ class CouncilOverview:
     tasks: list[TaskRow] = field(default_factory=list)
     overdue: dict[int, int] = field(default_factory=dict)  # by agency id
     meetings: list[MeetingRow] = field(default_factory=list)
+    weeks: list[Week] = field(default_factory=list)  # the on-time trend, oldest first
+    reach: Counter[Reach] = field(default_factory=Counter)  # the council's members
+
+    @property
+    def weeks_scale(self) -> int:
+        """The chart's height: the busiest week's number of parts due."""
+        return max((week.due for week in self.weeks), default=0)
 
 
 async def council_overviews(
@@ -78,7 +96,45 @@ async def council_overviews(
         view = overviews[meeting.council_id]
         if len(view.meetings) < MEETINGS_PER_COUNCIL:
             view.meetings.append(MeetingRow(meeting, answers[meeting.id]))
+    await _trends(session, overviews, now, calendar)
+    await _reach(session, overviews)
     return list(overviews.values())
+
+
+async def _trends(
+    session: AsyncSession,
+    overviews: dict[int, CouncilOverview],
+    now: datetime,
+    calendar: WorkCalendar,
+) -> None:
+    """Each council's last twelve weeks of on-time reporting, from plain rows: closed
+    tasks count too, and a council has thousands of parts."""
+    first, last = weeks_window(now, calendar)
+    rows = await session.execute(
+        select(Task.council_id, Task.due_on, TaskAgency.done_at)
+        .join(TaskAgency, TaskAgency.task_id == Task.id)
+        .where(Task.cancelled_at.is_(None), Task.due_on.between(first, last))
+    )
+    parts: dict[int, list[tuple[date, datetime | None]]] = {c: [] for c in overviews}
+    for council_id, due_on, done_at in rows:
+        parts[council_id].append((due_on, done_at))
+    for council_id, view in overviews.items():
+        view.weeks = weekly(parts[council_id], now, calendar)
+
+
+async def _reach(session: AsyncSession, overviews: dict[int, CouncilOverview]) -> None:
+    """How many of each council's members the bot can write to."""
+    rows = await session.execute(
+        select(
+            CouncilMembership.council_id, Member.telegram_user_id, TelegramUser.private_chat_ok
+        )
+        .join(Member, Member.id == CouncilMembership.member_id)
+        .outerjoin(TelegramUser, TelegramUser.id == Member.telegram_user_id)
+        .where(Member.removed_at.is_(None))
+    )
+    for council_id, telegram_user_id, private_chat_ok in rows:
+        if council_id in overviews:
+            overviews[council_id].reach[reach_of(telegram_user_id, private_chat_ok)] += 1
 
 
 @dataclass(frozen=True)

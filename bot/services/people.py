@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,20 @@ from bot.i18n import msg, pick_locale
 from bot.models import Admin, Council, CouncilMembership, Member, TelegramUser
 from bot.services.admins import is_admin
 from bot.services.errors import BadInputError
+
+
+class Reach(enum.Enum):
+    """Whether the bot can write to a member (the digest and the desk's overview say it)."""
+
+    REACHABLE = "reachable"
+    NEVER_STARTED = "never_started"  # has not opened their invitation link
+    BLOCKED = "blocked"  # registered, but their private chat refuses the bot (403)
+
+
+def reach_of(telegram_user_id: int | None, private_chat_ok: bool | None) -> Reach:
+    if telegram_user_id is None:
+        return Reach.NEVER_STARTED
+    return Reach.REACHABLE if private_chat_ok else Reach.BLOCKED
 
 
 @dataclass(frozen=True)
