@@ -17,7 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
 from bot.instances import Presence
-from bot.menus import publish_default_menus, publish_user_menu
+from bot.menus import publish_default_menus, publish_desk_button, publish_user_menu
 from bot.outbox.budget import SharedBudget
 from bot.outbox.pacing import Pacer
 from bot.schedule import Timing, Weekly
@@ -112,18 +112,21 @@ async def on_startup(application: Application) -> None:
     deps.sessionmaker = make_sessionmaker(deps.engine)
     async with transaction(deps.sessionmaker) as session:
         added = await admins.ensure_admins(session, deps.clock.now(), settings.admin_telegram_ids)
-        locales: dict[int, tuple[str, bool]] = {}
+        locales: dict[int, tuple[str, bool, bool]] = {}
         removed = await admins.removed_admin_ids(session)
         for user_id in [*await admins.admin_ids(session), *removed]:
             who = await identify(session, TelegramIdentity(user_id), settings.default_locale)
-            locales[user_id] = (who.locale, user_id not in removed)
+            locales[user_id] = (who.locale, user_id not in removed, who.may_see_councils)
     if added:
         log.info("admins from ADMIN_TELEGRAM_IDS added: %s", added)
     await publish_default_menus(application.bot, settings.default_locale)
     # Admins get the admin commands in their menu; those whose right was taken away get
     # the members' menu back.
-    for user_id, (locale, admin) in locales.items():
+    for user_id, (locale, admin, desk) in locales.items():
         await publish_user_menu(application.bot, user_id, locale, admin=admin)
+        await publish_desk_button(
+            application.bot, user_id, locale, web_url=settings.web_url, may_use=desk
+        )
     if deps.run_jobs:
         import jobs  # here: jobs import this module
 

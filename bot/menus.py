@@ -11,6 +11,9 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
 )
 from telegram.error import TelegramError
 
@@ -47,3 +50,25 @@ async def publish_user_menu(bot: Bot, user_id: int, locale: str, *, admin: bool)
         # Telegram refuses a chat scope for someone who never opened the bot; the menu
         # follows when they do (/start publishes it again).
         log.info("menu for user %s not published yet: %s", user_id, exc.message)
+
+
+async def publish_desk_button(
+    bot: Bot, user_id: int, locale: str, *, web_url: str | None, may_use: bool
+) -> None:
+    """The button beside the message field opens the desk as a Mini App for those who may
+    use it (admins and members), when the desk is served over https (Telegram opens
+    no other Mini App); anyone else gets Telegram's default (the command list) back."""
+    if not (web_url or "").startswith("https://"):
+        return
+    if may_use:
+        with use_locale(locale):
+            text = _("Desk")
+        button: MenuButtonWebApp | MenuButtonDefault = MenuButtonWebApp(
+            text, WebAppInfo(f"{web_url}/")
+        )
+    else:
+        button = MenuButtonDefault()
+    try:
+        await bot.set_chat_menu_button(chat_id=user_id, menu_button=button)
+    except TelegramError as exc:
+        log.info("desk button for user %s not set: %s", user_id, exc.message)

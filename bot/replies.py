@@ -36,7 +36,7 @@ from telegram.ext import Application
 
 from bot.app import Deps
 from bot.db import transaction
-from bot.menus import publish_user_menu
+from bot.menus import publish_desk_button, publish_user_menu
 from bot.services import broadcasts, groups, people, reports, rsvp
 from bot.telegram_http import retry_after_seconds
 from bot.text import CAPTION_LIMIT, Html, split_message, visible_length
@@ -229,8 +229,10 @@ def progress(chat_id: int, announcement_id: int, text: Html) -> Effect:
     }
 
 
-def menu(user_id: int, locale: str, *, admin: bool) -> Effect:
-    return {"op": "menu", "user_id": user_id, "locale": locale, "admin": admin}
+def menu(user_id: int, locale: str, *, admin: bool, desk: bool) -> Effect:
+    """The person's command menu (admin commands or not) and the desk's menu button
+    (`desk`: they may use it)."""
+    return {"op": "menu", "user_id": user_id, "locale": locale, "admin": admin, "desk": desk}
 
 
 # --- saying them (after the commit) ----------------------------------------------------------
@@ -321,6 +323,14 @@ class Speaker:
         elif op == "menu":
             await publish_user_menu(
                 self.bot, effect["user_id"], effect["locale"], admin=effect["admin"]
+            )
+            await publish_desk_button(
+                self.bot,
+                effect["user_id"],
+                effect["locale"],
+                web_url=self.deps.settings.web_url,
+                # Effects kept from before the desk had a button: as the admin flag says.
+                may_use=bool(effect.get("desk", effect["admin"])),
             )
         else:
             log.error("unknown reply %r dropped", op)

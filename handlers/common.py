@@ -151,8 +151,8 @@ class Turn:
     def show_progress(self, announcement_id: int, text: Html) -> None:
         self.effects.append(replies.progress(self.chat_id, announcement_id, text))
 
-    def refresh_menu(self, user_id: int, locale: str, *, admin: bool) -> None:
-        self.effects.append(replies.menu(user_id, locale, admin=admin))
+    def refresh_menu(self, user_id: int, locale: str, *, admin: bool, desk: bool) -> None:
+        self.effects.append(replies.menu(user_id, locale, admin=admin, desk=desk))
 
 
 _COMMAND = re.compile(r"^/\S+")

@@ -6,6 +6,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n import _, secretariat_name, set_locale
 from bot.services import groups, invites, people
+from bot.services.people import Requester
 from bot.services.permissions import require_member
 from bot.text import Html, escape, html_format, join_lines
 from handlers.common import Reply, Turn, handler
@@ -20,7 +21,7 @@ async def start(turn: Turn) -> Reply:
     if token is None:
         await people.remember_user(turn.session, turn.now, turn.identity, private_chat=True)
         who = turn.who
-        _refresh_menu(turn, who.locale)
+        _refresh_menu(turn, who)
         if who.member is not None:
             return Reply(
                 join_lines(
@@ -44,7 +45,7 @@ async def start(turn: Turn) -> Reply:
     # The member's roster language applies from this very answer on.
     who = await people.identify(turn.session, turn.identity, turn.deps.settings.default_locale)
     set_locale(who.locale)
-    _refresh_menu(turn, who.locale)
+    _refresh_menu(turn, who)  # a member from now on
     if registration.already_registered:
         greeting = html_format(_("You are already registered as {name}."), name=member.full_name)
     else:
@@ -84,17 +85,19 @@ def _welcome_back(name: str, position: str | None) -> Html:
     return html_format(_("Welcome back, {name}."), name=name)
 
 
-def _refresh_menu(turn: Turn, locale: str) -> None:
-    """Admins get their admin menu (and anyone their language) once the change is saved."""
-    user_id, admin = turn.who.telegram_user_id, turn.who.is_admin
-    if admin or (turn.who.user is not None and turn.who.user.language):
-        turn.refresh_menu(user_id, locale, admin=admin)
+def _refresh_menu(turn: Turn, who: Requester) -> None:
+    """Admins get their admin menu (and anyone their language), and admins and members the
+    desk's button when the desk is on, once the change is saved."""
+    admin, desk = who.is_admin, who.may_see_councils
+    chose_language = who.user is not None and who.user.language
+    if admin or chose_language or (desk and turn.deps.settings.web_url):
+        turn.refresh_menu(who.telegram_user_id, who.locale, admin=admin, desk=desk)
 
 
 @handler
 async def help_command(turn: Turn) -> Reply:
     if turn.in_private and turn.who.is_admin:
-        _refresh_menu(turn, turn.who.locale)
+        _refresh_menu(turn, turn.who)
     return Reply(help_text(turn.who, in_group=not turn.in_private))
 
 
@@ -127,7 +130,12 @@ async def lang(turn: Turn) -> Reply:
     language = await people.set_language(turn.session, turn.now, turn.identity, turn.args[0])
     set_locale(language)
     # Translated in the new language: "Language set to English." / "Đã chuyển sang tiếng Việt."
-    turn.refresh_menu(turn.who.telegram_user_id, language, admin=turn.who.is_admin)
+    turn.refresh_menu(
+        turn.who.telegram_user_id,
+        language,
+        admin=turn.who.is_admin,
+        desk=turn.who.may_see_councils,
+    )
     return Reply(escape(_("Language set to English.")))
 
 

@@ -2316,6 +2316,11 @@ class FakeBotApi:
         button = call.params.get("menu_button") or {"type": "default"}
         if button.get("type") not in ("commands", "web_app", "default"):
             raise _bad("can't parse MenuButton JSON object", violation=True)
+        if button["type"] == "web_app":
+            url = str((button.get("web_app") or {}).get("url") or "")
+            if not url.startswith("https://") or not button.get("text"):
+                # Telegram opens only https Mini Apps.
+                raise _bad("BUTTON_URL_INVALID", violation=True)
         self.menu_buttons[chat_id] = copy.deepcopy(button)
         return True
 
