@@ -160,8 +160,8 @@ async def audit_page(
 ) -> AuditPage:
     """The records matching `wanted`, newest first, PAGE_SIZE a page."""
     require_admin(who)
-    since = _day(wanted.since, _("From"))
-    until = _day(wanted.until, _("To"))
+    since = _day(wanted.since, _("From date"))
+    until = _day(wanted.until, _("To date"))
     if since and until and since > until:
         raise BadInputError(msg("The first day comes after the last day."))
     page = _page(wanted.page)
