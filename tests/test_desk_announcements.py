@@ -5,6 +5,7 @@ refused."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -186,6 +187,19 @@ async def test_the_same_form_sent_twice_makes_one_draft(bot, admin, browser):
     second = await browser.post("/announcements/new", data=data)
     assert first[0] == second[0] == 303
     assert first[2].headers["Location"] == second[2].headers["Location"] == "/announcements/1"
+    assert len(await _announcements(bot)) == 1
+
+
+async def test_three_copies_of_one_form_sent_at_once_make_one_draft(bot, admin, browser):
+    await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    hidden = await _form(browser)
+    data = {**hidden, "target": "DBSH", "text": TEXT}
+    answers = await asyncio.gather(
+        *(browser.post("/announcements/new", data=data) for _copy in range(3))
+    )
+    assert {(status, response.headers["Location"]) for status, _, response in answers} == {
+        (303, "/announcements/1")
+    }
     assert len(await _announcements(bot)) == 1
 
 
