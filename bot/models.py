@@ -542,6 +542,8 @@ class Announcement(Base):
     # how many there are to be (at 📣), and when the last one was queued.
     recipients: Mapped[int | None]
     queued_at: Mapped[datetime | None]
+    # The desk's form: the same form sent twice makes one draft.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class AnnouncementAck(Base):

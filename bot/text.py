@@ -51,10 +51,14 @@ def join_lines(lines: Sequence[str]) -> Html:
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
 
 
+def visible_text(text: str) -> str:
+    """What Telegram shows of this HTML: the text without its tags and entities."""
+    return html.unescape(_TAG.sub("", text))
+
+
 def visible_length(text: str) -> int:
     """Length as Telegram counts it: after HTML parsing, in UTF-16 code units."""
-    plain = html.unescape(_TAG.sub("", text))
-    return len(plain.encode("utf-16-le")) // 2
+    return len(visible_text(text).encode("utf-16-le")) // 2
 
 
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

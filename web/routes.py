@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.services import report_files
-from web import views, views_my
+from web import views, views_announcements, views_audit, views_my
 from web.render import STATIC_DIR
 from web.security import BODY_LIMITS
 
@@ -29,6 +29,20 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(r"/tasks/{task_id:\d+}/edit", views.edit_task)
     app.router.add_get(r"/tasks/{task_id:\d+}/cancel", views.cancel_task_page)
     app.router.add_post(r"/tasks/{task_id:\d+}/cancel", views.cancel_task)
+    # Admins: announcements (compose, preview, confirm or edit, progress) and the audit log.
+    app.router.add_get("/announcements", views_announcements.announcements_page)
+    app.router.add_get("/announcements/new", views_announcements.new_announcement_page)
+    app.router.add_post("/announcements/new", views_announcements.compose_announcement)
+    app.router.add_get(
+        r"/announcements/{announcement_id:\d+}", views_announcements.announcement_page
+    )
+    app.router.add_post(
+        r"/announcements/{announcement_id:\d+}/confirm", views_announcements.confirm_announcement
+    )
+    app.router.add_post(
+        r"/announcements/{announcement_id:\d+}/edit", views_announcements.edit_announcement
+    )
+    app.router.add_get("/audit", views_audit.audit_page)
     app.router.add_get("/auth/link/{token}", views.link_page, name="link")
     app.router.add_post("/auth/link/{token}", views.link_sign_in)
     app.router.add_post("/auth/telegram", views.telegram_sign_in, name="telegram")

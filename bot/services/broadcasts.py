@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import wake
@@ -45,6 +46,7 @@ FIRST_COPIES = 60
 COPIES_PER_CHUNK = 200
 # Room for the heading the bot puts above the text of each copy.
 MAX_TEXT = TELEGRAM_TEXT_LIMIT - 100
+FORM_KEY_MAX = 64
 
 
 def announce_usage() -> Msg:
@@ -99,9 +101,27 @@ async def audience(session: AsyncSession, councils: list[Council]) -> Audience:
 
 
 async def draft(
-    session: AsyncSession, now: datetime, who: Requester, target: str, html: str
+    session: AsyncSession,
+    now: datetime,
+    who: Requester,
+    target: str,
+    html: str,
+    *,
+    form_key: str | None = None,
 ) -> Draft:
+    """A draft, previewed before 📣; nothing is queued yet.
+
+    `form_key`: the desk form's own key; the same form sent again (a double click, back
+    and resend) returns the draft it made the first time. The unique column decides even
+    between two requests at the same instant."""
     require_admin(who)
+    if form_key is not None:
+        if not form_key or len(form_key) > FORM_KEY_MAX:
+            raise BadInputError(msg("This form has expired. Please open the page again."))
+        made = await _draft_of_form(session, form_key)
+        if made is not None:
+            councils = await _councils(session, made.target)
+            return Draft(made, await audience(session, councils), councils)
     if not target:
         raise BadInputError(msg("Name the council, or all."), announce_usage())
     councils = await _councils(session, target)
@@ -124,10 +144,23 @@ async def draft(
         state=AnnouncementState.DRAFT,
         created_by=who.telegram_user_id,
         created_at=now,
+        form_key=form_key,
     )
-    session.add(announcement)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(announcement)
+            await session.flush()
+    except IntegrityError:
+        # The same form, sent again while the first was being saved: that one won.
+        made = await _draft_of_form(session, form_key) if form_key else None
+        if made is None:
+            raise
+        announcement = made
     return Draft(announcement, await audience(session, councils), councils)
+
+
+async def _draft_of_form(session: AsyncSession, form_key: str) -> Announcement | None:
+    return await session.scalar(select(Announcement).where(Announcement.form_key == form_key))
 
 
 async def _switch(
