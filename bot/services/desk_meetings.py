@@ -189,7 +189,9 @@ async def answer_meeting(
         raise NotFoundError(msg("There is no meeting #{id}.", id=meeting_id))
     button = ANSWERS.get(choice)
     if button is None:
-        raise BadInputError(msg("Choose an answer: attend, absent or send a delegate."))
+        raise BadInputError(
+            msg("Unknown answer “{value}”: choose attend, absent or a delegate.", value=choice)
+        )
     if button == Rsvp.DELEGATE:
         return await rsvp.answer_with_delegate(session, now, who, meeting_id, delegate)
     return await rsvp.answer(session, now, who, meeting_id, button)
