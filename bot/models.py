@@ -366,6 +366,8 @@ class Meeting(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
     cancelled_at: Mapped[datetime | None]
+    # The desk form's key: the same form sent twice makes one meeting (None: from the chat).
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     council: Mapped[Council] = relationship(lazy="joined")
 

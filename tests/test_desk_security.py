@@ -37,6 +37,7 @@ def _routes(bot) -> list[tuple[str, str]]:
         path = info.get("path") or info.get("formatter") or info.get("prefix")
         path = path.replace("{token}", "abc").replace("{task_id}", "1")
         path = path.replace("{announcement_id}", "1")
+        path = path.replace("{meeting_id}", "1")
         if route.method == "HEAD":
             continue
         if "prefix" in info:
@@ -72,6 +73,11 @@ async def test_every_page_needs_a_session_and_every_admin_page_an_admin(bot, adm
         "/announcements/1",
         "/announcements/new",
         "/audit",
+        "/meetings",
+        "/meetings/1",
+        "/meetings/1/attendance.xlsx",
+        "/meetings/1/cancel",
+        "/meetings/new",
         "/my",
         "/tasks",
         "/tasks/1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.services import report_files
-from web import views, views_announcements, views_audit, views_my
+from web import views, views_announcements, views_audit, views_meetings, views_my
 from web.render import STATIC_DIR
 from web.security import BODY_LIMITS
 
@@ -43,6 +43,19 @@ def setup_routes(app: web.Application) -> None:
         r"/announcements/{announcement_id:\d+}/edit", views_announcements.edit_announcement
     )
     app.router.add_get("/audit", views_audit.audit_page)
+    # Meetings (admins): list, create, one meeting (move, cancel, its attendance XLSX);
+    # a member answers from /my.
+    app.router.add_get("/meetings", views_meetings.meetings_page, name="meetings")
+    app.router.add_get("/meetings/new", views_meetings.new_meeting_page, name="meeting_new")
+    app.router.add_post("/meetings/new", views_meetings.create_meeting)
+    app.router.add_get(r"/meetings/{meeting_id:\d+}", views_meetings.meeting_detail)
+    app.router.add_post(r"/meetings/{meeting_id:\d+}/move", views_meetings.move_meeting)
+    app.router.add_get(r"/meetings/{meeting_id:\d+}/cancel", views_meetings.cancel_meeting_page)
+    app.router.add_post(r"/meetings/{meeting_id:\d+}/cancel", views_meetings.cancel_meeting)
+    app.router.add_get(
+        r"/meetings/{meeting_id:\d+}/attendance.xlsx", views_meetings.attendance_file
+    )
+    app.router.add_post(r"/my/meetings/{meeting_id:\d+}/answer", views_meetings.answer_meeting)
     app.router.add_get("/auth/link/{token}", views.link_page, name="link")
     app.router.add_post("/auth/link/{token}", views.link_sign_in)
     app.router.add_post("/auth/telegram", views.telegram_sign_in, name="telegram")

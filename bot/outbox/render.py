@@ -248,6 +248,9 @@ async def _meeting_change(
         if row.payload.get("change") == "cancelled":
             header = escape(_("❌ A meeting has been cancelled:"))
             keyboard = None
+        elif row.payload.get("change") == "place":  # the desk's move form, a new place only
+            header = escape(_("📍 A meeting has a new place:"))
+            keyboard = rsvp_keyboard(meeting.id)
         else:
             header = escape(_("🔁 A meeting has been moved to a new time:"))
             keyboard = rsvp_keyboard(meeting.id)

@@ -88,7 +88,7 @@ async def attendance_list(
         raise NotFoundError(
             msg("Meeting #{id} is not a meeting of {code}.", id=meeting_id, code=code)
         )
-    rows = await _rows(session, meeting)
+    rows = await attendance_rows(session, meeting)
     content = _workbook(meeting, rows, tz, now.astimezone(tz).date())
     audit.record(
         session,
@@ -104,7 +104,7 @@ async def attendance_list(
 
 
 @dataclass(frozen=True)
-class _Row:
+class AttendanceRow:
     member: Member
     role: str
     answer: RsvpAnswer | None
@@ -121,7 +121,7 @@ class _Row:
         ]
 
 
-async def _rows(session: AsyncSession, meeting: Meeting) -> list[_Row]:
+async def attendance_rows(session: AsyncSession, meeting: Meeting) -> list[AttendanceRow]:
     """Everyone seated in the council (removed members are not), with their answer."""
     seats = (
         await session.execute(
@@ -150,7 +150,7 @@ async def _rows(session: AsyncSession, meeting: Meeting) -> list[_Row]:
     for seat, member in ordered:
         response = answers.get(member.id)
         rows.append(
-            _Row(
+            AttendanceRow(
                 member=member,
                 role=VIETNAMESE_ROLES[seat.role][0],
                 answer=response.answer if response else None,
@@ -160,7 +160,7 @@ async def _rows(session: AsyncSession, meeting: Meeting) -> list[_Row]:
     return rows
 
 
-def _workbook(meeting: Meeting, rows: list[_Row], tz: ZoneInfo, today: date) -> bytes:
+def _workbook(meeting: Meeting, rows: list[AttendanceRow], tz: ZoneInfo, today: date) -> bytes:
     lines = [
         HEADING,
         meeting.title,
@@ -184,7 +184,7 @@ def _workbook(meeting: Meeting, rows: list[_Row], tz: ZoneInfo, today: date) -> 
     return buffer.getvalue()
 
 
-def _summary(rows: list[_Row]) -> str:
+def _summary(rows: list[AttendanceRow]) -> str:
     """'Tổng số: 12; dự họp: 7; vắng: 1; cử người dự thay: 2; chưa trả lời: 2.'"""
     tally = Counter(row.answer for row in rows)
     parts = [f"Tổng số: {len(rows)}"]

@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Msg, msg
@@ -25,6 +26,7 @@ from bot.services.permissions import require_admin
 from bot.services.visibility import visible_councils
 
 MAX_PLACE = 300
+FORM_KEY_MAX = 64
 
 
 def newmeeting_usage() -> Msg:
@@ -119,6 +121,32 @@ def parse_new_meeting(text: str, tz: ZoneInfo, now: datetime) -> NewMeeting:
     return NewMeeting(code.upper(), starts_at, title, place or None)
 
 
+@dataclass(frozen=True)
+class MeetingFields:
+    """The desk's meeting form, as typed: a date (YYYY-MM-DD from a date picker, or as the
+    chat takes it) and a time (HH:MM) apart."""
+
+    council: str = ""
+    title: str = ""
+    day: str = ""
+    time: str = ""
+    place: str = ""
+
+
+def parse_meeting_fields(fields: MeetingFields, tz: ZoneInfo, now: datetime) -> NewMeeting:
+    """The desk form's values checked as /newmeeting checks its text."""
+    usage = newmeeting_usage()
+    if not fields.council.strip():
+        raise BadInputError(msg("Choose the council."), usage)
+    if not fields.day.strip() or not fields.time.strip():
+        raise BadInputError(msg("Give the date and the time."), usage)
+    starts_at = parse_start(fields.day.strip(), fields.time.strip(), tz, now, usage)
+    title = title_of(fields.title, usage)
+    place = one_line(fields.place)
+    _check_place(place, usage)
+    return NewMeeting(fields.council.strip().upper(), starts_at, title, place or None)
+
+
 def _check_place(place: str, usage: Msg) -> None:
     if len(place) > MAX_PLACE:
         raise BadInputError(
@@ -142,6 +170,31 @@ async def create_meeting(
     """Schedule a meeting; returns it and how many reminders were planned."""
     require_admin(who)
     new = parse_new_meeting(text, timing.tz, now)
+    return await create_new_meeting(session, now, who, timing, new, actor)
+
+
+async def create_new_meeting(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester | None,
+    timing: Timing,
+    new: NewMeeting,
+    actor: str,
+    *,
+    form_key: str | None = None,
+) -> tuple[Meeting, int]:
+    """Schedule a meeting from values already read (/newmeeting's text or the desk's form).
+
+    `form_key`: the desk form's own key; the same form sent again (a double click, back
+    and resend) returns the meeting it made the first time, with 0 reminders planned. The
+    unique column decides even between two requests at the same instant."""
+    require_admin(who)
+    if form_key is not None:
+        if not form_key or len(form_key) > FORM_KEY_MAX:
+            raise BadInputError(msg("This form has expired. Please open the page again."))
+        made = await _meeting_of_form(session, form_key)
+        if made is not None:
+            return made, 0
     council = await council_by_code(session, new.council_code, newmeeting_usage())
     meeting = Meeting(
         council_id=council.id,
@@ -153,12 +206,25 @@ async def create_meeting(
         planned_at=now,
         created_at=now,
         created_by=actor,
+        form_key=form_key,
     )
-    session.add(meeting)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(meeting)
+            await session.flush()
+    except IntegrityError:
+        # The same form, sent again while the first was being saved: that one won.
+        made = await _meeting_of_form(session, form_key) if form_key else None
+        if made is None:
+            raise
+        return made, 0
     planned = await plan_meeting(session, meeting, timing, now)
     audit.record(session, now, actor, "meeting.create", meeting_id=meeting.id, council=council.code)
     return meeting, planned
+
+
+async def _meeting_of_form(session: AsyncSession, form_key: str) -> Meeting | None:
+    return await session.scalar(select(Meeting).where(Meeting.form_key == form_key))
 
 
 async def _open_meeting(
@@ -190,15 +256,61 @@ async def move_meeting(
     starts_at = parse_start(args[1], args[2], timing.tz, now, usage)
     if starts_at == meeting.starts_at:
         raise BadInputError(msg("Meeting #{id} is already at that time.", id=meeting.id))
-    previous = meeting.starts_at
+    await _reschedule(session, now, timing, meeting, starts_at, meeting.place, actor)
+    return meeting
+
+
+async def move_meeting_to(
+    session: AsyncSession,
+    now: datetime,
+    who: Requester | None,
+    timing: Timing,
+    meeting_id: int,
+    day: str,
+    time_of_day: str,
+    place: str,
+    actor: str,
+) -> Meeting:
+    """The desk's move form: a new date and time, and the place (kept, changed or emptied).
+    A new place alone is a change the council is told of, as a new time is."""
+    require_admin(who)
+    usage = movemeeting_usage()
+    meeting = await _open_meeting(session, str(meeting_id), now, usage)
+    if not day.strip() or not time_of_day.strip():
+        raise BadInputError(msg("Give the date and the time."), usage)
+    starts_at = parse_start(day.strip(), time_of_day.strip(), timing.tz, now, usage)
+    new_place = one_line(place)
+    _check_place(new_place, usage)
+    if starts_at == meeting.starts_at and (new_place or None) == meeting.place:
+        raise BadInputError(
+            msg("Meeting #{id} is already at that time and place.", id=meeting.id), usage
+        )
+    await _reschedule(session, now, timing, meeting, starts_at, new_place or None, actor)
+    return meeting
+
+
+async def _reschedule(
+    session: AsyncSession,
+    now: datetime,
+    timing: Timing,
+    meeting: Meeting,
+    starts_at: datetime,
+    place: str | None,
+    actor: str,
+) -> None:
+    """Withdraw the pending reminders, tell the council, plan the reminders anew."""
+    previous, previous_place = meeting.starts_at, meeting.place
+    change = "moved" if starts_at != previous else "place"
     await store.withdraw(session, meeting_subject(meeting.id))
     meeting.starts_at = starts_at
+    meeting.place = place
     meeting.revision += 1
     meeting.planned_at = now
     await session.flush()
     directory = await Directory.load(session)
-    await store.add_rows(session, meeting_change_rows(meeting, "moved", directory, now), now)
+    await store.add_rows(session, meeting_change_rows(meeting, change, directory, now), now)
     await plan_meeting(session, meeting, timing, now)
+    places = {"place": place, "previous_place": previous_place} if place != previous_place else {}
     audit.record(
         session,
         now,
@@ -207,8 +319,8 @@ async def move_meeting(
         meeting_id=meeting.id,
         previous=previous.isoformat(),
         starts_at=starts_at.isoformat(),
+        **places,
     )
-    return meeting
 
 
 async def cancel_meeting(

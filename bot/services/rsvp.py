@@ -167,6 +167,12 @@ async def set_delegate(
     meeting = await session.get(Meeting, response.meeting_id)
     if meeting is None or meeting.cancelled_at is not None or meeting.starts_at <= now:
         raise NotAllowedError(msg("This meeting has already started; answers are closed."))
+    _record_delegate(session, now, who, response, delegate_name(text))
+    return response
+
+
+def delegate_name(text: str) -> str:
+    """The delegate's name and position as written, on one line; refused if empty or long."""
     delegate = " ".join(text.split())
     if not delegate:
         raise BadInputError(msg("Please write the delegate's name and position."))
@@ -178,6 +184,24 @@ async def set_delegate(
                 limit=MAX_DELEGATE,
             )
         )
+    return delegate
+
+
+async def answer_with_delegate(
+    session: AsyncSession, now: datetime, who: Requester, meeting_id: int, text: str
+) -> Answered:
+    """👤 and the delegate's name at once (the desk's form): the chat's press of 👤 and
+    its reply with the name, checked and recorded the same way."""
+    delegate = delegate_name(text)  # checked first: a refused name writes nothing
+    answered = await answer(session, now, who, meeting_id, Rsvp.DELEGATE)
+    if answered.response.delegate != delegate:
+        _record_delegate(session, now, who, answered.response, delegate)
+    return answered
+
+
+def _record_delegate(
+    session: AsyncSession, now: datetime, who: Requester, response: MeetingResponse, delegate: str
+) -> None:
     audit.record(
         session,
         now,
@@ -191,7 +215,6 @@ async def set_delegate(
     response.answer = RsvpAnswer.DELEGATE
     response.delegate = delegate
     response.answered_at = now
-    return response
 
 
 async def counts(session: AsyncSession, meeting_ids: list[int]) -> dict[int, Counter[RsvpAnswer]]:
