@@ -125,7 +125,11 @@ async def on_startup(application: Application) -> None:
     for user_id, (locale, admin, desk) in locales.items():
         await publish_user_menu(application.bot, user_id, locale, admin=admin)
         await publish_desk_button(
-            application.bot, user_id, locale, web_url=settings.web_url, may_use=desk
+            application.bot,
+            user_id,
+            locale,
+            web_url=settings.web_url if settings.opens_mini_app(settings.web_url) else None,
+            may_use=desk,
         )
     if deps.run_jobs:
         import jobs  # here: jobs import this module

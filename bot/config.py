@@ -9,7 +9,7 @@ import importlib
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+    # Telegram opens a Mini App only over https, except in a test environment such as the
+    # sandbox's local Telegram (bot/sandbox/run.py): not a setting anyone can turn on.
+    MINI_APPS_OVER_HTTP: ClassVar[bool] = False
+
+    def opens_mini_app(self, url: str | None) -> bool:
+        """Whether Telegram would open `url` as a Mini App (a web_app button)."""
+        return bool(url) and (
+            str(url).startswith("https://")
+            or (self.MINI_APPS_OVER_HTTP and str(url).startswith("http://"))
+        )
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"

@@ -135,10 +135,12 @@ def to_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     )
 
 
-def desk_markup(web_url: str) -> InlineKeyboardMarkup | None:
-    """The button that opens the desk as a Mini App. Telegram opens only https Mini Apps:
-    a desk on http://127.0.0.1 (local use) gets no button, only the link."""
-    if not web_url.startswith("https://"):
+def desk_markup(web_url: str, opens: bool) -> InlineKeyboardMarkup | None:
+    """The button that opens the desk as a Mini App (`opens`: Telegram would open the
+    address: https, or the sandbox). A desk on http://127.0.0.1 for local use gets no
+    button, only the link."""
+    if not opens:
         return None
-    button = InlineKeyboardButton(f"🗂 {_('Open the desk')}", web_app=WebAppInfo(web_url + "/"))
+    label = _("Open the desk")  # not inside the f-string: pybabel would not see it there
+    button = InlineKeyboardButton(f"🗂 {label}", web_app=WebAppInfo(web_url + "/"))
     return InlineKeyboardMarkup([[button]])

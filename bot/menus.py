@@ -56,9 +56,10 @@ async def publish_desk_button(
     bot: Bot, user_id: int, locale: str, *, web_url: str | None, may_use: bool
 ) -> None:
     """The button beside the message field opens the desk as a Mini App for those who may
-    use it (admins and members), when the desk is served over https (Telegram opens
-    no other Mini App); anyone else gets Telegram's default (the command list) back."""
-    if not (web_url or "").startswith("https://"):
+    use it (admins and members); anyone else gets Telegram's default (the command list)
+    back. `web_url`: the desk's address if Telegram would open it (Settings.opens_mini_app),
+    else None (nothing is published)."""
+    if not web_url:
         return
     if may_use:
         with use_locale(locale):

@@ -35,6 +35,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import Application
 
 from bot.app import Deps
+from bot.config import Settings
 from bot.db import transaction
 from bot.menus import publish_desk_button, publish_user_menu
 from bot.services import broadcasts, groups, people, reports, rsvp
@@ -328,7 +329,7 @@ class Speaker:
                 self.bot,
                 effect["user_id"],
                 effect["locale"],
-                web_url=self.deps.settings.web_url,
+                web_url=_desk_url(self.deps.settings),
                 # Effects kept from before the desk had a button: as the admin flag says.
                 may_use=bool(effect.get("desk", effect["admin"])),
             )
@@ -574,3 +575,7 @@ def speaker_of(application: Application) -> Speaker:
         )
     assert isinstance(speaker, Speaker)
     return speaker
+
+
+def _desk_url(settings: Settings) -> str | None:
+    return settings.web_url if settings.opens_mini_app(settings.web_url) else None

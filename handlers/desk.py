@@ -39,7 +39,7 @@ async def open_desk(turn: Turn) -> Reply:
             ),
             link=f"{web_url}/auth/link/{token}",
         ),
-        markup=desk_markup(web_url),
+        markup=desk_markup(web_url, turn.deps.settings.opens_mini_app(web_url)),
     )
 
 

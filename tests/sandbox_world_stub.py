@@ -228,6 +228,10 @@ class FakeWorld:
         self.sent.append((user_id, chat_id, f"file:{file_name}:{len(content)}"))
         return copy.deepcopy(message)
 
+    async def open_mini_app(self, user_id: int, chat_id: int, message_id: int, url: str) -> str:
+        self._find(user_id, chat_id, message_id)
+        return f"{url}#tgWebAppData=stub"
+
     async def press(
         self, user_id: int, chat_id: int, message_id: int, data: str
     ) -> JSONDict | None:

@@ -196,6 +196,20 @@ async def test_a_newcomer_answers_a_reminder_moves_time_posts_the_digest_and_imp
         await expect(summary).to_have_count(1, timeout=WAIT)
         await expect(summary).to_contain_text("2")
 
+        # The desk's button: a new tab, signed in by the launch data the local Telegram
+        # signed for the officer, as Telegram signs a Mini App's.
+        await page.locator("#input").fill("/desk")
+        await page.keyboard.press("Enter")
+        opener = person.bubble("/auth/link/").last.get_by_role("button", name="🗂 Mở trang làm việc")
+        async with page.context.expect_page() as opening:
+            await opener.click()
+        desk = await opening.value
+        try:
+            await expect(desk.locator("h1")).to_have_text("Tổng quan", timeout=WAIT)
+            await expect(desk.locator("nav")).to_contain_text("Thông báo")
+        finally:
+            await desk.close()
+
         await expect(page.locator("#steps-count")).to_have_text("3/6")
         for step in ("answer-reminder", "add-note", "post-digest"):
             await expect(person.step(step)).to_have_class("step done")

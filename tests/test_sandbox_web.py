@@ -80,7 +80,7 @@ def test_every_route_is_listed_in_the_test():
     assert {path for _, path in _routes()} == {
         "/", "/static/app.js", "/api/world", "/api/chats", "/api/messages", "/api/commands",
         "/api/steps", "/api/files/f1", "/api/events", "/api/send", "/api/upload",
-        "/api/press", "/api/read", "/api/clock",
+        "/api/press", "/api/mini-app", "/api/read", "/api/clock",
     }  # fmt: skip
 
 
@@ -182,6 +182,8 @@ async def test_refusals_answer_with_their_status_and_message(base, http, world):
         ("/api/send", {"as": CHAU.id, "chat": ARCHIVE, "text": "hi"}, 403),
         ("/api/press", {"as": AN.id, "chat": AN.id, "message_id": 99, "data": "x"}, 404),
         ("/api/press", {"as": AN.id, "chat": AN.id, "message_id": 2}, 400),
+        ("/api/mini-app", {"as": AN.id, "chat": AN.id, "message_id": 99, "url": "x"}, 404),
+        ("/api/mini-app", {"as": AN.id, "chat": AN.id, "message_id": 2}, 400),
         ("/api/read", {"as": CHAU.id, "chat": ARCHIVE, "message_id": 1}, 403),
     ]  # fmt: skip
     for path, body, expected in posts:

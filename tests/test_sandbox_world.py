@@ -433,3 +433,38 @@ async def test_a_jump_does_not_send_twice_what_the_sending_loop_holds(
         await asyncio.wait_for(moving, 30)
     finally:
         moving.cancel()
+
+
+async def test_the_desk_button_opens_the_desk_signed_in_as_telegram_would(
+    sandbox: Sandbox, world: LiveWorld, events: Events
+):
+    import aiohttp
+
+    officer = next(p for p in await world.people() if p.is_admin)
+    await world.send_text(officer.id, officer.id, "/desk", None)
+    answer = await _bot_says(world, events, officer.id, lambda m: "/auth/link/" in _text(m))
+    [button] = _buttons(answer)
+    desk_url = sandbox.application.bot_data["deps"].settings.web_url  # type: ignore[union-attr]
+    assert desk_url.startswith("http://127.0.0.1:")
+    assert button["web_app"]["url"] == f"{desk_url}/"
+    opened = await world.open_mini_app(officer.id, officer.id, answer["message_id"], f"{desk_url}/")
+    address, _, launch = opened.partition("#")
+    assert address == f"{desk_url}/"
+    from urllib.parse import parse_qs
+
+    init_data = parse_qs(launch)["tgWebAppData"][0]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{desk_url}/auth/telegram", json={"initData": init_data}) as signed:
+            assert signed.status == 200 and (await signed.json())["redirect"] == "/"
+        async with http.get(f"{desk_url}/") as overview:
+            assert overview.status == 200
+            assert "Tổng quan" in await overview.text()
+        # Changed by a byte, it signs nobody in.
+        forged = init_data.replace("auth_date=", "auth_date=1")
+        async with http.post(f"{desk_url}/auth/telegram", json={"initData": forged}) as refused:
+            assert refused.status == 401
+    # Only a button the message offers is opened.
+    with pytest.raises(SandboxRefusal):
+        await world.open_mini_app(
+            officer.id, officer.id, answer["message_id"], "https://evil.example/"
+        )

@@ -15,10 +15,12 @@ import mimetypes
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from bot.sandbox.clock import MovableClock
 from bot.sandbox.telegram import FakeBotApi, FakeChat, FakeUser, RateLimits
 from bot.sandbox.telegram.server import JSONDict, _Call, _image_size, _public, _StoredFile
+from bot.services.desk import sign_init_data
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,18 @@ _STATE_VERSION = 1
 _KEEP_CALLS = 1000
 
 
+# The colours Telegram's light theme gives a Mini App (tgWebAppThemeParams).
+MINI_APP_THEME = {
+    "bg_color": "#ffffff",
+    "secondary_bg_color": "#f1f1f1",
+    "text_color": "#000000",
+    "hint_color": "#999999",
+    "link_color": "#2481cc",
+    "button_color": "#2481cc",
+    "button_text_color": "#ffffff",
+}
+
+
 class LocalTelegram(FakeBotApi):
     def __init__(self, clock: MovableClock, state_file: Path | None = None) -> None:
         super().__init__(
@@ -74,6 +88,7 @@ class LocalTelegram(FakeBotApi):
         )
         self.clock = clock
         self.state_file = state_file
+        self.mini_apps_over_http = True  # the sandbox's desk is on http://127.0.0.1
         self.listeners: list[Listener] = []
         # Who pressed which button (the query id): their answer is theirs alone.
         self.query_users: dict[str, int] = {}
@@ -154,6 +169,42 @@ class LocalTelegram(FakeBotApi):
         query_id = str(update["callback_query"]["id"])
         self.query_users[query_id] = user.id
         return query_id
+
+    def open_mini_app(self, user: FakeUser, chat_id: int, message_id: int, url: str) -> str:
+        """The person presses a message's Mini App (web_app) button: the address Telegram
+        opens, its launch parameters in the fragment — initData signed with the bot's
+        token as Telegram signs it (the desk checks it as it would Telegram's)."""
+        stored = self._messages.get(chat_id, {}).get(message_id)
+        offered = [
+            (button.get("web_app") or {}).get("url")
+            for row in ((stored or {}).get("reply_markup") or {}).get("inline_keyboard", [])
+            for button in row
+        ]
+        if url not in offered:
+            raise KeyError(url)
+        self._query_seq += 1
+        fields = {
+            "query_id": f"AAQ{self._query_seq:012d}",
+            "user": json.dumps(
+                {
+                    key: value
+                    for key, value in user.to_dict().items()
+                    if key in ("id", "first_name", "last_name", "username", "language_code")
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ),
+            "auth_date": str(int(self.clock.now().timestamp())),
+        }
+        launch = urlencode(
+            {
+                "tgWebAppData": sign_init_data(fields, self.token),
+                "tgWebAppVersion": "8.0",
+                "tgWebAppPlatform": "web",
+                "tgWebAppThemeParams": json.dumps(MINI_APP_THEME, separators=(",", ":")),
+            }
+        )
+        return f"{url}#{launch}"
 
     def send_file(
         self,

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,9 @@ class SandboxSettings(Settings):
     """Settings built in code: neither the environment nor a `.env` is read, so a
     sandbox started in a bot's folder never picks up its token or its database."""
 
+    # The local Telegram is a test environment: it opens the desk on http://127.0.0.1.
+    MINI_APPS_OVER_HTTP = True
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -71,21 +75,38 @@ def database_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / DATABASE).resolve()}"
 
 
-def sandbox_settings(data_dir: Path, api_base_url: str = "http://127.0.0.1:1/bot") -> Settings:
+def sandbox_settings(
+    data_dir: Path, api_base_url: str = "http://127.0.0.1:1/bot", desk_port: int | None = None
+) -> Settings:
+    """`desk_port`: where the desk is served (its /desk button opens it), None: no desk."""
+    desk: dict[str, Any] = (
+        {"web_url": f"http://{HOST}:{desk_port}", "web_port": desk_port} if desk_port else {}
+    )
     return SandboxSettings(
         telegram_bot_token=SANDBOX_TOKEN,
         telegram_api_base_url=api_base_url,
         telegram_bot_username=SANDBOX_USERNAME,
         database_url=database_url(data_dir),
+        files_dir=data_dir / "files",
         log_level="WARNING",
+        **desk,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
 
 
 class Sandbox:
     """Everything `dieuphoi sandbox` runs, started and stopped as one."""
 
-    def __init__(self, data_dir: Path, *, clock: MovableClock | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *, clock: MovableClock | None = None, desk_port: int | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.desk_port = desk_port  # None: a free port
         self.clock = clock or MovableClock(data_dir / CLOCK_STATE)
         self.telegram: LocalTelegram | None = None
         self.application: Application | None = None
@@ -111,7 +132,7 @@ class Sandbox:
                 f"{state} cannot be read ({error}); start with --reset"
             ) from None
         await telegram.start()
-        settings = sandbox_settings(self.data_dir, telegram.base_url)
+        settings = sandbox_settings(self.data_dir, telegram.base_url, self.desk_port or free_port())
         application = self.application = build_application(settings, self.clock)
         deps: Deps = application.bot_data["deps"]
         # Pacing counts the clock's jumps as time gone by, like the server's flood control.

@@ -62,6 +62,7 @@ def _add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/api/send", api.send_view)
     router.add_post("/api/upload", api.upload_view)
     router.add_post("/api/press", api.press_view)
+    router.add_post("/api/mini-app", api.mini_app_view)
     router.add_post("/api/read", api.read_view)
     router.add_post("/api/clock", api.clock_view)
 

@@ -214,6 +214,19 @@ async def press_view(request: web.Request) -> web.Response:
     return web.json_response({"answer": answer})
 
 
+async def mini_app_view(request: web.Request) -> web.Response:
+    """A Mini App button pressed: the address to open, with its signed launch data."""
+    body = await _body(request)
+    user_id = await _person(request, body.get("as"))
+    chat_id = _required_int(body.get("chat"), "chat")
+    message_id = _required_int(body.get("message_id"), "message_id")
+    url = body.get("url")
+    if not isinstance(url, str) or not url:
+        raise web.HTTPBadRequest(reason="url is required")
+    opened = await _world(request).open_mini_app(user_id, chat_id, message_id, url)
+    return web.json_response({"url": opened})
+
+
 async def read_view(request: web.Request) -> web.Response:
     body = await _body(request)
     user_id = await _person(request, body.get("as"))

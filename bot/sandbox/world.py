@@ -141,6 +141,11 @@ class SandboxWorld(Protocol):
         within a few seconds)."""
         ...
 
+    async def open_mini_app(self, user_id: int, chat_id: int, message_id: int, url: str) -> str:
+        """The address a message's Mini App (web_app) button opens for the person: `url`
+        with Telegram's launch parameters (initData signed with the bot's token)."""
+        ...
+
     async def file(self, file_id: str) -> tuple[str, str, bytes]:
         """(file name, MIME type, content) of a file in a message, for download."""
         ...

@@ -319,6 +319,13 @@ class LiveWorld:
         finally:
             self._answers.pop(query_id, None)
 
+    async def open_mini_app(self, user_id: int, chat_id: int, message_id: int, url: str) -> str:
+        self._chat(user_id, chat_id)
+        try:
+            return self.telegram.open_mini_app(self._person(user_id), chat_id, message_id, url)
+        except KeyError:
+            raise self._refusal(user_id, N_("This button is not there any more.")) from None
+
     async def file(self, file_id: str) -> tuple[str, str, bytes]:
         stored = self.telegram.stored_file(file_id)
         if stored is None:

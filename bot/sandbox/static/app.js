@@ -781,7 +781,11 @@
         }
         const button = el("button", "key", key.text);
         button.type = "button";
-        if (typeof key.callback_data === "string") {
+        if (key.web_app && typeof key.web_app.url === "string") {
+          // A Mini App (the desk): opened in a new tab, as Telegram opens it over the chat.
+          button.classList.add("key-web-app");
+          button.addEventListener("click", () => openMiniApp(message, key.web_app.url, button));
+        } else if (typeof key.callback_data === "string") {
           button.addEventListener("click", () => press(message, key.callback_data, button));
         } else {
           button.disabled = true;
@@ -854,6 +858,26 @@
       showToast(t("failed", { error: error.message }));
     } finally {
       state.pressing -= 1;
+      button.classList.remove("pressing");
+    }
+  }
+
+  async function openMiniApp(message, url, button) {
+    // The tab is opened during the click (a browser blocks one opened later), then sent
+    // where the local Telegram says, with the launch data it signed for this person.
+    const tab = window.open("", "_blank");
+    if (tab) tab.opener = null;
+    button.classList.add("pressing");
+    try {
+      const opened = await post("/api/mini-app", {
+        as: state.me.id, chat: message.chat.id, message_id: message.message_id, url,
+      });
+      if (tab) tab.location.href = opened.url;
+      else window.location.href = opened.url;
+    } catch (error) {
+      if (tab) tab.close();
+      showToast(t("failed", { error: error.message }));
+    } finally {
       button.classList.remove("pressing");
     }
   }

@@ -575,6 +575,8 @@ class FakeBotApi:
         self.short_descriptions: dict[str, str] = {}
         self.names: dict[str, str] = {}
         self.menu_buttons: dict[int | None, JSONDict] = {}
+        # Telegram's test environment opens Mini Apps over http (the sandbox's local one).
+        self.mini_apps_over_http = False
         self.webhook: JSONDict | None = None
         self._call_notes: list[str] = []
 
@@ -1690,6 +1692,12 @@ class FakeBotApi:
             return None
         raise _bad("can't parse reply keyboard markup JSON object", violation=True)
 
+    def _check_mini_app_url(self, url: str) -> None:
+        # Telegram opens only https Mini Apps; its test environment (the sandbox) http too.
+        schemes = ("https://", "http://") if self.mini_apps_over_http else ("https://",)
+        if not url.startswith(schemes):
+            raise _bad("BUTTON_URL_INVALID", violation=True)
+
     def _check_inline_button(self, button: Any) -> None:
         if not isinstance(button, dict):
             raise _bad("can't parse inline keyboard button: object expected", violation=True)
@@ -1715,6 +1723,8 @@ class FakeBotApi:
                 f"must be used, got {sorted(actions)}",
                 violation=True,
             )
+        if "web_app" in button:
+            self._check_mini_app_url(str((button["web_app"] or {}).get("url") or ""))
         if "callback_data" in button:
             data = button["callback_data"]
             if (
@@ -2317,10 +2327,9 @@ class FakeBotApi:
         if button.get("type") not in ("commands", "web_app", "default"):
             raise _bad("can't parse MenuButton JSON object", violation=True)
         if button["type"] == "web_app":
-            url = str((button.get("web_app") or {}).get("url") or "")
-            if not url.startswith("https://") or not button.get("text"):
-                # Telegram opens only https Mini Apps.
-                raise _bad("BUTTON_URL_INVALID", violation=True)
+            if not button.get("text"):
+                raise _bad("can't parse MenuButton JSON object", violation=True)
+            self._check_mini_app_url(str((button.get("web_app") or {}).get("url") or ""))
         self.menu_buttons[chat_id] = copy.deepcopy(button)
         return True
 
