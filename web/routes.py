@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import views
+from web import views, views_members
 from web.render import STATIC_DIR
 
 
@@ -20,6 +20,18 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(r"/tasks/{task_id:\d+}/edit", views.edit_task)
     app.router.add_get(r"/tasks/{task_id:\d+}/cancel", views.cancel_task_page)
     app.router.add_post(r"/tasks/{task_id:\d+}/cancel", views.cancel_task)
+    # Admins: the roster, a member's link and removal, the admins; the roster import
+    # (upload, then its preview with the confirmation, then what it did).
+    app.router.add_get("/members", views_members.members_page, name="members")
+    app.router.add_get(r"/members/{member_id:\d+}", views_members.member_detail)
+    app.router.add_post(r"/members/{member_id:\d+}/invite", views_members.reissue_link)
+    app.router.add_get(r"/members/{member_id:\d+}/remove", views_members.remove_page)
+    app.router.add_post(r"/members/{member_id:\d+}/remove", views_members.remove_member)
+    app.router.add_get("/members/links/{key}", views_members.links_page)
+    app.router.add_get("/members/import", views_members.import_form, name="members_import")
+    app.router.add_post("/members/import", views_members.upload_roster)
+    app.router.add_get("/members/import/{key}", views_members.import_page)
+    app.router.add_post("/members/import/{key}", views_members.confirm_import)
     app.router.add_get("/auth/link/{token}", views.link_page, name="link")
     app.router.add_post("/auth/link/{token}", views.link_sign_in)
     app.router.add_post("/auth/telegram", views.telegram_sign_in, name="telegram")

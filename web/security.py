@@ -8,6 +8,9 @@
 3. `signed_in`: the session cookie is looked up in the database, and who the person is
    and what they may do is read again (`identify`), in the request's one transaction.
    A service's refusal becomes an error page: 403 not allowed, 404 not found, 400 bad.
+3a. (before `signed_in`) `uploads`: a form with a file, on the routes that take one, is
+   read here, before the request's transaction opens (a slow upload holds no database
+   connection), to that route's own size limit.
 4. `csrf`: every POST that says where it comes from (Origin) comes from the desk itself,
    and carries the token of its session (or, before signing in, of the browser's sign-in
    cookie; the Mini App's initData is its own proof); else 403.
@@ -21,13 +24,13 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Deps
 from bot.db import transaction
 from bot.i18n import _, pick_locale, set_locale
-from bot.services import desk
+from bot.services import desk, roster
 from bot.services.errors import NotAllowedError, NotFoundError, ServiceError
 from bot.services.people import Requester, TelegramIdentity, identify
 
@@ -62,6 +65,16 @@ CSRF_EXEMPT = frozenset({"/auth/telegram"})
 
 
 DEPS = web.AppKey("deps", Deps)
+# The bot's @username, for invitation links ("" when the desk runs without the bot).
+BOT_USERNAME = web.AppKey("bot_username", str)
+
+# Routes that take a file, with the largest file each accepts (the forms' MAX_BODY is far
+# smaller); the view finds what was sent in request[UPLOAD].
+UPLOAD_LIMITS = {"/members/import": roster.MAX_FILE_BYTES}
+UPLOAD = "desk_upload"
+# Beyond this many times the limit the rest of the body is not even read: the connection
+# is closed after the answer.
+UPLOAD_DRAIN_FACTOR = 4
 
 
 def deps_of(request: web.Request) -> Deps:
@@ -115,6 +128,78 @@ async def host(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.info("desk: a request for another host was refused")
         return web.Response(status=421, text="Misdirected Request: unknown host\n")
     return await handler(request)
+
+
+@dataclass
+class Upload:
+    """A form with a file, as sent: its other fields, and the file (None: larger than
+    the route accepts, or no file at all when `filename` is "")."""
+
+    fields: dict[str, str]
+    filename: str = ""
+    data: bytes | None = None
+    too_large: bool = False
+    unreadable: bool = False
+
+
+@web.middleware
+async def uploads(request: web.Request, handler: Handler) -> web.StreamResponse:
+    limit = UPLOAD_LIMITS.get(request.path)
+    if limit is not None and request.method == "POST":
+        if request.content_type == "multipart/form-data":
+            request[UPLOAD] = await _read_upload(request, limit)
+        else:
+            request[UPLOAD] = Upload(fields={})
+    return await handler(request)
+
+
+async def _read_upload(request: web.Request, limit: int) -> Upload:
+    """The fields (each cut at 1,000 characters) and the one file, read with a running
+    size check: nothing larger than `limit` is kept in memory."""
+    upload = Upload(fields={})
+    drain = limit * UPLOAD_DRAIN_FACTOR
+    # Far too large by its own account: the fields before the file (the form puts the
+    # CSRF token first) are read, the file not at all.
+    hopeless = (request.content_length or 0) > drain
+    seen = 0
+    try:
+        reader = await request.multipart()
+        for _part in range(20):  # a roster form has three fields
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader):
+                upload.unreadable = True
+                break
+            if part.filename is not None and hopeless:
+                upload.too_large = True
+                upload.filename = part.filename[:200] or "roster"
+                return upload
+            kept = bytearray()
+            while chunk := await part.read_chunk(1 << 16):
+                seen += len(chunk)
+                if seen > drain:
+                    upload.too_large = True
+                    return upload
+                if part.filename is None:
+                    if len(kept) <= 4000:  # longer than any field the desk asks for
+                        kept += chunk
+                elif not upload.too_large:
+                    kept += chunk
+                    if len(kept) > limit:
+                        upload.too_large = True
+                        kept.clear()
+            if part.filename is not None:
+                # A form sent with no file chosen has a file part without name or bytes.
+                if not upload.filename and (part.filename or kept or upload.too_large):
+                    upload.filename = part.filename[:200] or "roster"
+                    upload.data = None if upload.too_large else bytes(kept)
+            elif part.name:
+                upload.fields[part.name] = kept.decode("utf-8", "replace")[:1000]
+    except (ValueError, AssertionError, UnicodeDecodeError):
+        # A body that is not multipart as it says (aiohttp's reader asserts some of it).
+        upload.unreadable = True
+    return upload
 
 
 @web.middleware
@@ -189,7 +274,10 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise web.HTTPForbidden(text=_("This form was not sent from the desk.") + "\n")
     if changes and request.path not in CSRF_EXEMPT:
         given = request.headers.get(CSRF_HEADER, "")
-        if not given and request.content_type in (
+        upload = request.get(UPLOAD)
+        if not given and isinstance(upload, Upload):  # its body is read already
+            given = upload.fields.get(CSRF_FIELD, "")
+        elif not given and request.content_type in (
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
@@ -241,4 +329,4 @@ def _https(request: web.Request) -> bool:
     return (deps_of(request).settings.web_url or "").startswith("https://")
 
 
-MIDDLEWARES = (headers, host, signed_in, csrf)
+MIDDLEWARES = (headers, host, uploads, signed_in, csrf)
