@@ -36,6 +36,7 @@ def _routes(bot) -> list[tuple[str, str]]:
         info = route.resource.get_info() if route.resource else {}
         path = info.get("path") or info.get("formatter") or info.get("prefix")
         path = path.replace("{token}", "abc").replace("{task_id}", "1")
+        path = path.replace("{member_id}", "1").replace("{key}", "abc")
         if route.method == "HEAD":
             continue
         if "prefix" in info:
@@ -65,7 +66,20 @@ async def test_every_page_needs_a_session_and_every_admin_page_an_admin(bot, adm
         for method, path in _routes(bot)
         if method == "GET" and not path.startswith(("/auth/", "/static/"))
     ]
-    assert sorted(pages) == ["/", "/my", "/tasks", "/tasks/1", "/tasks/1/cancel", "/tasks/new"]
+    assert sorted(pages) == [
+        "/",
+        "/members",
+        "/members/1",
+        "/members/1/remove",
+        "/members/import",
+        "/members/import/abc",
+        "/members/links/abc",
+        "/my",
+        "/tasks",
+        "/tasks/1",
+        "/tasks/1/cancel",
+        "/tasks/new",
+    ]
     for path in pages:  # signed out: the sign-in page, nothing else
         status, page, _ = await browser.get(path)
         assert status == 401, path

@@ -71,7 +71,6 @@ BOT_USERNAME = web.AppKey("bot_username", str)
 # Routes that take a file, with the largest file each accepts (the forms' MAX_BODY is far
 # smaller); the view finds what was sent in request[UPLOAD].
 UPLOAD_LIMITS = {"/members/import": roster.MAX_FILE_BYTES}
-UPLOAD = "desk_upload"
 # Beyond this many times the limit the rest of the body is not even read: the connection
 # is closed after the answer.
 UPLOAD_DRAIN_FACTOR = 4
@@ -140,6 +139,9 @@ class Upload:
     data: bytes | None = None
     too_large: bool = False
     unreadable: bool = False
+
+
+UPLOAD = web.RequestKey("desk_upload", Upload)
 
 
 @web.middleware
