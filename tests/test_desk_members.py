@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from bot.config import Settings
 from bot.db import transaction
 from bot.models import AuditLog, CouncilMembership, DeskHandoff, InviteToken, Member, TelegramUser
-from bot.services import admins
+from bot.services import admins, desk
 from tests.desk import Browser, desk_settings, init_data
 from tests.people import enrol, registered
 from tests.rosters import csv_bytes, person, xlsx_bytes
@@ -347,6 +347,11 @@ async def test_another_admin_s_preview_and_an_old_one_are_refused(bot, browser):
     status, page, _ = await browser.post(location, data={"csrf": csrf})
     assert status == 404 and "30" in page
     assert await _count(bot, Member) == 0
+    # The prune job deletes the file that ran out.
+    assert await _count(bot, DeskHandoff) == 1
+    async with transaction(bot.sessions) as session:
+        await desk.prune(session, bot.clock.now())
+    assert await _count(bot, DeskHandoff) == 0
 
 
 async def test_a_file_too_large_or_not_a_roster_gets_a_clear_message_and_keeps_nothing(
