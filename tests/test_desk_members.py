@@ -236,6 +236,10 @@ async def test_removing_a_member_asks_first_then_ends_their_desk_session(bot, ad
         assert again[0] == 303 and len(await _logged(bot, "member.remove")) == 1
         page = (await browser.get("/members/1"))[1]
         assert 'id="reissue"' not in page and 'state-removed">' in page
+        # No fresh link for someone removed (the chat's /invite refuses it too).
+        status, page, _ = await browser.post("/members/1/invite", data={"csrf": csrf})
+        assert status == 403 and "đã bị xóa khỏi danh sách thành viên" in page
+        assert await _logged(bot, "invite.issue") == []
     finally:
         await theirs.close()
 
@@ -286,6 +290,11 @@ async def test_the_preview_lists_every_row_and_writes_nothing_then_confirm_impor
     assert await _count(bot, CouncilMembership, CouncilMembership.member_id == 1) == 0
     imports = await _logged(bot, "roster.import")
     assert imports[-1] == {"new": 3, "updated": 0, "errors": 2, "seats_removed": 1}
+    async with bot.sessions() as session:  # by this admin, as the chat's /import records it
+        last = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "roster.import").order_by(AuditLog.id.desc())
+        )
+    assert last is not None and last.actor == f"tg:{admin.id}"
     # The links work.
     newcomer = bot.api.add_user(first_name="An")
     assert "Nguyễn Văn An" in (await bot.say(newcomer, f"/start {tokens[0]}"))["text"]
@@ -365,9 +374,9 @@ async def test_a_file_too_large_or_not_a_roster_gets_a_clear_message_and_keeps_n
     status, page, _ = await _upload(browser, "roster.xlsx", b"%PDF-1.4 not a spreadsheet")
     assert status == 400 and "Tệp không phải là bảng tính XLSX hợp lệ" in page
     status, page, _ = await _upload(browser, "notes.csv", b"hello,world\n1,2\n")
-    assert status == 400 and 'id="error"' in page
+    assert status == 400 and "Dòng tiêu đề thiếu cột" in page
     status, page, _ = await _upload(browser, "", b"")
-    assert status == 400 and 'id="error"' in page
+    assert status == 400 and "Vui lòng chọn tệp danh sách thành viên" in page
     assert 'type="file"' in page and '<label for="r-file">' in page  # the form again
     assert await _count(bot, DeskHandoff) == 0 and await _count(bot, Member) == 0
 
