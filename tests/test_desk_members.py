@@ -303,9 +303,9 @@ async def test_the_preview_lists_every_row_and_writes_nothing_then_confirm_impor
     assert again[0] == 303
     assert len(await _logged(bot, "roster.import")) == len(imports)
     assert await _count(bot, Member) == before[0] + 3
-    async with bot.sessions() as session:  # the file itself is not kept once imported
+    async with bot.sessions() as session:  # the file's rows are not kept once imported
         handoff = await session.get(DeskHandoff, location.rsplit("/", 1)[1])
-        assert handoff is not None and handoff.data is None
+        assert handoff is not None and handoff.rows is None
 
 
 async def test_two_confirmations_at_once_import_once(bot, browser):

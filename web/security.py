@@ -9,8 +9,8 @@
    and what they may do is read again (`identify`), in the request's one transaction.
    A service's refusal becomes an error page: 403 not allowed, 404 not found, 400 bad.
 3a. (before `signed_in`) `uploads`: a form with a file, on the routes that take one, is
-   read here, before the request's transaction opens (a slow upload holds no database
-   connection), to that route's own size limit.
+   received to that route's own size limit and, for an admin, parsed in a worker thread,
+   before the request's transaction opens (neither holds a database connection).
 4. `csrf`: every POST that says where it comes from (Origin) comes from the desk itself,
    and carries the token of its session (or, before signing in, of the browser's sign-in
    cookie; the Mini App's initData is its own proof); else 403.
@@ -18,11 +18,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import BodyPartReader, web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import Deps
 from bot.db import transaction
 from bot.i18n import _, pick_locale, set_locale
-from bot.services import desk, roster
+from bot.services import admins, desk, roster
 from bot.services.errors import NotAllowedError, NotFoundError, ServiceError
 from bot.services.people import Requester, TelegramIdentity, identify
 
@@ -68,9 +70,17 @@ DEPS = web.AppKey("deps", Deps)
 # The bot's @username, for invitation links ("" when the desk runs without the bot).
 BOT_USERNAME = web.AppKey("bot_username", str)
 
-# Routes that take a file, with the largest file each accepts (the forms' MAX_BODY is far
-# smaller); the view finds what was sent in request[UPLOAD].
-UPLOAD_LIMITS = {"/members/import": roster.MAX_FILE_BYTES}
+
+@dataclass(frozen=True)
+class UploadRoute:
+    limit: int  # the largest file it accepts (the forms' MAX_BODY is far smaller)
+    # What reads the file (blocking: run in a worker thread); a ServiceError refuses it.
+    read: Callable[[str, bytes], Any]
+
+
+# Routes that take a file; the view finds what was sent, and what `read` made of it, in
+# request[UPLOAD].
+UPLOAD_ROUTES = {"/members/import": UploadRoute(roster.MAX_FILE_BYTES, roster.read_roster)}
 # Beyond this many times the limit the rest of the body is not even read: the connection
 # is closed after the answer.
 UPLOAD_DRAIN_FACTOR = 4
@@ -139,6 +149,9 @@ class Upload:
     data: bytes | None = None
     too_large: bool = False
     unreadable: bool = False
+    # For an admin signed in: what the route's reader made of the file, or its refusal.
+    read: Any = None
+    refused: ServiceError | None = None
 
 
 UPLOAD = web.RequestKey("desk_upload", Upload)
@@ -146,13 +159,32 @@ UPLOAD = web.RequestKey("desk_upload", Upload)
 
 @web.middleware
 async def uploads(request: web.Request, handler: Handler) -> web.StreamResponse:
-    limit = UPLOAD_LIMITS.get(request.path)
-    if limit is not None and request.method == "POST":
+    """A file is received and read before the request's transaction opens: neither a slow
+    upload nor seconds of parsing a large spreadsheet hold the database (on SQLite, its
+    only connection). It is parsed only for an admin signed in (a short look of its own:
+    the request checks again), so nobody else can make the desk parse files."""
+    route = UPLOAD_ROUTES.get(request.path)
+    if route is not None and request.method == "POST":
+        upload = Upload(fields={})
         if request.content_type == "multipart/form-data":
-            request[UPLOAD] = await _read_upload(request, limit)
-        else:
-            request[UPLOAD] = Upload(fields={})
+            upload = await _read_upload(request, route.limit)
+        if upload.data and not upload.too_large and await _admin_signed_in(request):
+            try:
+                upload.read = await asyncio.to_thread(route.read, upload.filename, upload.data)
+            except ServiceError as error:
+                upload.refused = error
+        request[UPLOAD] = upload
     return await handler(request)
+
+
+async def _admin_signed_in(request: web.Request) -> bool:
+    deps = deps_of(request)
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if not session_id:
+        return False
+    async with transaction(deps.sessions()) as session:
+        user_id = await desk.session_user(session, deps.clock.now(), session_id)
+        return user_id is not None and await admins.is_admin(session, user_id)
 
 
 async def _read_upload(request: web.Request, limit: int) -> Upload:

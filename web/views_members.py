@@ -4,14 +4,12 @@ service of bot/services/desk_members.py, render."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from aiohttp import web
 
 from bot.i18n import Msg, _
 from bot.services import desk_members, roster
-from bot.services.errors import BadInputError, ServiceError
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
 from handlers.views import role_label
@@ -172,20 +170,14 @@ async def upload_roster(request: web.Request) -> web.StreamResponse:
         return _refused(request, roster.too_large())
     if upload.unreadable or not upload.data:
         return _refused(request, _("Please choose a roster file (CSV or XLSX) to upload."))
-    try:
-        # Off the event loop: a large XLSX takes seconds to read.
-        rows = await asyncio.to_thread(roster.read_roster, upload.filename, upload.data)
-    except BadInputError as error:
-        return _refused(request, error.render())
+    if upload.refused is not None:
+        return _refused(request, upload.refused.render())
+    rows = upload.read  # read (off the event loop) before the transaction: security.uploads
+    if not isinstance(rows, list):  # the right came meanwhile: read for an admin only
+        return _refused(request, _("Please choose a roster file (CSV or XLSX) to upload."))
     deps = deps_of(request)
     key = await desk_members.preview_import(
-        visit().db,
-        deps.clock.now(),
-        who,
-        upload.filename,
-        upload.data,
-        rows,
-        deps.settings.invite_ttl_days,
+        visit().db, deps.clock.now(), who, upload.filename, rows, deps.settings.invite_ttl_days
     )
     return _see_other(f"/members/import/{key}")
 
@@ -206,16 +198,13 @@ async def confirm_import(request: web.Request) -> web.StreamResponse:
     if who is None:
         return _sign_in_page(request)
     deps = deps_of(request)
-    db, now, key = visit().db, deps.clock.now(), request.match_info["key"]
-    stored = await desk_members.import_file(db, now, who, key)
-    if stored is None:  # imported already: confirming again changes nothing
-        return _see_other(f"/members/import/{key}")
-    filename, data = stored
-    try:
-        rows = await asyncio.to_thread(roster.read_roster, filename, data)
-    except ServiceError as error:  # it was read at the preview; kept as is since
-        return _refused(request, error.render())
+    key = request.match_info["key"]
     same = await desk_members.confirm_import(
-        db, now, who, key, rows, deps.settings.invite_ttl_days, request.app[BOT_USERNAME]
+        visit().db,
+        deps.clock.now(),
+        who,
+        key,
+        deps.settings.invite_ttl_days,
+        request.app[BOT_USERNAME],
     )
     return _see_other(f"/members/import/{key}" + ("" if same else "?changed=1"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import secrets
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -351,28 +351,17 @@ async def preview_import(
     now: datetime,
     who: Requester,
     filename: str,
-    data: bytes,
     rows: list[roster.RosterRow],
     ttl_days: int,
 ) -> str:
-    """Run the import and roll it back; keep the file and what it would do. Returns the
-    preview's key."""
+    """Run the import and roll it back; keep the file's rows and what the import would
+    do. Returns the preview's key."""
     require_admin(who)
-    if len(data) > roster.MAX_FILE_BYTES:
-        raise BadInputError(roster.too_large())
+    if len(rows) > roster.MAX_ROWS:  # read_roster refuses more; a caller must not either
+        raise BadInputError(msg("The roster has more than 10,000 rows. Please split it."))
     plan = await _dry_run(session, now, who, rows, ttl_days)
-    return await _hand_off(session, now, who, IMPORT, filename=filename, data=data, preview=plan)
-
-
-async def import_file(
-    session: AsyncSession, now: datetime, who: Requester, key: str
-) -> tuple[str, bytes] | None:
-    """The file of a preview still to confirm; None when it was imported already."""
-    require_admin(who)
-    handoff = await _own_handoff(session, now, who, key, IMPORT)
-    if handoff.applied_at is not None or handoff.data is None:
-        return None
-    return handoff.filename, handoff.data
+    kept = [asdict(row) for row in rows]
+    return await _hand_off(session, now, who, IMPORT, filename=filename, rows=kept, preview=plan)
 
 
 async def confirm_import(
@@ -380,7 +369,6 @@ async def confirm_import(
     now: datetime,
     who: Requester,
     key: str,
-    rows: list[roster.RosterRow],
     ttl_days: int,
     bot_username: str,
 ) -> bool:
@@ -397,8 +385,9 @@ async def confirm_import(
         .returning(DeskHandoff.id)
         .execution_options(synchronize_session=False)
     )
-    if claimed.scalar_one_or_none() is None:
+    if claimed.scalar_one_or_none() is None or handoff.rows is None:
         return True
+    rows = [roster.RosterRow(**row) for row in handoff.rows]
     expected = (handoff.preview or {}).get("signature")
     nested = await session.begin_nested()
     report = await roster.import_roster(session, now, rows, by=who, ttl_days=ttl_days)
@@ -425,8 +414,8 @@ async def confirm_import(
     await session.execute(
         update(DeskHandoff)
         .where(DeskHandoff.id == key)
-        # The file is no longer needed; the links are shown until the page expires.
-        .values(data=None, preview=plan, result={"links": links}, expires_at=now + HANDOFF_TTL)
+        # The rows are no longer needed; the links are shown until the page expires.
+        .values(rows=None, preview=plan, result={"links": links}, expires_at=now + HANDOFF_TTL)
         .execution_options(synchronize_session=False)
     )
     return True
@@ -458,7 +447,7 @@ async def _hand_off(
     kind: str,
     *,
     filename: str = "",
-    data: bytes | None = None,
+    rows: list[dict[str, Any]] | None = None,
     preview: dict[str, Any] | None = None,
     result: dict[str, Any] | None = None,
     applied: bool = False,
@@ -472,7 +461,7 @@ async def _hand_off(
             kind=kind,
             telegram_user_id=who.telegram_user_id,
             filename=filename[:200],
-            data=data,
+            rows=rows,
             preview=preview,
             result=result,
             created_at=now,

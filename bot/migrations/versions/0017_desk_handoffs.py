@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column('kind', sa.String(length=20), nullable=False),
         sa.Column('telegram_user_id', sa.BigInteger(), nullable=False),
         sa.Column('filename', sa.String(length=200), nullable=False),
-        sa.Column('data', sa.LargeBinary(), nullable=True),
+        sa.Column('rows', sa.JSON(), nullable=True),
         sa.Column('preview', sa.JSON(), nullable=True),
         sa.Column('result', sa.JSON(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
