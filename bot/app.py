@@ -153,7 +153,10 @@ async def _serve_desk(application: Application, deps: Deps) -> None:
     from web.app import DeskServer  # here: only a bot with a desk loads Jinja2
 
     desk = application.bot_data["desk"] = DeskServer(
-        deps, listen=deps.settings.web_listen, port=deps.settings.web_port
+        deps,
+        listen=deps.settings.web_listen,
+        port=deps.settings.web_port,
+        bot_username=application.bot.username,
     )
     await desk.start()
 

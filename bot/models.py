@@ -777,3 +777,25 @@ class DeskSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class DeskHandoff(Base):
+    """What a desk form leaves for the page after it, kept in the database so that any
+    instance serves the next request: an uploaded roster (its rows) between its preview
+    and its confirmation, then what the import did; or the invitation links just issued (shown
+    once, to the admin who asked, until `expires_at`). Deleted once expired."""
+
+    __tablename__ = "desk_handoffs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, in the URL
+    kind: Mapped[str] = mapped_column(String(20))  # "import" or "invites"
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)  # the admin it is for
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    # The roster's rows as read from the uploaded file (confirming imports exactly
+    # these; the file is not read twice); emptied once imported.
+    rows: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    preview: Mapped[dict[str, Any] | None]  # what the import would do
+    result: Mapped[dict[str, Any] | None]  # what it did; links issued
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    applied_at: Mapped[datetime | None]

@@ -38,6 +38,7 @@ def _routes(bot) -> list[tuple[str, str]]:
         path = path.replace("{token}", "abc").replace("{task_id}", "1")
         path = path.replace("{announcement_id}", "1")
         path = path.replace("{meeting_id}", "1")
+        path = path.replace("{member_id}", "1").replace("{key}", "abc")
         if route.method == "HEAD":
             continue
         if "prefix" in info:
@@ -78,6 +79,12 @@ async def test_every_page_needs_a_session_and_every_admin_page_an_admin(bot, adm
         "/meetings/1/attendance.xlsx",
         "/meetings/1/cancel",
         "/meetings/new",
+        "/members",
+        "/members/1",
+        "/members/1/remove",
+        "/members/import",
+        "/members/import/abc",
+        "/members/links/abc",
         "/my",
         "/tasks",
         "/tasks/1",

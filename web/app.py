@@ -15,21 +15,22 @@ from aiohttp import web
 
 from bot.config import ConfigError
 from web.routes import setup_routes
-from web.security import DEPS, MIDDLEWARES
+from web.security import BOT_USERNAME, DEPS, MIDDLEWARES
 
 if TYPE_CHECKING:
     from bot.app import Deps
 
 log = logging.getLogger(__name__)
 
-# Forms and initData are small; the roster upload, when it comes, sets its own limit.
+# Forms and initData are small; the roster upload has its own limit (security.UPLOAD_LIMITS).
 MAX_BODY = 256 * 1024
 
 
-def build_desk(deps: Deps) -> web.Application:
+def build_desk(deps: Deps, bot_username: str = "") -> web.Application:
     """The desk as an aiohttp application over the bot's `Deps` (settings, clock, database)."""
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=MAX_BODY)
     app[DEPS] = deps
+    app[BOT_USERNAME] = bot_username
     setup_routes(app)
     return app
 
@@ -37,15 +38,18 @@ def build_desk(deps: Deps) -> web.Application:
 class DeskServer:
     """Serves the desk on WEB_LISTEN:WEB_PORT while the bot runs."""
 
-    def __init__(self, deps: Deps, *, listen: str, port: int) -> None:
+    def __init__(self, deps: Deps, *, listen: str, port: int, bot_username: str = "") -> None:
         self.deps = deps
+        self.bot_username = bot_username
         self.listen = listen
         self.port = port
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         # No access log: a one-time sign-in link carries its token in the path.
-        self._runner = web.AppRunner(build_desk(self.deps), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            build_desk(self.deps, self.bot_username), access_log=None, handle_signals=False
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen, self.port)
         try:

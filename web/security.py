@@ -8,28 +8,31 @@
 3. `signed_in`: the session cookie is looked up in the database, and who the person is
    and what they may do is read again (`identify`), in the request's one transaction.
    A service's refusal becomes an error page: 403 not allowed, 404 not found, 400 bad.
-4. `body_limit`: a form may be as large as its route allows (web/app.py's MAX_BODY, or a
-   file form's own limit, BODY_LIMITS); a larger one is refused with a page saying so.
-5. `csrf`: every POST that says where it comes from (Origin) comes from the desk itself,
+3a. (before `signed_in`) `uploads`: a form with a file, on the routes that take one, is
+   received to that route's own size limit and, for an admin, parsed in a worker thread,
+   before the request's transaction opens (neither holds a database connection).
+4. `csrf`: every POST that says where it comes from (Origin) comes from the desk itself,
    and carries the token of its session (or, before signing in, of the browser's sign-in
    cookie; the Mini App's initData is its own proof); else 403.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Deps
 from bot.db import transaction
 from bot.i18n import _, pick_locale, set_locale
-from bot.services import desk
+from bot.services import admins, desk, report_files, roster
 from bot.services.errors import NotAllowedError, NotFoundError, ServiceError, UnavailableError
 from bot.services.people import Requester, TelegramIdentity, identify
 
@@ -64,8 +67,30 @@ CSRF_EXEMPT = frozenset({"/auth/telegram"})
 
 
 DEPS = web.AppKey("deps", Deps)
-# The routes that take a file (by route name), with how large their request may be.
-BODY_LIMITS = web.AppKey("body_limits", dict[str, int])
+# The bot's @username, for invitation links ("" when the desk runs without the bot).
+BOT_USERNAME = web.AppKey("bot_username", str)
+
+
+@dataclass(frozen=True)
+class UploadRoute:
+    limit: int  # the largest file it accepts (the forms' MAX_BODY is far smaller)
+    # What reads the file for an admin (blocking: run in a worker thread); a ServiceError
+    # refuses it. None: the file is kept as it came (the view's service checks it).
+    read: Callable[[str, bytes], Any] | None = None
+    # The longest value of a field besides the file (a note is up to 1,000 characters:
+    # more is kept, so the service can say it is too long rather than cut it).
+    field_limit: int = 1000
+
+
+# Routes that take a file, by path as web/routes.py writes it; the view finds what was
+# sent, and what `read` made of it, in request[UPLOAD].
+UPLOAD_ROUTES = {
+    "/members/import": UploadRoute(roster.MAX_FILE_BYTES, roster.read_roster),
+    "/my/tasks/{task_id}/report": UploadRoute(report_files.MAX_BYTES, field_limit=5000),
+}
+# Beyond this many times the limit the rest of the body is not even read: the connection
+# is closed after the answer.
+UPLOAD_DRAIN_FACTOR = 4
 
 
 def deps_of(request: web.Request) -> Deps:
@@ -119,6 +144,111 @@ async def host(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.info("desk: a request for another host was refused")
         return web.Response(status=421, text="Misdirected Request: unknown host\n")
     return await handler(request)
+
+
+@dataclass
+class Upload:
+    """A form with a file, as sent: its other fields, and the file (None: larger than
+    the route accepts, or no file at all when `filename` is "")."""
+
+    fields: dict[str, str]
+    filename: str = ""
+    data: bytes | None = None
+    content_type: str | None = None  # as the browser declared it
+    too_large: bool = False
+    unreadable: bool = False
+    # For an admin signed in: what the route's reader made of the file, or its refusal.
+    read: Any = None
+    refused: ServiceError | None = None
+
+
+UPLOAD = web.RequestKey("desk_upload", Upload)
+
+
+@web.middleware
+async def uploads(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A file is received and read before the request's transaction opens: neither a slow
+    upload nor seconds of parsing a large spreadsheet hold the database (on SQLite, its
+    only connection). It is parsed only for an admin signed in (a short look of its own:
+    the request checks again), so nobody else can make the desk parse files."""
+    resource = request.match_info.route.resource
+    route = UPLOAD_ROUTES.get(resource.canonical if resource is not None else "")
+    if route is not None and request.method == "POST":
+        upload = Upload(fields={})
+        if request.content_type == "multipart/form-data":
+            upload = await _read_upload(request, route.limit, route.field_limit)
+        elif request.content_type == "application/x-www-form-urlencoded":
+            # No file chosen, sent by a client that drops the multipart (within MAX_BODY).
+            posted = await request.post()
+            upload.fields = {key: str(value)[: route.field_limit] for key, value in posted.items()}
+        data, read = upload.data, route.read
+        if data and not upload.too_large and read is not None and await _admin_signed_in(request):
+            try:
+                upload.read = await asyncio.to_thread(read, upload.filename, data)
+            except ServiceError as error:
+                upload.refused = error
+        request[UPLOAD] = upload
+    return await handler(request)
+
+
+async def _admin_signed_in(request: web.Request) -> bool:
+    deps = deps_of(request)
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if not session_id:
+        return False
+    async with transaction(deps.sessions()) as session:
+        user_id = await desk.session_user(session, deps.clock.now(), session_id)
+        return user_id is not None and await admins.is_admin(session, user_id)
+
+
+async def _read_upload(request: web.Request, limit: int, field_limit: int) -> Upload:
+    """The fields (each cut at `field_limit` characters) and the one file, read with a running
+    size check: nothing larger than `limit` is kept in memory."""
+    upload = Upload(fields={})
+    drain = limit * UPLOAD_DRAIN_FACTOR
+    # Far too large by its own account: the fields before the file (the form puts the
+    # CSRF token first) are read, the file not at all.
+    hopeless = (request.content_length or 0) > drain
+    seen = 0
+    try:
+        reader = await request.multipart()
+        for _part in range(20):  # a roster form has three fields
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader):
+                upload.unreadable = True
+                break
+            if part.filename is not None and hopeless:
+                upload.too_large = True
+                upload.filename = part.filename[:200] or "file"
+                return upload
+            kept = bytearray()
+            while chunk := await part.read_chunk(1 << 16):
+                seen += len(chunk)
+                if seen > drain:
+                    upload.too_large = True
+                    return upload
+                if part.filename is None:
+                    if len(kept) <= 4 * field_limit:  # UTF-8: at most 4 bytes a character
+                        kept += chunk
+                elif not upload.too_large:
+                    kept += chunk
+                    if len(kept) > limit:
+                        upload.too_large = True
+                        kept.clear()
+            if part.filename is not None:
+                # A form sent with no file chosen has a file part without name or bytes.
+                if not upload.filename and (part.filename or kept or upload.too_large):
+                    upload.filename = part.filename[:200] or "file"
+                    upload.content_type = part.headers.get("Content-Type")
+                    upload.data = None if upload.too_large else bytes(kept)
+            elif part.name:
+                upload.fields[part.name] = kept.decode("utf-8", "replace")[:field_limit]
+    except (ValueError, AssertionError, UnicodeDecodeError):
+        # A body that is not multipart as it says (aiohttp's reader asserts some of it).
+        upload.unreadable = True
+    return upload
 
 
 @web.middleware
@@ -176,28 +306,6 @@ def _browser_locale(request: web.Request, default: str) -> str:
 
 
 @web.middleware
-async def body_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    limit = request.app[BODY_LIMITS].get(request.match_info.route.name or "")
-    if limit is not None:
-        request = request.clone(client_max_size=limit)
-    try:
-        return await handler(request)
-    except web.HTTPRequestEntityTooLarge:
-        from web.render import render  # here: render reads this module's names
-
-        allowed = request.client_max_size
-        size = (
-            f"{allowed / (1024 * 1024):.0f} MB"
-            if allowed >= 1024 * 1024
-            else f"{allowed // 1024} KB"
-        )
-        message = _(
-            "What was sent is larger than {size}, the most this form takes; nothing was recorded."
-        ).format(size=size)
-        return render(request, "error.html", status=413, message=message)
-
-
-@web.middleware
 async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give every page its token, and check it on every POST."""
     if request.path.startswith("/static/"):
@@ -217,7 +325,10 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise web.HTTPForbidden(text=_("This form was not sent from the desk.") + "\n")
     if changes and request.path not in CSRF_EXEMPT:
         given = request.headers.get(CSRF_HEADER, "")
-        if not given and request.content_type in (
+        upload = request.get(UPLOAD)
+        if not given and isinstance(upload, Upload):  # its body is read already
+            given = upload.fields.get(CSRF_FIELD, "")
+        elif not given and request.content_type in (
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
@@ -269,4 +380,4 @@ def _https(request: web.Request) -> bool:
     return (deps_of(request).settings.web_url or "").startswith("https://")
 
 
-MIDDLEWARES = (headers, host, signed_in, body_limit, csrf)
+MIDDLEWARES = (headers, host, uploads, signed_in, csrf)

@@ -3,18 +3,17 @@ file), and their councils' coming meetings."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.i18n import msg
 from bot.keyboards import task_word
 from bot.services import desk_reports, overview, report_files, reports
-from bot.services.errors import NotAllowedError, NotFoundError, ServiceError
+from bot.services.errors import BadInputError, ServiceError
 from bot.services.people import Requester
-from bot.services.report_files import Upload
 from web.render import render
-from web.security import deps_of, visit
+from web.security import UPLOAD, Upload, deps_of, visit
 
 # Longer than any field may be: cut, and the service's own limits then speak.
 FIELD_LIMIT = 5000
@@ -50,11 +49,12 @@ def _my_page(
     *,
     saved: int = 0,
     refused: Refused | None = None,
+    status: int = 200,
 ) -> web.Response:
     return render(
         request,
         "my.html",
-        status=400 if refused else 200,
+        status=status,
         mine=mine,
         saved=saved,
         refused=refused,
@@ -74,10 +74,12 @@ async def report_on_task(request: web.Request) -> web.StreamResponse:
     deps = deps_of(request)
     raw = request.match_info["task_id"]
     task_id = int(raw) if len(raw) <= 9 else 0
-    form = await _read_form(request)
+    form, problem = _read_form(request)
     now = deps.clock.now()
     session = visit().db
     try:
+        if problem is not None:
+            raise problem.error
         # A savepoint: a refusal undoes whatever part of the form was already written.
         async with session.begin_nested():
             await desk_reports.save(
@@ -85,10 +87,10 @@ async def report_on_task(request: web.Request) -> web.StreamResponse:
             )
     except ServiceError as error:
         mine = await overview.my_desk(session, who, now, deps.timing.calendar)
-        if isinstance(error, (NotFoundError, NotAllowedError)) and not _listed(mine, task_id):
+        if not _listed(mine, task_id):
             raise  # not a task of theirs: the error page (404/403), no form to show again
         refused = Refused(task_id, error.render(), _without_file(form))
-        return _my_page(request, mine, refused=refused)
+        return _my_page(request, mine, refused=refused, status=problem.status if problem else 400)
     return web.Response(status=303, headers={"Location": f"/my?saved={task_id}#task-{task_id}"})
 
 
@@ -100,21 +102,28 @@ def _without_file(form: desk_reports.DeskReport) -> desk_reports.DeskReport:
     return desk_reports.DeskReport(form.status, form.note, form.document, None)
 
 
-async def _read_form(request: web.Request) -> desk_reports.DeskReport:
-    posted = await request.post()  # a file is spooled to disk by aiohttp, within the limit
+def _read_form(request: web.Request) -> tuple[desk_reports.DeskReport, Refusal | None]:
+    """The form as web/security.py `uploads` received it (before the transaction opened),
+    and why it cannot be taken as it came (a file over the limit: 413)."""
+    sent = request.get(UPLOAD)
+    if not isinstance(sent, Upload) or sent.unreadable:
+        unreadable = BadInputError(msg("The form could not be read; nothing was recorded."))
+        return desk_reports.DeskReport(), Refusal(unreadable, 400)
     upload = None
-    field = posted.get("file")
-    if isinstance(field, web.FileField) and field.filename:
-        data = await _read(field)
-        upload = Upload(field.filename[:255], field.content_type, data)
-    return desk_reports.DeskReport(
-        status=str(posted.get("status", ""))[:40],
-        note=str(posted.get("note", ""))[:FIELD_LIMIT],
-        document=str(posted.get("document", ""))[:FIELD_LIMIT],
+    if sent.filename and sent.data is not None:
+        upload = report_files.Upload(sent.filename, sent.content_type, sent.data)
+    form = desk_reports.DeskReport(
+        status=sent.fields.get("status", "")[:40],
+        note=sent.fields.get("note", ""),
+        document=sent.fields.get("document", ""),
         upload=upload,
     )
+    if sent.too_large:
+        return form, Refusal(report_files.upload_too_large(), 413)
+    return form, None
 
 
-async def _read(field: web.FileField) -> bytes:
-    # Spooled to disk past a size: read off the event loop.
-    return await asyncio.to_thread(field.file.read)
+@dataclass(frozen=True)
+class Refusal:
+    error: ServiceError
+    status: int

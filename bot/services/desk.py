@@ -21,7 +21,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import msg
-from bot.models import DeskLink, DeskSession
+from bot.models import DeskHandoff, DeskLink, DeskSession
 from bot.services import audit
 from bot.services.errors import NotFoundError
 from bot.services.people import Requester, TelegramIdentity
@@ -228,12 +228,17 @@ def csrf_ok(session_id: str, given: str) -> bool:
 
 
 async def prune(session: AsyncSession, now: datetime) -> int:
-    """Delete sessions and links that ended or ran out more than a day ago."""
+    """Delete sessions and links that ended or ran out more than a day ago, and the
+    members pages' handoffs (an uploaded roster, links just issued) as soon as they ran
+    out: they hold a file and invitation links."""
     before = now - KEPT
+    handoffs = await session.execute(delete(DeskHandoff).where(DeskHandoff.expires_at <= now))
     links = await session.execute(delete(DeskLink).where(DeskLink.expires_at < before))
     sessions = await session.execute(
         delete(DeskSession).where(
             or_(DeskSession.expires_at < before, DeskSession.ended_at < before)
         )
     )
-    return sum(int(getattr(result, "rowcount", 0) or 0) for result in (links, sessions))
+    return sum(
+        int(getattr(result, "rowcount", 0) or 0) for result in (handoffs, links, sessions)
+    )

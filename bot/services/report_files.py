@@ -386,14 +386,13 @@ async def submit(
     return Received(row, task, duplicate=False, part_done=part_done)
 
 
-def _too_large_upload(size: int) -> BadInputError:
-    megabytes = f"{size / (1024 * 1024):.1f}"
+def upload_too_large() -> BadInputError:
+    """A file sent through the desk over MAX_BYTES (refused as it arrives: web/security.py)."""
     return BadInputError(
         msg(
-            "The file is {size} MB; at most 20 MB can be received. Nothing was recorded. "
-            "Please split the report into several files, or compress it (for example, save "
-            "the PDF at a lower resolution), and send it again.",
-            size=megabytes,
+            "The file is larger than 20 MB, the most that can be received. Nothing was "
+            "recorded. Please split the report into several files, or compress it (for "
+            "example, save the PDF at a lower resolution), and send it again."
         )
     )
 
@@ -413,7 +412,7 @@ async def submit_upload(
     (written last, once every check has passed, off the event loop)."""
     _member_of(who)
     if len(upload.data) > MAX_BYTES:
-        raise _too_large_upload(len(upload.data))
+        raise upload_too_large()
     if not upload.data:
         raise BadInputError(msg("The file is empty; nothing was recorded."))
     digest = await asyncio.to_thread(lambda: hashlib.sha256(upload.data).hexdigest())

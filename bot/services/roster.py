@@ -90,6 +90,9 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     seats_removed: list[SeatRemoved] = field(default_factory=list)
+    # Each good row's outcome by its number: "new", "returned", "updated", "unchanged"
+    # (the desk's preview lists them row by row).
+    outcomes: dict[int, str] = field(default_factory=dict)
 
     @property
     def imported(self) -> int:
@@ -448,6 +451,7 @@ async def import_roster(
             audit.record(session, now, actor, "agency.create", code=agency.code)
 
         outcome, member = await _upsert_member(session, now, row, agency, councils[row.council])
+        report.outcomes[row.number] = outcome
         if outcome == "new":
             await session.flush()
             report.new_members.append((member, await issue_invite(session, now, member.id, ttl)))
