@@ -233,11 +233,15 @@ async def _members(
 
 
 async def _tasks(
-    session: AsyncSession, council: Council, agencies: list[Agency], rng: random.Random
+    session: AsyncSession,
+    council: Council,
+    agencies: list[Agency],
+    rng: random.Random,
+    count: int = TASKS,
 ) -> tuple[list[Part], int, int, int]:
-    """2,000 tasks due around TODAY; old ones mostly done, 2 % cancelled."""
+    """2,000 tasks (`count`) due around TODAY; old ones mostly done, 2 % cancelled."""
     plans: list[tuple[dict[str, Any], list[int], list[datetime | None]]] = []
-    for number in range(TASKS):
+    for number in range(count):
         offset = rng.randint(EARLIEST_DUE, LATEST_DUE)
         due_on = TODAY + timedelta(days=offset)
         created = _local(due_on - timedelta(days=rng.randint(30, 120)), 9, rng.randint(0, 59))
@@ -287,7 +291,11 @@ async def _tasks(
 
 
 async def _reports(
-    session: AsyncSession, parts: list[Part], members: dict[int, list[int]], rng: random.Random
+    session: AsyncSession,
+    parts: list[Part],
+    members: dict[int, list[int]],
+    rng: random.Random,
+    count: int = REPORTS,
 ) -> tuple[int, int]:
     """50,000 reports in time order: one `done` per finished part, the rest at moments
     spread uniformly from the first task's creation to NOW, each on a part open then."""
@@ -299,7 +307,7 @@ async def _reports(
     starts = [p.start for p in parts]
     first = starts[0].timestamp()
     statuses, weights = zip(*STATUSES, strict=True)
-    while len(rows) < REPORTS:
+    while len(rows) < count:
         # A moment uniformly in time, then one of the parts open at that moment.
         at = datetime.fromtimestamp(rng.uniform(first, NOW.timestamp()), UTC)
         part = parts[rng.randrange(bisect.bisect_right(starts, at))]

@@ -31,7 +31,8 @@ def _row(page: str, task_id: int) -> str:
 
 
 def _classes(row: str) -> list[str]:
-    return re.findall(r'class="c c-([a-z_]+)"', row)
+    """The matrix's cells of a row: each agency's class, "none" where not assigned."""
+    return [found or "none" for found in re.findall(r'<td(?: class="m c-([a-z_]+)")?>', row)]
 
 
 async def test_the_overview_shows_each_agency_s_class_in_colour_and_words(bot, admin, browser):
@@ -44,8 +45,12 @@ async def test_the_overview_shows_each_agency_s_class_in_colour_and_words(bot, a
     # Columns BTC, HN; each cell a class by colour and by its words.
     assert re.findall(r"<abbr [^>]*>([A-Z]+)</abbr>", dbsh) == ["BTC", "HN"]
     assert _classes(_row(dbsh, 1)) == ["done_on_time", "overdue"]
-    assert 'c-done_on_time">hoàn thành đúng hạn<' in _row(dbsh, 1)
-    assert 'c-overdue">quá hạn chưa hoàn thành<' in _row(dbsh, 1)
+    # A cell: the class's colour, its sign, its words on hover; the legend pairs them.
+    assert '<abbr title="hoàn thành đúng hạn">✓</abbr>' in _row(dbsh, 1)
+    assert '<abbr title="quá hạn chưa hoàn thành">✗</abbr>' in _row(dbsh, 1)
+    legend = page[page.index('class="legend"') : page.index("</p>", page.index('class="legend"'))]
+    for sign, words in (("✓", "hoàn thành đúng hạn"), ("✗", "quá hạn chưa hoàn thành")):
+        assert re.search(f">{sign}</abbr></span> <span class=\"c c-[a-z_]+\">{words}<", legend)
     assert _classes(_row(dbsh, 2)) == ["in_progress", "none"]
     assert _classes(_row(dbsh, 3)) == ["none", "in_progress"]
     assert "ngày 25/11/2026" in _row(dbsh, 1)  # dates as officials write them

@@ -38,10 +38,23 @@ class Completion(Enum):
         return _(_LABELS[self])
 
     @property
+    def symbol(self) -> str:
+        """One sign for the class where room is short (the desk's matrix), the same in
+        every language; a legend beside it gives the words."""
+        return _SYMBOLS[self]
+
+    @property
     def done(self) -> bool:
         return self in (Completion.DONE_ON_TIME, Completion.DONE_LATE)
 
 
+# Distinct in shape, not only in colour: read in print and by colour-blind readers.
+_SYMBOLS = {
+    Completion.DONE_ON_TIME: "✓",
+    Completion.DONE_LATE: "✓⁺",
+    Completion.IN_PROGRESS: "…",
+    Completion.OVERDUE: "✗",
+}
 _LABELS = {
     Completion.DONE_ON_TIME: N_("done on time"),
     Completion.DONE_LATE: N_("done late"),

@@ -23,7 +23,14 @@ from bot.models import (
     TelegramUser,
 )
 from bot.services import rsvp
-from bot.services.completion import Completion, Week, classify_part, weekly, weeks_window
+from bot.services.completion import (
+    Completion,
+    Week,
+    classify,
+    classify_part,
+    weekly,
+    weeks_window,
+)
 from bot.services.meetings import upcoming_meetings
 from bot.services.people import Reach, Requester, reach_of
 from bot.services.permissions import require_admin, require_member
@@ -31,11 +38,21 @@ from bot.services.tasks import tasks_of_member
 from bot.worktime import WorkCalendar
 
 MEETINGS_PER_COUNCIL = 5
+MATRIX_ROWS = 25
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """What a row of the matrix shows of a task (read as plain columns, not as objects)."""
+
+    id: int
+    title: str
+    due_on: date
 
 
 @dataclass(frozen=True)
 class TaskRow:
-    task: Task
+    task: OpenTask
     # One per column of the council's matrix: the agency's class, None if not assigned.
     cells: list[Completion | None]
 
@@ -50,7 +67,10 @@ class MeetingRow:
 class CouncilOverview:
     council: Council
     agencies: list[Agency] = field(default_factory=list)  # the matrix's columns
+    # The open tasks with the nearest deadlines (overdue first), MATRIX_ROWS at most: a
+    # council has hundreds; /tasks?council=… lists them all.
     tasks: list[TaskRow] = field(default_factory=list)
+    open_tasks: int = 0
     overdue: dict[int, int] = field(default_factory=dict)  # by agency id
     meetings: list[MeetingRow] = field(default_factory=list)
     weeks: list[Week] = field(default_factory=list)  # the on-time trend, oldest first
@@ -70,26 +90,7 @@ async def council_overviews(
     require_admin(who)
     councils = (await session.scalars(select(Council).order_by(Council.id))).all()
     overviews = {c.id: CouncilOverview(c) for c in councils}
-    tasks = (
-        await session.scalars(
-            select(Task)
-            .where(Task.cancelled_at.is_(None), Task.done_at.is_(None))
-            .order_by(Task.due_on, Task.id)
-        )
-    ).all()
-    assigned: dict[int, dict[int, Agency]] = {c.id: {} for c in councils}
-    for task in tasks:
-        for part in task.assignments:
-            assigned[task.council_id][part.agency_id] = part.agency
-    for council_id, agencies in assigned.items():
-        overviews[council_id].agencies = sorted(agencies.values(), key=lambda a: a.code)
-    for task in tasks:
-        view = overviews[task.council_id]
-        by_agency = {p.agency_id: classify_part(task, p, now, calendar) for p in task.assignments}
-        view.tasks.append(TaskRow(task, [by_agency.get(a.id) for a in view.agencies]))
-        for agency_id, found in by_agency.items():
-            if found == Completion.OVERDUE:
-                view.overdue[agency_id] = view.overdue.get(agency_id, 0) + 1
+    await _matrices(session, overviews, now, calendar)
     meetings = await upcoming_meetings(session, now, who, None, limit=1000)
     answers = await rsvp.counts(session, [m.id for m in meetings])
     for meeting in meetings:
@@ -99,6 +100,47 @@ async def council_overviews(
     await _trends(session, overviews, now, calendar)
     await _reach(session, overviews)
     return list(overviews.values())
+
+
+async def _matrices(
+    session: AsyncSession,
+    overviews: dict[int, CouncilOverview],
+    now: datetime,
+    calendar: WorkCalendar,
+) -> None:
+    """Each council's open tasks × agencies, from plain rows (a council has hundreds of
+    open tasks: building them as objects with their parts cost most of the page)."""
+    agencies = {a.id: a for a in (await session.scalars(select(Agency))).all()}
+    rows = await session.execute(
+        select(
+            Task.council_id,
+            Task.id,
+            Task.title,
+            Task.due_on,
+            TaskAgency.agency_id,
+            TaskAgency.done_at,
+        )
+        .join(TaskAgency, TaskAgency.task_id == Task.id)
+        .where(Task.cancelled_at.is_(None), Task.done_at.is_(None))
+        .order_by(Task.due_on, Task.id)
+    )
+    # council → task → agency → class, in deadline order (dicts keep it).
+    classes: dict[int, dict[OpenTask, dict[int, Completion]]] = {c: {} for c in overviews}
+    for council_id, task_id, title, due_on, agency_id, done_at in rows:
+        task = OpenTask(task_id, title, due_on)
+        found = classify(due_on, done_at, now, calendar)
+        classes[council_id].setdefault(task, {})[agency_id] = found
+    for council_id, by_task in classes.items():
+        view = overviews[council_id]
+        assigned = {agency_id for parts in by_task.values() for agency_id in parts}
+        view.agencies = sorted((agencies[a] for a in assigned), key=lambda a: a.code)
+        view.open_tasks = len(by_task)
+        for index, (task, parts) in enumerate(by_task.items()):
+            if index < MATRIX_ROWS:
+                view.tasks.append(TaskRow(task, [parts.get(a.id) for a in view.agencies]))
+            for agency_id, found in parts.items():
+                if found == Completion.OVERDUE:
+                    view.overdue[agency_id] = view.overdue.get(agency_id, 0) + 1
 
 
 async def _trends(
@@ -125,9 +167,7 @@ async def _trends(
 async def _reach(session: AsyncSession, overviews: dict[int, CouncilOverview]) -> None:
     """How many of each council's members the bot can write to."""
     rows = await session.execute(
-        select(
-            CouncilMembership.council_id, Member.telegram_user_id, TelegramUser.private_chat_ok
-        )
+        select(CouncilMembership.council_id, Member.telegram_user_id, TelegramUser.private_chat_ok)
         .join(Member, Member.id == CouncilMembership.member_id)
         .outerjoin(TelegramUser, TelegramUser.id == Member.telegram_user_id)
         .where(Member.removed_at.is_(None))
