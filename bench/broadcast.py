@@ -56,6 +56,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bench.common import bench_database, header, parser, registered_person, verdict
+from bench.desk_users import THINK_SECONDS, DeskUsers, sign_in
 from bot import callbacks
 from bot.callbacks import BroadcastPress
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
@@ -71,6 +72,7 @@ from bot.services.broadcasts import subject
 from bot.services.reference import seed_reference_data
 from jobs.sender import MAX_IN_FLIGHT
 from tests.cli import cli_env
+from tests.desk import free_port
 from tests.fakebotapi import FakeBotApi, FakeUser
 
 MEMBERS = 1000
@@ -197,8 +199,16 @@ def cpu_seconds(pid: int) -> float:
 class BotProcess:
     """`dieuphoi run` against the fake, logging to a file of the benchmark's folder."""
 
-    def __init__(self, api: StampedFakeBotApi, url: str, folder: Path, name: str) -> None:
+    def __init__(
+        self,
+        api: StampedFakeBotApi,
+        url: str,
+        folder: Path,
+        name: str,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.api = api
+        self.extra_env = extra_env or {}
         self.url = url
         self.folder = folder
         self.log_path = folder / f"{name}.log"
@@ -214,6 +224,7 @@ class BotProcess:
             TELEGRAM_BOT_TOKEN=self.api.token,
             TELEGRAM_API_BASE_URL=self.api.base_url,
             LOG_LEVEL="INFO",
+            **self.extra_env,
         )
         polls = len(self.api.poll_arrivals)
         with self.log_path.open("ab") as log:
@@ -588,7 +599,7 @@ def summary_ok(broadcast: Broadcast, expected: int) -> bool:
 # --- main ---------------------------------------------------------------------------------
 
 
-async def bench(url: str, members: int, groups: int, kill_at: float) -> int:
+async def bench(url: str, members: int, groups: int, kill_at: float, desk_users: int = 0) -> int:
     header(f"broadcast: {members} members and {groups} groups at Telegram's limit", url)
     print(f"   load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     engine = make_engine(url)
@@ -609,10 +620,24 @@ async def bench(url: str, members: int, groups: int, kill_at: float) -> int:
     with tempfile.TemporaryDirectory(prefix="dieuphoi-broadcast-") as folder:
         workdir = Path(folder)  # no .env there
         try:
-            first = BotProcess(api, url, workdir, "first")
+            desk_port = free_port()
+            desk_env = (
+                {"WEB_URL": f"http://127.0.0.1:{desk_port}", "WEB_PORT": str(desk_port)}
+                if desk_users
+                else {}
+            )
+            first = BotProcess(api, url, workdir, "first", desk_env)
             await first.start()
             startup = first.first_poll - first.spawned
             print(f"   dieuphoi run: spawn → first getUpdates {startup:.2f} s")
+            users: DeskUsers | None = None
+            if desk_users:
+                people = await sign_in(sessions, [world.admin.id], world.members, desk_users, now)
+                users = DeskUsers(desk_env["WEB_URL"], people)
+                users.start()
+                print(
+                    f"   {desk_users} people on the desk, a page every {THINK_SECONDS:.0f} s each"
+                )
 
             print(f"\n-- 1. /announce all, 📣, every copy (one process, {expected} chats)")
             one = await start_broadcast(api, world, "run A", "uninterrupted")
@@ -623,7 +648,10 @@ async def bench(url: str, members: int, groups: int, kill_at: float) -> int:
             await one.watch.until(lambda: one.watch.reached == expected, COPIES_TIMEOUT)
             await finish_broadcast(one, sessions)
             cpu_one = (cpu_seconds(first.process.pid) if first.process else 0.0) - cpu_before
+            clicks = await users.stop() if users is not None else None
             describe(one)
+            if clicks is not None:
+                print(f"   the desk meanwhile: {clicks.line()}")
             print(
                 f"   CPU of the bot process during the broadcast: {cpu_one:.1f} s "
                 f"({cpu_one / max(one.duration, 1e-9):.0%} of one core)"
@@ -791,9 +819,15 @@ def main() -> int:
     arguments.add_argument(
         "--kill-at", type=float, default=KILL_AT, help="share of the chats served at the kill"
     )
+    arguments.add_argument(
+        "--desk-users",
+        type=int,
+        default=0,
+        help="people clicking through the desk during the first broadcast (bench/desk_users.py)",
+    )
     args = arguments.parse_args()
     with bench_database(args.database_url) as url:
-        return asyncio.run(bench(url, args.members, args.groups, args.kill_at))
+        return asyncio.run(bench(url, args.members, args.groups, args.kill_at, args.desk_users))
 
 
 if __name__ == "__main__":

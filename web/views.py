@@ -10,43 +10,36 @@ import json
 import logging
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 
 from bot.i18n import _, set_locale
-from bot.services import audit, desk, desk_tasks, overview, tasks
+from bot.services import desk, desk_tasks, overview, tasks
 from bot.services.completion import Completion
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.people import Reach, Requester, TelegramIdentity, identify, remember_user
-from bot.services.permissions import require_admin
 from web.render import render
 from web.security import SESSION_COOKIE, deps_of, set_cookie, visit
+from web.view_helpers import (
+    actor_of,
+    admin_asking,
+    form_field,
+    see_other,
+    sign_in_page,
+    signed_in_person,
+)
 
 log = logging.getLogger(__name__)
-
-
-def _who(request: web.Request) -> Requester | None:
-    return visit().who
-
-
-def _see_other(location: str) -> web.Response:
-    # Returned, not raised: raising would roll back the request's transaction.
-    return web.Response(status=303, headers={"Location": location})
 
 
 def _home(who: Requester) -> str:
     return "/" if who.is_admin else "/my"
 
 
-def _sign_in_page(request: web.Request) -> web.Response:
-    return render(request, "signin.html", status=401)
-
-
 async def overview_page(request: web.Request) -> web.StreamResponse:
-    who = _who(request)
+    who = signed_in_person()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     councils = await overview.council_overviews(
         visit().db, who, deps.clock.now(), deps.timing.calendar
@@ -57,9 +50,9 @@ async def overview_page(request: web.Request) -> web.StreamResponse:
 
 
 async def tasks_page(request: web.Request) -> web.StreamResponse:
-    who = _who(request)
+    who = signed_in_person()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     query = request.query
     wanted = desk_tasks.TaskFilter(
@@ -81,9 +74,9 @@ def _task_id(request: web.Request) -> int:
 
 
 async def task_detail(request: web.Request) -> web.StreamResponse:
-    who = _who(request)
+    who = signed_in_person()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     return await _task_page(request, who, _task_id(request))
 
 
@@ -123,6 +116,7 @@ async def _task_page(
 
 # --- creating, editing and cancelling a task (admins) ---------------------------------------
 
+
 def _recurrences() -> list[tuple[str, str]]:
     return [
         ("", _("Does not repeat")),
@@ -133,18 +127,10 @@ def _recurrences() -> list[tuple[str, str]]:
     ]
 
 
-def _admin(request: web.Request) -> Requester | None:
-    """The admin asking; None: nobody is signed in. A member is refused (403)."""
-    who = _who(request)
-    if who is not None:
-        require_admin(who)
-    return who
-
-
 async def new_task_page(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     return await _new_task_form(request, who, tasks.TaskFields(), secrets.token_urlsafe(24))
 
 
@@ -169,84 +155,75 @@ async def _new_task_form(
 
 
 async def create_task(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     form = await request.post()
     values = tasks.TaskFields(
-        council=_field(form, "council"),
+        council=form_field(form, "council"),
         agencies=tuple(str(code)[:40] for code in form.getall("agencies", [])),
-        title=_field(form, "title"),
-        deadline=_field(form, "deadline"),
-        period=_field(form, "period"),
-        report_period=_field(form, "report_period"),
-        recurrence=_field(form, "recurrence"),
-        ref=_field(form, "ref"),
+        title=form_field(form, "title"),
+        deadline=form_field(form, "deadline"),
+        period=form_field(form, "period"),
+        report_period=form_field(form, "report_period"),
+        recurrence=form_field(form, "recurrence"),
+        ref=form_field(form, "ref"),
     )
-    form_key = _field(form, "form_key")
+    form_key = form_field(form, "form_key")
     now = deps.clock.now()
     try:
         new = tasks.parse_task_fields(values, deps.timing.today(now))
         task, _planned = await tasks.create_new_task(
-            visit().db, now, who, deps.timing, new, _actor(who), form_key=form_key
+            visit().db, now, who, deps.timing, new, actor_of(who), form_key=form_key
         )
     except (BadInputError, NotFoundError) as error:
         # Shown next to the form, every value kept as typed; nothing was written.
         form_key = form_key or secrets.token_urlsafe(24)  # a form that lost its key gets one
         return await _new_task_form(request, who, values, form_key, error.message.render())
-    return _see_other(f"/tasks/{task.id}")
+    return see_other(f"/tasks/{task.id}")
 
 
 async def edit_task(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     form = await request.post()
     task_id = _task_id(request)
     edit = tasks.TaskEdit(
-        title=_field(form, "title"),
-        deadline=_field(form, "deadline"),
+        title=form_field(form, "title"),
+        deadline=form_field(form, "deadline"),
         agencies=tuple(str(code)[:40] for code in form.getall("agencies", [])),
-        ref=_field(form, "ref"),
+        ref=form_field(form, "ref"),
     )
     await desk_tasks.open_task(visit().db, who, task_id)  # else not found (404)
     try:
         await tasks.edit_task(
-            visit().db, deps.clock.now(), who, deps.timing, task_id, edit, _actor(who)
+            visit().db, deps.clock.now(), who, deps.timing, task_id, edit, actor_of(who)
         )
     except (BadInputError, NotFoundError) as error:  # e.g. an agency that does not exist
         return await _task_page(request, who, task_id, edit=edit, error=error.message.render())
-    return _see_other(f"/tasks/{task_id}")
+    return see_other(f"/tasks/{task_id}")
 
 
 async def cancel_task_page(request: web.Request) -> web.StreamResponse:
     """The confirmation: cancelling is one more, deliberate press."""
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     task = await desk_tasks.open_task(visit().db, who, _task_id(request))
     return render(request, "task_cancel.html", task=task)
 
 
 async def cancel_task(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     task_id = _task_id(request)
-    await tasks.cancel_task_by_id(visit().db, deps.clock.now(), who, task_id, _actor(who))
-    return _see_other(f"/tasks/{task_id}")
-
-
-def _field(form: Any, name: str, limit: int = 1000) -> str:
-    # Longer than any field may be: cut, and the service's own limits then speak.
-    return str(form.get(name, ""))[:limit]
-
-
-def _actor(who: Requester) -> str:
-    return audit.telegram_actor(who.telegram_user_id)
+    await tasks.cancel_task_by_id(visit().db, deps.clock.now(), who, task_id, actor_of(who))
+    return see_other(f"/tasks/{task_id}")
 
 
 # --- signing in and out ---------------------------------------------------------------------
@@ -305,7 +282,7 @@ async def _init_data(request: web.Request) -> str:
 
 
 def _signed_in(request: web.Request, who: Requester, opened: desk.Opened) -> web.Response:
-    response = _see_other(_home(who))
+    response = see_other(_home(who))
     _set_session(request, response, opened)
     return response
 

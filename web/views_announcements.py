@@ -15,7 +15,7 @@ from bot.services.errors import BadInputError, NotFoundError
 from bot.services.people import Requester
 from web.render import render
 from web.security import deps_of, visit
-from web.views import _admin, _field, _see_other, _sign_in_page
+from web.view_helpers import admin_asking, form_field, see_other, sign_in_page
 
 # Longer than any announcement may be: the service then says how long it is.
 TEXT_FIELD_LIMIT = 4 * broadcasts.MAX_TEXT
@@ -27,18 +27,18 @@ def _announcement_id(request: web.Request) -> int:
 
 
 async def announcements_page(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     listed = await desk_announcements.recent(visit().db, who)
     return render(request, "announcements.html", listed=listed)
 
 
 async def new_announcement_page(request: web.Request) -> web.StreamResponse:
     """The form; `?from=<id>` fills it with that announcement (Edit on a preview)."""
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     target, text = "", ""
     source = request.query.get("from", "")
     if source.isdigit() and len(source) <= 9:
@@ -65,13 +65,13 @@ async def _form(
 
 async def compose_announcement(request: web.Request) -> web.StreamResponse:
     """The form sent: a draft (nothing queued), then its preview."""
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     form = await request.post()
-    target = _field(form, "target", 40)
-    text = _field(form, "text", TEXT_FIELD_LIMIT)
-    form_key = _field(form, "form_key", 100)
+    target = form_field(form, "target", 40)
+    text = form_field(form, "text", TEXT_FIELD_LIMIT)
+    form_key = form_field(form, "form_key", 100)
     try:
         made = await desk_announcements.compose(
             visit().db, deps_of(request).clock.now(), who, target, text, form_key
@@ -80,34 +80,34 @@ async def compose_announcement(request: web.Request) -> web.StreamResponse:
         # The form again, the text as typed; nothing was written.
         form_key = form_key or secrets.token_urlsafe(24)
         return await _form(request, who, target, text, form_key, error.message.render())
-    return _see_other(f"/announcements/{made.id}")
+    return see_other(f"/announcements/{made.id}")
 
 
 async def announcement_page(request: web.Request) -> web.StreamResponse:
     """A draft: its preview with Confirm and Edit. Confirmed: progress, then summary."""
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     view = await desk_announcements.announcement_page(visit().db, who, _announcement_id(request))
     return render(request, "announcement.html", view=view, limit=desk_announcements.MAX_TEXT)
 
 
 async def confirm_announcement(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     announcement_id = _announcement_id(request)
     await desk_announcements.confirm(visit().db, deps_of(request).clock.now(), who, announcement_id)
-    return _see_other(f"/announcements/{announcement_id}")
+    return see_other(f"/announcements/{announcement_id}")
 
 
 async def edit_announcement(request: web.Request) -> web.StreamResponse:
     """Edit: the draft is withdrawn and its text goes back into a new form."""
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     announcement_id = _announcement_id(request)
     await desk_announcements.withdraw(
         visit().db, deps_of(request).clock.now(), who, announcement_id
     )
-    return _see_other(f"/announcements/new?from={announcement_id}")
+    return see_other(f"/announcements/new?from={announcement_id}")

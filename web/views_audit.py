@@ -10,13 +10,13 @@ from bot.services import desk_audit
 from bot.services.errors import BadInputError
 from web.render import render
 from web.security import deps_of, visit
-from web.views import _admin, _sign_in_page
+from web.view_helpers import admin_asking, sign_in_page
 
 
 async def audit_page(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     query = request.query
     wanted = desk_audit.AuditFilter(
         actor=query.get("actor", "")[:64],

@@ -15,7 +15,14 @@ from bot.services.errors import BadInputError, NotFoundError
 from bot.services.people import Requester
 from web.render import render
 from web.security import deps_of, visit
-from web.views import _actor, _admin, _field, _see_other, _sign_in_page, _who
+from web.view_helpers import (
+    actor_of,
+    admin_asking,
+    form_field,
+    see_other,
+    sign_in_page,
+    signed_in_person,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -27,9 +34,9 @@ def _meeting_id(request: web.Request) -> int:
 
 
 async def meetings_page(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     council = request.query.get("council", "")[:40] or None
     listed = await desk_meetings.list_meetings(
         visit().db, who, deps_of(request).clock.now(), council
@@ -41,9 +48,9 @@ async def meetings_page(request: web.Request) -> web.StreamResponse:
 
 
 async def new_meeting_page(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     return await _new_meeting_form(
         request, who, meetings.MeetingFields(), secrets.token_urlsafe(24)
     )
@@ -69,30 +76,30 @@ async def _new_meeting_form(
 
 
 async def create_meeting(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     form = await request.post()
     values = meetings.MeetingFields(
-        council=_field(form, "council", 40),
-        title=_field(form, "title"),
-        day=_field(form, "day", 40),
-        time=_field(form, "time", 40),
-        place=_field(form, "place"),
+        council=form_field(form, "council", 40),
+        title=form_field(form, "title"),
+        day=form_field(form, "day", 40),
+        time=form_field(form, "time", 40),
+        place=form_field(form, "place"),
     )
-    form_key = _field(form, "form_key")
+    form_key = form_field(form, "form_key")
     now = deps.clock.now()
     try:
         new = meetings.parse_meeting_fields(values, deps.timing.tz, now)
         meeting, _planned = await meetings.create_new_meeting(
-            visit().db, now, who, deps.timing, new, _actor(who), form_key=form_key
+            visit().db, now, who, deps.timing, new, actor_of(who), form_key=form_key
         )
     except (BadInputError, NotFoundError) as error:
         # Shown next to the form, every value kept as typed; nothing was written.
         form_key = form_key or secrets.token_urlsafe(24)  # a form that lost its key gets one
         return await _new_meeting_form(request, who, values, form_key, error.message.render())
-    return _see_other(f"/meetings/{meeting.id}")
+    return see_other(f"/meetings/{meeting.id}")
 
 
 # --- one meeting: its page, moving and cancelling it, its attendance list --------------------
@@ -106,9 +113,9 @@ class MoveFields:
 
 
 async def meeting_detail(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     return await _meeting_page(request, who, _meeting_id(request))
 
 
@@ -139,13 +146,15 @@ async def _meeting_page(
 
 
 async def move_meeting(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     form = await request.post()
     meeting_id = _meeting_id(request)
-    move = MoveFields(_field(form, "day", 40), _field(form, "time", 40), _field(form, "place"))
+    move = MoveFields(
+        form_field(form, "day", 40), form_field(form, "time", 40), form_field(form, "place")
+    )
     try:
         await meetings.move_meeting_to(
             visit().db,
@@ -156,39 +165,39 @@ async def move_meeting(request: web.Request) -> web.StreamResponse:
             move.day,
             move.time,
             move.place,
-            _actor(who),
+            actor_of(who),
         )
     except BadInputError as error:
         message = error.message.render()
         return await _meeting_page(request, who, meeting_id, move=move, error=message)
-    return _see_other(f"/meetings/{meeting_id}")
+    return see_other(f"/meetings/{meeting_id}")
 
 
 async def cancel_meeting_page(request: web.Request) -> web.StreamResponse:
     """The confirmation: cancelling is one more, deliberate press."""
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     meeting = await desk_meetings.open_meeting(visit().db, who, _meeting_id(request))
     return render(request, "meeting_cancel.html", meeting=meeting)
 
 
 async def cancel_meeting(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     meeting_id = _meeting_id(request)
     await meetings.cancel_meeting(
-        visit().db, deps_of(request).clock.now(), who, [str(meeting_id)], _actor(who)
+        visit().db, deps_of(request).clock.now(), who, [str(meeting_id)], actor_of(who)
     )
-    return _see_other(f"/meetings/{meeting_id}")
+    return see_other(f"/meetings/{meeting_id}")
 
 
 async def attendance_file(request: web.Request) -> web.StreamResponse:
     """The attendance list as the chat's /export MEETING_ID sends it."""
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     listed = await attendance_list(
         visit().db, who, _meeting_id(request), deps.timing.tz, deps.clock.now()
@@ -205,13 +214,13 @@ async def attendance_file(request: web.Request) -> web.StreamResponse:
 
 
 async def answer_meeting(request: web.Request) -> web.StreamResponse:
-    who = _who(request)
+    who = signed_in_person()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     form = await request.post()
     meeting_id = _meeting_id(request)
-    choice, delegate = _field(form, "answer", 40), _field(form, "delegate")
+    choice, delegate = form_field(form, "answer", 40), form_field(form, "delegate")
     try:
         await desk_meetings.answer_meeting(
             visit().db, deps.clock.now(), who, meeting_id, choice, delegate
@@ -228,4 +237,4 @@ async def answer_meeting(request: web.Request) -> web.StreamResponse:
             rsvp_meeting=meeting_id,
             rsvp_delegate=delegate,
         )
-    return _see_other(f"/my#meeting-{meeting_id}")
+    return see_other(f"/my#meeting-{meeting_id}")

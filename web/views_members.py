@@ -10,28 +10,10 @@ from aiohttp import web
 
 from bot.i18n import Msg, _
 from bot.services import desk_members, roster
-from bot.services.people import Requester
-from bot.services.permissions import require_admin
 from handlers.views import role_label
 from web.render import render
 from web.security import BOT_USERNAME, UPLOAD, Upload, deps_of, visit
-
-
-def _admin(request: web.Request) -> Requester | None:
-    """The admin asking; None: nobody is signed in. A member is refused (403)."""
-    who = visit().who
-    if who is not None:
-        require_admin(who)
-    return who
-
-
-def _sign_in_page(request: web.Request) -> web.Response:
-    return render(request, "signin.html", status=401)
-
-
-def _see_other(location: str) -> web.Response:
-    # Returned, not raised: raising would roll back the request's transaction.
-    return web.Response(status=303, headers={"Location": location})
+from web.view_helpers import admin_asking, see_other, sign_in_page
 
 
 def _member_id(request: web.Request) -> int:
@@ -60,9 +42,9 @@ def _state_labels() -> dict[str, str]:
 
 
 async def members_page(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     query = request.query
     try:
         page = int(query.get("page", "1")[:6])
@@ -91,9 +73,9 @@ async def members_page(request: web.Request) -> web.StreamResponse:
 
 
 async def member_detail(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     found = await desk_members.member_page(visit().db, who, _member_id(request))
     return render(
         request, "member.html", found=found, states=_state_labels(), role_label=role_label
@@ -101,9 +83,9 @@ async def member_detail(request: web.Request) -> web.StreamResponse:
 
 
 async def reissue_link(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     key = await desk_members.reissue_link(
         visit().db,
@@ -113,13 +95,13 @@ async def reissue_link(request: web.Request) -> web.StreamResponse:
         _ttl(request),
         request.app[BOT_USERNAME],
     )
-    return _see_other(f"/members/links/{key}")
+    return see_other(f"/members/links/{key}")
 
 
 async def links_page(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     links = await desk_members.issued_links(
         visit().db, deps.clock.now(), who, request.match_info["key"]
@@ -129,29 +111,29 @@ async def links_page(request: web.Request) -> web.StreamResponse:
 
 async def remove_page(request: web.Request) -> web.StreamResponse:
     """The confirmation: removing is one more, deliberate press."""
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     found = await desk_members.member_page(visit().db, who, _member_id(request))
     return render(request, "member_remove.html", found=found, role_label=role_label)
 
 
 async def remove_member(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     member_id = _member_id(request)
     await desk_members.remove_member(visit().db, deps_of(request).clock.now(), who, member_id)
-    return _see_other(f"/members/{member_id}")
+    return see_other(f"/members/{member_id}")
 
 
 # --- the import ---------------------------------------------------------------------------
 
 
 async def import_form(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     return render(request, "members_import.html", error="")
 
 
@@ -161,9 +143,9 @@ def _refused(request: web.Request, message: Msg | str) -> web.Response:
 
 
 async def upload_roster(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     upload = request.get(UPLOAD)
     assert isinstance(upload, Upload)  # security.uploads reads every POST to this route
     if upload.too_large:
@@ -179,13 +161,13 @@ async def upload_roster(request: web.Request) -> web.StreamResponse:
     key = await desk_members.preview_import(
         visit().db, deps.clock.now(), who, upload.filename, rows, deps.settings.invite_ttl_days
     )
-    return _see_other(f"/members/import/{key}")
+    return see_other(f"/members/import/{key}")
 
 
 async def import_page(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     view = await desk_members.import_page(
         visit().db, deps_of(request).clock.now(), who, request.match_info["key"]
     )
@@ -194,9 +176,9 @@ async def import_page(request: web.Request) -> web.StreamResponse:
 
 
 async def confirm_import(request: web.Request) -> web.StreamResponse:
-    who = _admin(request)
+    who = admin_asking()
     if who is None:
-        return _sign_in_page(request)
+        return sign_in_page(request)
     deps = deps_of(request)
     key = request.match_info["key"]
     same = await desk_members.confirm_import(
@@ -207,4 +189,4 @@ async def confirm_import(request: web.Request) -> web.StreamResponse:
         deps.settings.invite_ttl_days,
         request.app[BOT_USERNAME],
     )
-    return _see_other(f"/members/import/{key}" + ("" if same else "?changed=1"))
+    return see_other(f"/members/import/{key}" + ("" if same else "?changed=1"))

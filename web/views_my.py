@@ -14,6 +14,7 @@ from bot.services.errors import BadInputError, ServiceError
 from bot.services.people import Requester
 from web.render import render
 from web.security import UPLOAD, Upload, deps_of, visit
+from web.view_helpers import see_other, sign_in_page, signed_in_person
 
 # Longer than any field may be: cut, and the service's own limits then speak.
 FIELD_LIMIT = 5000
@@ -30,9 +31,9 @@ class Refused:
 
 
 async def my_page(request: web.Request) -> web.StreamResponse:
-    who = visit().who
+    who = signed_in_person()
     if who is None:
-        return render(request, "signin.html", status=401)
+        return sign_in_page(request)
     saved = request.query.get("saved", "")
     return await _my(request, who, saved=int(saved) if saved.isdigit() and len(saved) < 10 else 0)
 
@@ -68,9 +69,9 @@ def _my_page(
 
 
 async def report_on_task(request: web.Request) -> web.StreamResponse:
-    who = visit().who
+    who = signed_in_person()
     if who is None:
-        return render(request, "signin.html", status=401)
+        return sign_in_page(request)
     deps = deps_of(request)
     raw = request.match_info["task_id"]
     task_id = int(raw) if len(raw) <= 9 else 0
@@ -91,7 +92,7 @@ async def report_on_task(request: web.Request) -> web.StreamResponse:
             raise  # not a task of theirs: the error page (404/403), no form to show again
         refused = Refused(task_id, error.render(), _without_file(form))
         return _my_page(request, mine, refused=refused, status=problem.status if problem else 400)
-    return web.Response(status=303, headers={"Location": f"/my?saved={task_id}#task-{task_id}"})
+    return see_other(f"/my?saved={task_id}#task-{task_id}")
 
 
 def _listed(mine: overview.MyDesk, task_id: int) -> bool:
