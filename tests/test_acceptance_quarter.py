@@ -18,6 +18,7 @@ The goal for each count is zero; a failure lists what was found, with the text.
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections import Counter
 from datetime import date, datetime
@@ -128,8 +129,11 @@ def _everything_said(bot) -> list[tuple[str, int | None, str]]:
         ("button answer", None, str(a["text"])) for a in bot.api.callback_answers.values()
         if a.get("text")
     ]
-    for (_scope, language), commands in bot.api.commands.items():
-        said += [(f"menu {language or 'vi'}", None, c["description"]) for c in commands]
+    for (scope, language), commands in bot.api.commands.items():
+        # A chat's own menu is in that person's language (Emma's: English).
+        chat = json.loads(scope).get("chat_id") if scope else None
+        where = f"menu {language or 'vi'}" if chat is None else "chat menu"
+        said += [(where, chat, c["description"]) for c in commands]
     return said
 
 
