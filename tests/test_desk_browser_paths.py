@@ -386,11 +386,21 @@ async def test_a_member_on_a_phone_opens_the_mini_app_answers_with_a_note_and_a_
     # Task #2: at risk, a long note, the PDF of the draft report.
     task = page.locator("#task-2")
     await task.locator("summary").click()
-    await task.get_by_label("🟠 Có nguy cơ chậm").check()
+    answer = task.get_by_label("🟠 Có nguy cơ chậm")
+    await answer.check()
+    # Each answer's radio sits just before its words (not stretched across the form).
+    radio, words = (
+        await answer.bounding_box(),
+        await task.locator("label.answer").nth(2).bounding_box(),
+    )
+    assert radio is not None and words is not None
+    assert radio["width"] <= 32 and radio["x"] - words["x"] <= 16, (radio, words)
     await task.get_by_label("Ghi chú (không bắt buộc)").fill(LONG_NOTE + NOTE)
     await task.get_by_label("Tệp báo cáo (không bắt buộc)").set_input_files(
         {"name": "Dự thảo báo cáo.pdf", "mimeType": "application/pdf", "buffer": PDF}
     )
+    await _fits_the_phone(page)
+    await _screenshot(page, "my-phone-form")
     await task.get_by_role("button", name="Gửi", exact=True).click()
     await expect(page).to_have_url(re.compile(r"/my\?saved=2#task-2$"))
     await expect(page.locator("#task-2 .notice")).to_contain_text("Đã ghi nhận")
