@@ -510,6 +510,9 @@ async def test_an_admin_on_a_phone_opens_every_admin_page_without_sideways_scrol
         response = await page.goto(desk_url + path)
         assert response is not None and response.status == 200, path
         widths[path] = await _width(page)
+        named = {preview: "import-preview", links: "links"}.get(path, path)
+        slug = re.sub(r"[^a-z0-9]+", "-", named.lower()).strip("-") or "overview"
+        await _screenshot(page, f"admin-phone-{slug}")
         visited.append(path)
     assert {path: width for path, width in widths.items() if width > PHONE["width"]} == {}
     for pattern in _admin_pages():
