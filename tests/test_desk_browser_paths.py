@@ -82,13 +82,19 @@ PDF = (
 LONG_NOTE = "Đang tổng hợp số liệu của 12 đơn vị trực thuộc, chờ Sở Tài chính đối chiếu; " * 10
 
 
-def _screen(name: str) -> str:
-    SCREENS.mkdir(parents=True, exist_ok=True)
+def _screen(name: str) -> str | None:
+    """Where a screenshot goes; none where SCREENS cannot be made (another machine)."""
+    try:
+        SCREENS.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
     return str(SCREENS / f"{name}.png")
 
 
 async def _screenshot(page: Page, name: str) -> None:
-    await page.screenshot(path=_screen(name), full_page=True)
+    path = _screen(name)
+    if path is not None:
+        await page.screenshot(path=path, full_page=True)
 
 
 async def _phone(
