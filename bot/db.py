@@ -58,6 +58,44 @@ def make_engine(url: str, *, checkpoint_in_background: bool = False, **kwargs: A
     return create_async_engine(url, **kwargs)
 
 
+# Read-only connections for the pages that only read (SQLite: make_reader_engine).
+READERS = 4
+
+
+def make_reader_engine(url: str) -> AsyncEngine | None:
+    """SQLite: a second engine, read-only, with a few connections, for what only reads
+    (the desk's pages). In WAL mode readers neither wait for the writer nor hold it up, so
+    people reading the desk do not queue the bot's writes (its one connection, above)
+    behind their page loads. None for other databases (their pool serves both) and for an
+    in-memory SQLite database (another connection would see another database)."""
+    if sqlite_path(url) is None:
+        return None
+    engine = create_async_engine(
+        url,
+        connect_args={"timeout": 30},
+        pool_size=READERS,
+        max_overflow=0,
+        pool_timeout=120,
+    )
+    event.listen(engine.sync_engine, "connect", _sqlite_reader_pragmas)
+    event.listen(engine.sync_engine, "begin", _sqlite_read_begin)
+    return engine
+
+
+def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # our own BEGIN, as for the writer
+    cursor = dbapi_connection.cursor()
+    # A write through this engine is a bug: refused by SQLite, never half done.
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_read_begin(connection: Any) -> None:
+    # Deferred: one snapshot for the page's reads, and no write lock.
+    connection.exec_driver_sql("BEGIN")
+
+
 # PostgreSQL connections per process. Updates are handled with fewer at once
 # (`concurrent_units`), so that the receiver storing the next updates, the sender and the
 # heartbeat never queue behind a crowd of button presses for a connection.

@@ -12,10 +12,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError
+from bot.db import Sessionmaker, make_reader_engine, make_sessionmaker
 from web.routes import setup_routes
-from web.security import BOT_USERNAME, DEPS, MIDDLEWARES
+from web.security import BOT_USERNAME, DEPS, MIDDLEWARES, READER
 
 if TYPE_CHECKING:
     from bot.app import Deps
@@ -26,10 +28,15 @@ log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 
 
-def build_desk(deps: Deps, bot_username: str = "") -> web.Application:
-    """The desk as an aiohttp application over the bot's `Deps` (settings, clock, database)."""
+def build_desk(
+    deps: Deps, bot_username: str = "", reader: Sessionmaker | None = None
+) -> web.Application:
+    """The desk as an aiohttp application over the bot's `Deps` (settings, clock, database).
+    `reader`: sessions for the pages that only read (SQLite: bot.db.make_reader_engine);
+    None: the bot's own sessions serve them too."""
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=MAX_BODY)
     app[DEPS] = deps
+    app[READER] = reader
     app[BOT_USERNAME] = bot_username
     setup_routes(app)
     return app
@@ -44,11 +51,14 @@ class DeskServer:
         self.listen = listen
         self.port = port
         self._runner: web.AppRunner | None = None
+        self._reader: AsyncEngine | None = None
 
     async def start(self) -> None:
+        self._reader = make_reader_engine(self.deps.settings.database_url)
+        reader = make_sessionmaker(self._reader) if self._reader is not None else None
         # No access log: a one-time sign-in link carries its token in the path.
         self._runner = web.AppRunner(
-            build_desk(self.deps, self.bot_username), access_log=None, handle_signals=False
+            build_desk(self.deps, self.bot_username, reader), access_log=None, handle_signals=False
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen, self.port)
@@ -70,3 +80,6 @@ class DeskServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._reader is not None:
+            await self._reader.dispose()
+            self._reader = None

@@ -30,7 +30,7 @@ from aiohttp import BodyPartReader, web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Deps
-from bot.db import transaction
+from bot.db import Sessionmaker, transaction
 from bot.i18n import _, pick_locale, set_locale
 from bot.services import admins, desk, report_files, roster
 from bot.services.errors import NotAllowedError, NotFoundError, ServiceError, UnavailableError
@@ -67,6 +67,9 @@ CSRF_EXEMPT = frozenset({"/auth/telegram"})
 
 
 DEPS = web.AppKey("deps", Deps)
+# Sessions for the requests that only read (GET, HEAD): SQLite's readers (see
+# bot.db.make_reader_engine); None: the bot's own sessions.
+READER: web.AppKey[Sessionmaker | None] = web.AppKey("reader")
 # The bot's @username, for invitation links ("" when the desk runs without the bot).
 BOT_USERNAME = web.AppKey("bot_username", str)
 
@@ -251,14 +254,28 @@ async def _read_upload(request: web.Request, limit: int, field_limit: int) -> Up
     return upload
 
 
+def writes(handler: Handler) -> Handler:
+    """Marks a GET view that writes (an export is in the audit log): it gets the bot's
+    own sessions, not the read-only ones."""
+    setattr(handler, "desk_writes", True)  # noqa: B010
+    return handler
+
+
+def _writes(handler: object) -> bool:
+    return bool(getattr(handler, "desk_writes", False))
+
+
 @web.middleware
 async def signed_in(request: web.Request, handler: Handler) -> web.StreamResponse:
     deps = deps_of(request)
     if request.path.startswith("/static/"):
         return await handler(request)
     session_id = request.cookies.get(SESSION_COOKIE, "")
+    # A page that only reads does not take the bot's write connection (SQLite: its one).
+    reads_only = request.method in ("GET", "HEAD") and not _writes(request.match_info.handler)
+    reader = request.app[READER] if reads_only else None
     try:
-        async with transaction(deps.sessions()) as session:
+        async with transaction(reader or deps.sessions()) as session:
             current = Visit(session)
             _visit.set(current)
             user_id = await desk.session_user(session, deps.clock.now(), session_id)

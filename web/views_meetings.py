@@ -14,7 +14,7 @@ from bot.services.attendance_export import attendance_list
 from bot.services.errors import BadInputError, NotFoundError
 from bot.services.people import Requester
 from web.render import render
-from web.security import deps_of, visit
+from web.security import deps_of, visit, writes
 from web.view_helpers import (
     actor_of,
     admin_asking,
@@ -193,6 +193,7 @@ async def cancel_meeting(request: web.Request) -> web.StreamResponse:
     return see_other(f"/meetings/{meeting_id}")
 
 
+@writes  # the export is in the audit log
 async def attendance_file(request: web.Request) -> web.StreamResponse:
     """The attendance list as the chat's /export MEETING_ID sends it."""
     who = admin_asking()
