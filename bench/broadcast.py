@@ -599,7 +599,14 @@ def summary_ok(broadcast: Broadcast, expected: int) -> bool:
 # --- main ---------------------------------------------------------------------------------
 
 
-async def bench(url: str, members: int, groups: int, kill_at: float, desk_users: int = 0) -> int:
+async def bench(
+    url: str,
+    members: int,
+    groups: int,
+    kill_at: float,
+    desk_users: int = 0,
+    desk_think: float = THINK_SECONDS,
+) -> int:
     header(f"broadcast: {members} members and {groups} groups at Telegram's limit", url)
     print(f"   load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     engine = make_engine(url)
@@ -633,11 +640,10 @@ async def bench(url: str, members: int, groups: int, kill_at: float, desk_users:
             users: DeskUsers | None = None
             if desk_users:
                 people = await sign_in(sessions, [world.admin.id], world.members, desk_users, now)
-                users = DeskUsers(desk_env["WEB_URL"], people)
+                users = DeskUsers(desk_env["WEB_URL"], people, desk_think)
                 users.start()
-                print(
-                    f"   {desk_users} people on the desk, a page every {THINK_SECONDS:.0f} s each"
-                )
+                pace = f"a page every {desk_think:g} s each (after it loaded)"
+                print(f"   {desk_users} people on the desk, {pace}")
 
             print(f"\n-- 1. /announce all, 📣, every copy (one process, {expected} chats)")
             one = await start_broadcast(api, world, "run A", "uninterrupted")
@@ -825,9 +831,17 @@ def main() -> int:
         default=0,
         help="people clicking through the desk during the first broadcast (bench/desk_users.py)",
     )
+    arguments.add_argument(
+        "--desk-think",
+        type=float,
+        default=THINK_SECONDS,
+        help="seconds each desk user reads a page before the next click",
+    )
     args = arguments.parse_args()
     with bench_database(args.database_url) as url:
-        return asyncio.run(bench(url, args.members, args.groups, args.kill_at, args.desk_users))
+        return asyncio.run(
+            bench(url, args.members, args.groups, args.kill_at, args.desk_users, args.desk_think)
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ from bot.services.people import TelegramIdentity, identify
 
 ADMIN_PAGES = ["/", "/tasks", "/meetings", "/members", "/announcements", "/audit"]
 MEMBER_PAGES = ["/my"]
-# A person reads a page before the next click; a fast reader, to load the desk.
-THINK_SECONDS = 1.0
+# A person reads a page before the next click (bench/broadcast.py --desk-think).
+THINK_SECONDS = 5.0
 ADMIN_SHARE = 5  # one person in five is the secretariat
 
 
@@ -71,9 +71,12 @@ async def sign_in(
 class DeskUsers:
     """The people clicking, from `start` to `stop`."""
 
-    def __init__(self, base: str, people: list[tuple[str, list[str]]]) -> None:
+    def __init__(
+        self, base: str, people: list[tuple[str, list[str]]], think: float = THINK_SECONDS
+    ) -> None:
         self.base = base
         self.people = people
+        self.think = think
         self.clicks = Clicks()
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -90,7 +93,7 @@ class DeskUsers:
     async def _browse(self, number: int, cookie: str, pages: list[str]) -> None:
         rng = random.Random(number)
         # Not all at once: people started reading at different moments.
-        await asyncio.sleep(rng.uniform(0, THINK_SECONDS))
+        await asyncio.sleep(rng.uniform(0, self.think))
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(cookies={"desk_session": cookie}, timeout=timeout) as http:
             for path in itertools.cycle(pages):
@@ -107,4 +110,4 @@ class DeskUsers:
                     self.clicks.latencies.append(time.perf_counter() - began)
                     self.clicks.statuses[status] = self.clicks.statuses.get(status, 0) + 1
                 with contextlib.suppress(TimeoutError):  # the pause, or the end
-                    await asyncio.wait_for(self._stop.wait(), THINK_SECONDS)
+                    await asyncio.wait_for(self._stop.wait(), self.think)

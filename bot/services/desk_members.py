@@ -26,11 +26,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.i18n import msg
-from bot.models import Admin, Agency, Council, CouncilMembership, DeskHandoff, Member
+from bot.models import (
+    Admin,
+    Agency,
+    Council,
+    CouncilMembership,
+    DeskHandoff,
+    Member,
+    TelegramUser,
+)
 from bot.services import audit, invites, members, roster
 from bot.services.admins import CONFIG_ACTOR
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
-from bot.services.people import Requester
+from bot.services.people import Reach, Requester, reach_of
 from bot.services.permissions import require_admin
 
 PAGE_SIZE = 100
@@ -51,15 +59,29 @@ def _actor(who: Requester) -> str:
     return audit.telegram_actor(who.telegram_user_id)
 
 
-def state_of(member: Member) -> MemberState:
-    if member.removed_at is not None:
+_STATE_OF_REACH = {
+    Reach.NEVER_STARTED: MemberState.WAITING,
+    Reach.REACHABLE: MemberState.REGISTERED,
+    Reach.BLOCKED: MemberState.UNREACHABLE,
+}
+
+
+def member_state(
+    removed: bool, telegram_user_id: int | None, private_chat_ok: bool | None
+) -> MemberState:
+    """On the roster or removed; if on it, whether the bot can reach them (people.reach_of)."""
+    if removed:
         return MemberState.REMOVED
-    if member.telegram_user_id is None:
-        return MemberState.WAITING
+    return _STATE_OF_REACH[reach_of(telegram_user_id, private_chat_ok)]
+
+
+def state_of(member: Member) -> MemberState:
     user = member.telegram_user
-    if user is None or not user.private_chat_ok:
-        return MemberState.UNREACHABLE
-    return MemberState.REGISTERED
+    return member_state(
+        member.removed_at is not None,
+        member.telegram_user_id,
+        user.private_chat_ok if user is not None else None,
+    )
 
 
 def fold(text: str) -> str:
@@ -108,16 +130,28 @@ class MemberList:
 
 
 async def list_members(session: AsyncSession, who: Requester, wanted: MemberFilter) -> MemberList:
-    """The roster narrowed by `wanted`, by agency then name, a page of PAGE_SIZE."""
+    """The roster narrowed by `wanted`, by agency then name, a page of PAGE_SIZE.
+
+    Matched on plain columns (a roster has thousands of people; building each as an
+    object with its seats cost most of the page), then the page's people loaded whole."""
     require_admin(who)
     state = wanted.wanted_state()
     query = (
-        select(Member)
-        .options(
-            selectinload(Member.memberships),
-            selectinload(Member.telegram_user),
+        select(
+            Member.id,
+            Member.full_name,
+            Member.position,
+            Member.email,
+            Member.phone,
+            Member.removed_at,
+            Member.telegram_user_id,
+            TelegramUser.private_chat_ok,
+            Agency.code,
+            Agency.name_vi,
+            Agency.name_en,
         )
         .join(Agency, Agency.id == Member.agency_id)
+        .outerjoin(TelegramUser, TelegramUser.id == Member.telegram_user_id)
         .order_by(Agency.code, Member.name_key, Member.id)
     )
     if wanted.council:
@@ -130,22 +164,38 @@ async def list_members(session: AsyncSession, who: Requester, wanted: MemberFilt
         query = query.where(Agency.code == wanted.agency.upper())
     needle = fold(wanted.query)
     digits = "".join(c for c in wanted.query if c.isdigit())
-    found: list[ListedMember] = []
-    for member in (await session.scalars(query)).all():
-        current = state_of(member)
+    found: list[tuple[int, MemberState]] = []
+    for row in await session.execute(query):
+        current = member_state(
+            row.removed_at is not None, row.telegram_user_id, row.private_chat_ok
+        )
         if state is None and current == MemberState.REMOVED:
             continue
         if state is not None and current != state:
             continue
-        if needle and not _matches(member, needle, digits):
+        words = [row.full_name, row.position, row.code, row.name_vi, row.name_en, row.email or ""]
+        if needle and not _matches(words, row.phone, needle, digits):
             continue
-        seats = sorted(member.memberships, key=lambda seat: seat.council.code)
-        found.append(ListedMember(member, seats, current))
+        found.append((row.id, current))
     listed = MemberList(total=len(found))
     listed.pages = max(1, -(-len(found) // PAGE_SIZE))
     listed.page = min(max(1, wanted.page), listed.pages)
     start = (listed.page - 1) * PAGE_SIZE
-    listed.members = found[start : start + PAGE_SIZE]
+    shown = dict(found[start : start + PAGE_SIZE])
+    people = {
+        member.id: member
+        for member in (
+            await session.scalars(
+                select(Member)
+                .where(Member.id.in_(list(shown)))
+                .options(selectinload(Member.memberships), selectinload(Member.telegram_user))
+            )
+        ).all()
+    }
+    for member_id, current in shown.items():
+        member = people[member_id]
+        seats = sorted(member.memberships, key=lambda seat: seat.council.code)
+        listed.members.append(ListedMember(member, seats, current))
     listed.councils = list((await session.scalars(select(Council).order_by(Council.code))).all())
     listed.agencies = list(
         (
@@ -159,21 +209,11 @@ async def list_members(session: AsyncSession, who: Requester, wanted: MemberFilt
     return listed
 
 
-def _matches(member: Member, needle: str, digits: str) -> bool:
-    agency = member.agency
-    words = [
-        member.full_name,
-        member.position,
-        agency.code,
-        agency.name_vi,
-        agency.name_en,
-        member.email or "",
-    ]
+def _matches(words: list[str], phone: str | None, needle: str, digits: str) -> bool:
     if needle in fold(" | ".join(words)):
         return True
     # A phone number typed with or without its spaces, dots or dashes.
-    phone = "".join(c for c in member.phone or "" if c.isdigit())
-    return len(digits) >= 3 and digits in phone
+    return len(digits) >= 3 and digits in "".join(c for c in phone or "" if c.isdigit())
 
 
 async def member_page(session: AsyncSession, who: Requester, member_id: int) -> ListedMember:
