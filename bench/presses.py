@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bench.common import bench_database, header, parser, percentile, verdict
+from bench.desk_users import THINK_SECONDS, DeskUsers, sign_in
 from bot import callbacks
 from bot.callbacks import TaskPress, TaskStatus
 from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
@@ -61,6 +62,7 @@ from bot.models import (
 from bot.services.people import name_key
 from bot.services.reference import seed_reference_data
 from tests.cli import cli_env
+from tests.desk import free_port
 from tests.fakebotapi import FakeBotApi, FakeUser, RateLimiter, RateLimits
 
 USERS = 200
@@ -295,6 +297,10 @@ def _ms(values: list[float]) -> str:
     )
 
 
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -302,7 +308,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def start_bot(
-    api: TimedFakeBotApi, url: str, workdir: Path, profile: Path | None
+    api: TimedFakeBotApi,
+    url: str,
+    workdir: Path,
+    profile: Path | None,
+    extra_env: dict[str, str] | None = None,
 ) -> asyncio.subprocess.Process:
     """`dieuphoi run` in its own process, logging to workdir/bot.log."""
     env = cli_env(
@@ -312,6 +322,7 @@ async def start_bot(
         TELEGRAM_API_BASE_URL=api.base_url,
         DEFAULT_LOCALE="vi",
         LOG_LEVEL="INFO",
+        **(extra_env or {}),
     )
     command = [sys.executable]
     if profile:
@@ -345,6 +356,8 @@ async def bench(
     global_limit: float,
     profile: Path | None,
     keep_log: Path | None,
+    desk_users: int = 0,
+    desk_think: float = THINK_SECONDS,
 ) -> int:
     header(f"presses: {rate:.0f} status-button presses a second from {USERS} users", url)
     print(f"   load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -359,7 +372,10 @@ async def bench(
     try:
         people = await build_world(api, sessions)
         spawned = time.perf_counter()
-        process = await start_bot(api, url, workdir, profile)
+        desk_port = free_port()
+        desk_url = f"http://127.0.0.1:{desk_port}"
+        desk_env = {"WEB_URL": desk_url, "WEB_PORT": str(desk_port)} if desk_users else {}
+        process = await start_bot(api, url, workdir, profile, desk_env)
         setup_seconds = await ask_status(api, people)
         async with sessions() as session:
             tasks = await session.scalar(select(func.count()).select_from(Task))
@@ -383,11 +399,22 @@ async def bench(
         refused_before = Counter(api.refused)
         log_before = (workdir / "bot.log").read_text(errors="replace")
         presses = plan(people, int(rate * seconds))
+        users: DeskUsers | None = None
+        if desk_users:
+            ids = [p.user.id for p in people]
+            users = DeskUsers(
+                desk_url, await sign_in(sessions, [], ids, desk_users, now()), desk_think
+            )
+            users.start()
+            print(f"   {desk_users} members on the desk, a page every {desk_think:g} s each")
         bot_cpu = cpu_seconds(process.pid)
         own_cpu = time.process_time()
         start = await inject(api, presses, rate)
         injected_in = presses[-1].injected - start
         waited = await drain(api, presses, DRAIN)
+        clicks = await users.stop() if users is not None else None
+        if clicks is not None:
+            print(f"   the desk meanwhile: {clicks.line()}")
         await asyncio.sleep(1.0)  # the last questions and their transactions
         run_seconds = time.perf_counter() - start
         bot_cpu = cpu_seconds(process.pid) - bot_cpu
@@ -548,11 +575,29 @@ def main() -> int:
         default=RateLimits().global_per_second,
         help="the fake's messages per second in all (default: Telegram's 30)",
     )
+    arguments.add_argument(
+        "--desk-users", type=int, default=0, help="members clicking through the desk meanwhile"
+    )
+    arguments.add_argument(
+        "--desk-think",
+        type=float,
+        default=THINK_SECONDS,
+        help="seconds each desk user reads a page before the next click",
+    )
     args = arguments.parse_args()
     profile = Path(args.profile).resolve() if args.profile else None
     with bench_database(args.database_url) as url:
         return asyncio.run(
-            bench(url, args.rate, args.seconds, args.global_limit, profile, args.keep_log)
+            bench(
+                url,
+                args.rate,
+                args.seconds,
+                args.global_limit,
+                profile,
+                args.keep_log,
+                args.desk_users,
+                args.desk_think,
+            )
         )
 
 
