@@ -191,8 +191,11 @@ async def test_another_agency_s_task_is_not_found_and_a_form_needs_its_token(bot
 async def test_an_answer_after_the_agency_reported_done_is_refused_with_the_reason(bot, member):
     token = await member.csrf_of("/my")
     assert (await member.post("/my/tasks/1/report", data=_form(token, status="done")))[0] == 303
-    status, page, _ = await member.post("/my/tasks/1/report", data=_form(token, status="at_risk"))
-    # Done: no longer among the agency's open tasks on /my; the refusal says why.
+    late = _form(token, status="at_risk", file=("v2.pdf", PDF, "application/pdf"))
+    status, page, _ = await member.post("/my/tasks/1/report", data=late)
+    # Done: no longer among the agency's open tasks on /my; the refusal says why, and the
+    # file sent with the refused answer was neither recorded nor kept.
     assert status == 403 and "đã báo cáo hoàn thành nhiệm vụ này" in page
     assert 'action="/my/tasks/1/report"' not in (await member.get("/my"))[1]
     assert len(await _reports(bot)) == 1
+    assert await _files(bot) == [] and not bot.settings.files_dir.exists()

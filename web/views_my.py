@@ -16,9 +16,6 @@ from web.render import render
 from web.security import UPLOAD, Upload, deps_of, visit
 from web.view_helpers import see_other, sign_in_page, signed_in_person
 
-# Longer than any field may be: cut, and the service's own limits then speak.
-FIELD_LIMIT = 5000
-
 
 @dataclass(frozen=True)
 class Refused:

@@ -3,8 +3,9 @@ three, in one press, through the same services as the chat's buttons, note repli
 documents (so the same checks: their agency's task, open, in their council or one they
 stand in for today).
 
-Every input is read and checked before anything is written, and the whole form is one
-transaction: a refused file leaves no status behind, a refused note no file.
+Every input is read and checked before anything is written, the file's bytes last, and the
+whole form is undone together (the caller's savepoint): a refused file leaves no answer
+behind, a refused answer no file.
 """
 
 from __future__ import annotations
@@ -88,8 +89,20 @@ async def save(
     if caption is not None and form.upload is None:
         raise BadInputError(msg("The official number and date go with a file: attach it."))
     await _own_task(session, who, task_id)
-    # The file first: its checks (type, size, the task is open and the agency's) refuse
-    # before the status is written; what is written then is undone with the transaction.
+    task_done = False
+    report: StatusReport | None = None
+    if status is not None:
+        recorded = await reports.record_status(session, now, who, task_id, status, today=today)
+        task_done = recorded.task_done
+        report = await session.get(StatusReport, recorded.report_id)
+    if note:
+        report = report or await _latest_report(session, who, task_id)
+        if report is None:
+            raise NotFoundError(msg("Please first choose an answer, then add your note."))
+        reports.write_note(session, now, who, report, note)
+    # The file last: its bytes are written to FILES_DIR only once everything else has
+    # been accepted (a refusal of its own undoes the answer and note with the caller's
+    # savepoint, and leaves no file behind).
     received = None
     if form.upload is not None:
         received = await report_files.submit_upload(
@@ -102,17 +115,6 @@ async def save(
             today,
             files_dir,
         )
-    task_done = False
-    report: StatusReport | None = None
-    if status is not None:
-        recorded = await reports.record_status(session, now, who, task_id, status, today=today)
-        task_done = recorded.task_done
-        report = await session.get(StatusReport, recorded.report_id)
-    if note:
-        report = report or await _latest_report(session, who, task_id)
-        if report is None:
-            raise NotFoundError(msg("Please first choose an answer, then add your note."))
-        reports.write_note(session, now, who, report, note)
     return Saved(status, bool(note), received, task_done)
 
 
