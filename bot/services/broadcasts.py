@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import wake
@@ -33,6 +32,7 @@ from bot.models import (
 from bot.outbox.store import NewRow, add_rows
 from bot.services import audit
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
+from bot.services.form_keys import add_once, check_form_key, made_by_form
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
@@ -46,7 +46,6 @@ FIRST_COPIES = 60
 COPIES_PER_CHUNK = 200
 # Room for the heading the bot puts above the text of each copy.
 MAX_TEXT = TELEGRAM_TEXT_LIMIT - 100
-FORM_KEY_MAX = 64
 
 
 def announce_usage() -> Msg:
@@ -115,13 +114,11 @@ async def draft(
     and resend) returns the draft it made the first time. The unique column decides even
     between two requests at the same instant."""
     require_admin(who)
-    if form_key is not None:
-        if not form_key or len(form_key) > FORM_KEY_MAX:
-            raise BadInputError(msg("This form has expired. Please open the page again."))
-        made = await _draft_of_form(session, form_key)
-        if made is not None:
-            councils = await _councils(session, made.target)
-            return Draft(made, await audience(session, councils), councils)
+    check_form_key(form_key)
+    made = await made_by_form(session, Announcement, form_key)
+    if made is not None:
+        councils = await _councils(session, made.target)
+        return Draft(made, await audience(session, councils), councils)
     if not target:
         raise BadInputError(msg("Name the council, or all."), announce_usage())
     councils = await _councils(session, target)
@@ -146,21 +143,10 @@ async def draft(
         created_at=now,
         form_key=form_key,
     )
-    try:
-        async with session.begin_nested():
-            session.add(announcement)
-            await session.flush()
-    except IntegrityError:
-        # The same form, sent again while the first was being saved: that one won.
-        made = await _draft_of_form(session, form_key) if form_key else None
-        if made is None:
-            raise
-        announcement = made
+    # The same form, sent again while the first was being saved: that one's draft.
+    announcement = await add_once(session, announcement)
     return Draft(announcement, await audience(session, councils), councils)
 
-
-async def _draft_of_form(session: AsyncSession, form_key: str) -> Announcement | None:
-    return await session.scalar(select(Announcement).where(Announcement.form_key == form_key))
 
 
 async def _switch(

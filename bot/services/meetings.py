@@ -8,7 +8,6 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Msg, msg
@@ -20,13 +19,13 @@ from bot.schedule import Timing
 from bot.services import audit
 from bot.services.arguments import one_line, title_of
 from bot.services.errors import BadInputError, NotFoundError
+from bot.services.form_keys import add_once, check_form_key, made_by_form
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
 from bot.services.visibility import visible_councils
 
 MAX_PLACE = 300
-FORM_KEY_MAX = 64
 
 
 def newmeeting_usage() -> Msg:
@@ -189,12 +188,10 @@ async def create_new_meeting(
     and resend) returns the meeting it made the first time, with 0 reminders planned. The
     unique column decides even between two requests at the same instant."""
     require_admin(who)
-    if form_key is not None:
-        if not form_key or len(form_key) > FORM_KEY_MAX:
-            raise BadInputError(msg("This form has expired. Please open the page again."))
-        made = await _meeting_of_form(session, form_key)
-        if made is not None:
-            return made, 0
+    check_form_key(form_key)
+    made = await made_by_form(session, Meeting, form_key)
+    if made is not None:
+        return made, 0
     council = await council_by_code(session, new.council_code, newmeeting_usage())
     meeting = Meeting(
         council_id=council.id,
@@ -208,23 +205,13 @@ async def create_new_meeting(
         created_by=actor,
         form_key=form_key,
     )
-    try:
-        async with session.begin_nested():
-            session.add(meeting)
-            await session.flush()
-    except IntegrityError:
-        # The same form, sent again while the first was being saved: that one won.
-        made = await _meeting_of_form(session, form_key) if form_key else None
-        if made is None:
-            raise
-        return made, 0
+    saved = await add_once(session, meeting)
+    if saved is not meeting:  # the same form, sent again while the first was being saved
+        return saved, 0
     planned = await plan_meeting(session, meeting, timing, now)
     audit.record(session, now, actor, "meeting.create", meeting_id=meeting.id, council=council.code)
     return meeting, planned
 
-
-async def _meeting_of_form(session: AsyncSession, form_key: str) -> Meeting | None:
-    return await session.scalar(select(Meeting).where(Meeting.form_key == form_key))
 
 
 async def _open_meeting(

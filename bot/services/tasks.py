@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +22,7 @@ from bot.schedule import Timing
 from bot.services import audit
 from bot.services.arguments import one_line, title_of
 from bot.services.errors import BadInputError, NotAllowedError, NotFoundError
+from bot.services.form_keys import add_once, check_form_key, made_by_form
 from bot.services.groups import council_by_code
 from bot.services.people import Requester
 from bot.services.permissions import require_admin
@@ -30,7 +30,6 @@ from bot.services.visibility import visible_councils
 
 MAX_REF = 100
 # The desk's form key (secrets.token_urlsafe(24) is 32 characters; the column takes 64).
-FORM_KEY_MAX = 64
 
 
 def newtask_usage() -> Msg:
@@ -284,12 +283,10 @@ async def create_new_task(
     and resend) returns the task it made the first time, with 0 reminders planned. The
     unique column decides even between two requests at the same instant."""
     require_admin(who)
-    if form_key is not None:
-        if not form_key or len(form_key) > FORM_KEY_MAX:
-            raise BadInputError(msg("This form has expired. Please open the page again."))
-        made = await _task_of_form(session, form_key)
-        if made is not None:
-            return made, 0
+    check_form_key(form_key)
+    made = await made_by_form(session, Task, form_key)
+    if made is not None:
+        return made, 0
     council = await council_by_code(session, new.council_code, newtask_usage())
     agencies = await _agencies(session, new.agency_codes)
     task = Task(
@@ -306,16 +303,9 @@ async def create_new_task(
         assignments=[TaskAgency(agency_id=a.id, agency=a) for a in agencies],
         form_key=form_key,
     )
-    try:
-        async with session.begin_nested():
-            session.add(task)
-            await session.flush()
-    except IntegrityError:
-        # The same form, sent again while the first was being saved: that one won.
-        made = await _task_of_form(session, form_key) if form_key else None
-        if made is None:
-            raise
-        return made, 0
+    saved = await add_once(session, task)
+    if saved is not task:  # the same form, sent again while the first was being saved
+        return saved, 0
     planned = await plan_task(session, task, timing, now)
     audit.record(
         session,
@@ -412,9 +402,6 @@ async def edit_task(
     )
     return task, planned
 
-
-async def _task_of_form(session: AsyncSession, form_key: str) -> Task | None:
-    return await session.scalar(select(Task).where(Task.form_key == form_key))
 
 
 async def cancel_task(
