@@ -43,3 +43,10 @@ def form_field(form: Any, name: str, limit: int = 1000) -> str:
 
 def actor_of(who: Requester) -> str:
     return audit.telegram_actor(who.telegram_user_id)
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The numeric id in the path (routes.py lets digits only through); one no row can
+    have (too long for a 32-bit column) is 0, which is simply not found."""
+    raw = request.match_info[name]
+    return int(raw) if len(raw) <= 9 else 0

@@ -24,6 +24,7 @@ from web.view_helpers import (
     actor_of,
     admin_asking,
     form_field,
+    path_id,
     see_other,
     sign_in_page,
     signed_in_person,
@@ -67,17 +68,11 @@ async def tasks_page(request: web.Request) -> web.StreamResponse:
     return render(request, "tasks.html", listed=listed, wanted=wanted, classes=list(Completion))
 
 
-def _task_id(request: web.Request) -> int:
-    raw = request.match_info["task_id"]  # digits only (routes.py)
-    # An id no task can have is simply not found (and never reaches a 32-bit column).
-    return int(raw) if len(raw) <= 9 else 0
-
-
 async def task_detail(request: web.Request) -> web.StreamResponse:
     who = signed_in_person()
     if who is None:
         return sign_in_page(request)
-    return await _task_page(request, who, _task_id(request))
+    return await _task_page(request, who, path_id(request, "task_id"))
 
 
 async def _task_page(
@@ -190,7 +185,7 @@ async def edit_task(request: web.Request) -> web.StreamResponse:
         return sign_in_page(request)
     deps = deps_of(request)
     form = await request.post()
-    task_id = _task_id(request)
+    task_id = path_id(request, "task_id")
     edit = tasks.TaskEdit(
         title=form_field(form, "title"),
         deadline=form_field(form, "deadline"),
@@ -212,7 +207,7 @@ async def cancel_task_page(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    task = await desk_tasks.open_task(visit().db, who, _task_id(request))
+    task = await desk_tasks.open_task(visit().db, who, path_id(request, "task_id"))
     return render(request, "task_cancel.html", task=task)
 
 
@@ -221,7 +216,7 @@ async def cancel_task(request: web.Request) -> web.StreamResponse:
     if who is None:
         return sign_in_page(request)
     deps = deps_of(request)
-    task_id = _task_id(request)
+    task_id = path_id(request, "task_id")
     await tasks.cancel_task_by_id(visit().db, deps.clock.now(), who, task_id, actor_of(who))
     return see_other(f"/tasks/{task_id}")
 

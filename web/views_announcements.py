@@ -15,15 +15,10 @@ from bot.services.errors import BadInputError, NotFoundError
 from bot.services.people import Requester
 from web.render import render
 from web.security import deps_of, visit
-from web.view_helpers import admin_asking, form_field, see_other, sign_in_page
+from web.view_helpers import admin_asking, form_field, path_id, see_other, sign_in_page
 
 # Longer than any announcement may be: the service then says how long it is.
 TEXT_FIELD_LIMIT = 4 * broadcasts.MAX_TEXT
-
-
-def _announcement_id(request: web.Request) -> int:
-    raw = request.match_info["announcement_id"]  # digits only (routes.py)
-    return int(raw) if len(raw) <= 9 else 0
 
 
 async def announcements_page(request: web.Request) -> web.StreamResponse:
@@ -88,7 +83,9 @@ async def announcement_page(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    view = await desk_announcements.announcement_page(visit().db, who, _announcement_id(request))
+    view = await desk_announcements.announcement_page(
+        visit().db, who, path_id(request, "announcement_id")
+    )
     return render(request, "announcement.html", view=view, limit=desk_announcements.MAX_TEXT)
 
 
@@ -96,7 +93,7 @@ async def confirm_announcement(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    announcement_id = _announcement_id(request)
+    announcement_id = path_id(request, "announcement_id")
     await desk_announcements.confirm(visit().db, deps_of(request).clock.now(), who, announcement_id)
     return see_other(f"/announcements/{announcement_id}")
 
@@ -106,7 +103,7 @@ async def edit_announcement(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    announcement_id = _announcement_id(request)
+    announcement_id = path_id(request, "announcement_id")
     await desk_announcements.withdraw(
         visit().db, deps_of(request).clock.now(), who, announcement_id
     )

@@ -19,18 +19,13 @@ from web.view_helpers import (
     actor_of,
     admin_asking,
     form_field,
+    path_id,
     see_other,
     sign_in_page,
     signed_in_person,
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _meeting_id(request: web.Request) -> int:
-    raw = request.match_info["meeting_id"]  # digits only (routes.py)
-    # An id no meeting can have is simply not found (and never reaches a 32-bit column).
-    return int(raw) if len(raw) <= 9 else 0
 
 
 async def meetings_page(request: web.Request) -> web.StreamResponse:
@@ -116,7 +111,7 @@ async def meeting_detail(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    return await _meeting_page(request, who, _meeting_id(request))
+    return await _meeting_page(request, who, path_id(request, "meeting_id"))
 
 
 async def _meeting_page(
@@ -151,7 +146,7 @@ async def move_meeting(request: web.Request) -> web.StreamResponse:
         return sign_in_page(request)
     deps = deps_of(request)
     form = await request.post()
-    meeting_id = _meeting_id(request)
+    meeting_id = path_id(request, "meeting_id")
     move = MoveFields(
         form_field(form, "day", 40), form_field(form, "time", 40), form_field(form, "place")
     )
@@ -178,7 +173,7 @@ async def cancel_meeting_page(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    meeting = await desk_meetings.open_meeting(visit().db, who, _meeting_id(request))
+    meeting = await desk_meetings.open_meeting(visit().db, who, path_id(request, "meeting_id"))
     return render(request, "meeting_cancel.html", meeting=meeting)
 
 
@@ -186,7 +181,7 @@ async def cancel_meeting(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    meeting_id = _meeting_id(request)
+    meeting_id = path_id(request, "meeting_id")
     await meetings.cancel_meeting(
         visit().db, deps_of(request).clock.now(), who, [str(meeting_id)], actor_of(who)
     )
@@ -201,7 +196,7 @@ async def attendance_file(request: web.Request) -> web.StreamResponse:
         return sign_in_page(request)
     deps = deps_of(request)
     listed = await attendance_list(
-        visit().db, who, _meeting_id(request), deps.timing.tz, deps.clock.now()
+        visit().db, who, path_id(request, "meeting_id"), deps.timing.tz, deps.clock.now()
     )
     name = quote(listed.file_name())
     return web.Response(
@@ -220,7 +215,7 @@ async def answer_meeting(request: web.Request) -> web.StreamResponse:
         return sign_in_page(request)
     deps = deps_of(request)
     form = await request.post()
-    meeting_id = _meeting_id(request)
+    meeting_id = path_id(request, "meeting_id")
     choice, delegate = form_field(form, "answer", 40), form_field(form, "delegate")
     try:
         await desk_meetings.answer_meeting(

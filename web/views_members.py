@@ -13,12 +13,7 @@ from bot.services import desk_members, roster
 from handlers.views import role_label
 from web.render import render
 from web.security import BOT_USERNAME, UPLOAD, Upload, deps_of, visit
-from web.view_helpers import admin_asking, see_other, sign_in_page
-
-
-def _member_id(request: web.Request) -> int:
-    raw = request.match_info["member_id"]  # digits only (routes.py)
-    return int(raw) if len(raw) <= 9 else 0
+from web.view_helpers import admin_asking, path_id, see_other, sign_in_page
 
 
 def _ttl(request: web.Request) -> timedelta:
@@ -76,7 +71,7 @@ async def member_detail(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    found = await desk_members.member_page(visit().db, who, _member_id(request))
+    found = await desk_members.member_page(visit().db, who, path_id(request, "member_id"))
     return render(
         request, "member.html", found=found, states=_state_labels(), role_label=role_label
     )
@@ -91,7 +86,7 @@ async def reissue_link(request: web.Request) -> web.StreamResponse:
         visit().db,
         deps.clock.now(),
         who,
-        _member_id(request),
+        path_id(request, "member_id"),
         _ttl(request),
         request.app[BOT_USERNAME],
     )
@@ -114,7 +109,7 @@ async def remove_page(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    found = await desk_members.member_page(visit().db, who, _member_id(request))
+    found = await desk_members.member_page(visit().db, who, path_id(request, "member_id"))
     return render(request, "member_remove.html", found=found, role_label=role_label)
 
 
@@ -122,7 +117,7 @@ async def remove_member(request: web.Request) -> web.StreamResponse:
     who = admin_asking()
     if who is None:
         return sign_in_page(request)
-    member_id = _member_id(request)
+    member_id = path_id(request, "member_id")
     await desk_members.remove_member(visit().db, deps_of(request).clock.now(), who, member_id)
     return see_other(f"/members/{member_id}")
 

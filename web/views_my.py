@@ -14,7 +14,7 @@ from bot.services.errors import BadInputError, ServiceError
 from bot.services.people import Requester
 from web.render import render
 from web.security import UPLOAD, Upload, deps_of, visit
-from web.view_helpers import see_other, sign_in_page, signed_in_person
+from web.view_helpers import path_id, see_other, sign_in_page, signed_in_person
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,7 @@ async def report_on_task(request: web.Request) -> web.StreamResponse:
     if who is None:
         return sign_in_page(request)
     deps = deps_of(request)
-    raw = request.match_info["task_id"]
-    task_id = int(raw) if len(raw) <= 9 else 0
+    task_id = path_id(request, "task_id")
     form, problem = _read_form(request)
     now = deps.clock.now()
     session = visit().db
