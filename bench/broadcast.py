@@ -55,7 +55,15 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from bench.common import bench_database, header, parser, registered_person, verdict
+from bench.common import (
+    bench_database,
+    children_cpu_seconds,
+    cpu_seconds,
+    header,
+    parser,
+    registered_person,
+    verdict,
+)
 from bench.desk_users import THINK_SECONDS, DeskUsers, sign_in
 from bot import callbacks
 from bot.callbacks import BroadcastPress
@@ -188,12 +196,6 @@ async def build_world(
 
 
 # --- the bot process ----------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class BotProcess:
@@ -650,17 +652,21 @@ async def bench(
             preview_ok = f"{members} thành viên" in one.preview_text and f"{groups} nhóm" in (
                 one.preview_text
             )
-            cpu_before = cpu_seconds(first.process.pid) if first.process else 0.0
+            assert first.process is not None
+            cpu_before = cpu_seconds(first.process.pid)
+            desk_before = children_cpu_seconds(first.process.pid)
             await one.watch.until(lambda: one.watch.reached == expected, COPIES_TIMEOUT)
             await finish_broadcast(one, sessions)
-            cpu_one = (cpu_seconds(first.process.pid) if first.process else 0.0) - cpu_before
+            cpu_one = cpu_seconds(first.process.pid) - cpu_before
+            desk_one = children_cpu_seconds(first.process.pid) - desk_before
             clicks = await users.stop() if users is not None else None
             describe(one)
             if clicks is not None:
                 print(f"   the desk meanwhile: {clicks.line()}")
             print(
                 f"   CPU of the bot process during the broadcast: {cpu_one:.1f} s "
-                f"({cpu_one / max(one.duration, 1e-9):.0%} of one core)"
+                f"({cpu_one / max(one.duration, 1e-9):.0%} of one core); of the desk's "
+                f"process {desk_one:.1f} s ({desk_one / max(one.duration, 1e-9):.0%})"
             )
 
             print(

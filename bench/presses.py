@@ -44,7 +44,15 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bench.common import bench_database, header, parser, percentile, verdict
+from bench.common import (
+    bench_database,
+    children_cpu_seconds,
+    cpu_seconds,
+    header,
+    parser,
+    percentile,
+    verdict,
+)
 from bench.desk_users import THINK_SECONDS, DeskUsers, sign_in
 from bot import callbacks
 from bot.callbacks import TaskPress, TaskStatus
@@ -301,12 +309,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def start_bot(
     api: TimedFakeBotApi,
     url: str,
@@ -408,6 +410,7 @@ async def bench(
             users.start()
             print(f"   {desk_users} members on the desk, a page every {desk_think:g} s each")
         bot_cpu = cpu_seconds(process.pid)
+        desk_cpu = children_cpu_seconds(process.pid)
         own_cpu = time.process_time()
         start = await inject(api, presses, rate)
         injected_in = presses[-1].injected - start
@@ -418,6 +421,7 @@ async def bench(
         await asyncio.sleep(1.0)  # the last questions and their transactions
         run_seconds = time.perf_counter() - start
         bot_cpu = cpu_seconds(process.pid) - bot_cpu
+        desk_cpu = children_cpu_seconds(process.pid) - desk_cpu
         own_cpu = time.process_time() - own_cpu
         async with sessions() as session:
             after = await session.scalar(select(func.count()).select_from(StatusReport))
@@ -504,7 +508,8 @@ async def bench(
     )
     print(
         f"CPU: the bot process {bot_cpu:.1f} s in {run_seconds:.1f} s ({bot_cpu / run_seconds:.0%} "
-        f"of one core), {bot_cpu / max(1, len(answered)) * 1000:.2f} ms per press; this process "
+        f"of one core), {bot_cpu / max(1, len(answered)) * 1000:.2f} ms per press; the desk's "
+        f"process {desk_cpu:.1f} s ({desk_cpu / run_seconds:.0%}); this process "
         f"(fake server and injector) {own_cpu:.1f} s ({own_cpu / run_seconds:.0%})"
     )
     print("\nchecks:")

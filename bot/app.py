@@ -15,7 +15,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot import i18n, instances
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.db import Sessionmaker, make_engine, make_sessionmaker, transaction
+from bot.db import Sessionmaker, make_engine, make_sessionmaker, sqlite_path, transaction
 from bot.instances import Presence
 from bot.menus import publish_default_menus, publish_desk_button, publish_user_menu
 from bot.outbox.budget import SharedBudget
@@ -42,6 +42,9 @@ class Deps:
     timing: Timing
     # False in tests that drive the planner and the sender themselves.
     run_jobs: bool = True
+    # The desk served from a process of its own (`dieuphoi run`: web/process.py), or from
+    # this one (tests and the sandbox, on this process's clock).
+    desk_apart: bool = False
     # One pacer for everything this process sends: answers, questions, the outbox.
     pacer: Pacer = field(default_factory=Pacer)
     # This process among the instances sharing the database (bot/instances.py).
@@ -73,9 +76,14 @@ def timing_from(settings: Settings) -> Timing:
 
 
 def build_application(
-    settings: Settings, clock: Clock | None = None, *, run_jobs: bool = True
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    run_jobs: bool = True,
+    desk_apart: bool = False,
 ) -> Application:
-    """The bot, ready to run; nothing is opened until post_init."""
+    """The bot, ready to run; nothing is opened until post_init. `desk_apart`: serve the
+    desk (when WEB_URL is set) from a process of its own (web/process.py)."""
     import handlers  # here, not at import time: handlers import this module
 
     i18n.speak_for(settings.secretariat_name, settings.secretariat_name_en)
@@ -98,9 +106,15 @@ def build_application(
         clock=clock or SystemClock(),
         timing=timing_from(settings),
         run_jobs=run_jobs,
+        # An in-memory SQLite database is this process's alone.
+        desk_apart=desk_apart and not _in_memory(settings.database_url),
     )
     handlers.register(application)
     return application
+
+
+def _in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and sqlite_path(url) is None
 
 
 async def on_startup(application: Application) -> None:
@@ -149,7 +163,13 @@ async def on_startup(application: Application) -> None:
 
 async def _serve_desk(application: Application, deps: Deps) -> None:
     """The desk (web/), when WEB_URL is set: its own server, started and stopped with
-    the bot (why not the webhook's: web/app.py)."""
+    the bot (why not the webhook's: web/app.py), in a process of its own or in this one."""
+    if deps.desk_apart:
+        from web.process import DeskProcess
+
+        apart = application.bot_data["desk"] = DeskProcess(bot_username=application.bot.username)
+        await apart.start()
+        return
     from web.app import DeskServer  # here: only a bot with a desk loads Jinja2
 
     desk = application.bot_data["desk"] = DeskServer(

@@ -297,7 +297,7 @@ def run_bot(settings: Settings) -> int:
     settings.token  # noqa: B018 - fail now, with exit code 2, when the token is missing
     _upgrade(settings)
     loop = use_fast_event_loop()
-    application = build_application(settings)
+    application = build_application(settings, desk_apart=True)
     settle()
     log = logging.getLogger("dieuphoi")
     log.info("event loop: %s", loop)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -32,6 +32,8 @@ CHANNELS = (OUTBOX, BROADCASTS, FILES)
 LISTENER_CHECK_SECONDS = 10.0
 
 _wakers: dict[str, set[Waker]] = {}
+# Where this process's commits are also told (the desk process tells the bot: web/process.py).
+_forward: Callable[[list[str]], None] | None = None
 
 
 class Waker:
@@ -78,7 +80,16 @@ async def after_commit(session: AsyncSession, channel: str) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
-    wake(session.info.pop("wake", ()))
+    channels = session.info.pop("wake", ())
+    wake(channels)
+    if channels and _forward is not None:
+        _forward(sorted(channels))
+
+
+def forward_wakes(send: Callable[[list[str]], None]) -> None:
+    """Also hand the channels of every commit in this process that added work to `send`."""
+    global _forward
+    _forward = send
 
 
 @event.listens_for(Session, "after_rollback")

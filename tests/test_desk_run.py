@@ -1,17 +1,27 @@
 """`dieuphoi run` serves the desk when WEB_URL is set (its own server, beside the webhook's
-in webhook mode), stops it with the bot, and stops cleanly on a port it cannot have."""
+in webhook mode, in a process of its own: web/process.py), stops it with the bot, and stops
+cleanly on a port it cannot have; what the desk commits wakes the bot's sender at once; a
+desk process that dies is started again, and one whose bot died stops."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import signal
 import socket
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.cli import run_cli, start_cli
-from tests.desk import free_port
+from tests.desk import Browser, free_port, init_data
+from tests.people import registered
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
 
 
 async def _get(url: str, **headers: str) -> httpx.Response:
@@ -78,3 +88,114 @@ async def test_a_desk_url_in_clear_to_another_machine_stops_start_up(tmp_path, c
     assert result.code == 2
     assert result.err.startswith("error: WEB_URL: must be https://"), result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def _stat(pid: int) -> list[str] | None:
+    """A process's state, parent, … (/proc/<pid>/stat after its name); None once gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()  # pid (comm) state ppid …: comm may hold ")"
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) and int(stat[1]) == pid
+    ]
+
+
+async def _ended(pid: int, seconds: float) -> bool:
+    """Whether `pid` ended (gone, or a zombie nobody has reaped yet) within `seconds`."""
+    for _ in range(int(seconds * 10)):
+        stat = _stat(pid)
+        if stat is None or stat[0] in ("Z", "X"):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def _port_free(port: int, seconds: float) -> bool:
+    for _ in range(int(seconds * 10)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                await asyncio.sleep(0.1)
+    return False
+
+
+async def test_an_announcement_confirmed_on_the_desk_is_sent_at_once(
+    bot, admin, cli_environment, tmp_path
+):
+    """The desk's process commits the announcement's copies; the bot's process sends them
+    at once, told by the desk (an OUTBOX_POLL_SECONDS of 300 would otherwise hold them)."""
+    an = await registered(bot, "Nguyễn Văn An", "DBSH", "BTC")
+    await bot.say(admin, "/desk")
+    await bot.stop()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**cli_environment, "WEB_URL": base, "WEB_PORT": str(port),
+           "OUTBOX_POLL_SECONDS": "300"}  # fmt: skip
+    process = await start_cli("run", env=env, cwd=tmp_path)
+    browser = Browser(base)
+    try:
+        await _get(base + "/")
+        signed = init_data(admin, bot.api.token, datetime.now(UTC))
+        assert (await browser.sign_in_with_telegram(signed))[0] == 200
+        page = (await browser.get("/announcements/new"))[1]
+        form = {"csrf": CSRF.findall(page)[-1], "form_key": FORM_KEY.findall(page)[0]}
+        text = "Kính gửi các thành viên: họp trực tuyến lúc 14:00. Trân trọng."
+        status, _, response = await browser.post(
+            "/announcements/new", data={**form, "target": "DBSH", "text": text}
+        )
+        assert status == 303, response
+        page = (await browser.get(response.headers["Location"]))[1]
+        since = len(bot.api.sent)
+        status, _, _ = await browser.post(
+            response.headers["Location"] + "/confirm", data={"csrf": CSRF.findall(page)[-1]}
+        )
+        assert status == 303
+        copy = await bot.api.wait_for_message(
+            an.id, lambda m: "họp trực tuyến" in m.get("text", ""), timeout=15, since=since
+        )
+        assert "📣" in copy["text"]
+    finally:
+        await browser.close()
+        process.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    await bot.start()
+
+
+async def test_a_desk_process_that_dies_is_started_again_and_one_left_alone_stops(
+    bot, cli_environment, tmp_path
+):
+    await bot.stop()
+    port = free_port()
+    env = {**cli_environment, "WEB_URL": f"http://127.0.0.1:{port}", "WEB_PORT": str(port)}
+    process = await start_cli("run", env=env, cwd=tmp_path)
+    try:
+        assert (await _get(f"http://127.0.0.1:{port}/")).status_code == 401
+        [desk] = _children(process.pid)
+        os.kill(desk, signal.SIGKILL)
+        await asyncio.sleep(0.5)
+        # Started again after a pause of a second; meanwhile the bot goes on.
+        assert (await _get(f"http://127.0.0.1:{port}/")).status_code == 401
+        [again] = _children(process.pid)
+        assert again != desk
+        # The bot is killed without a chance to stop the desk: the desk sees its stdin
+        # close, and stops too, giving the port back.
+        process.kill()
+        await process.wait()
+        assert await _port_free(port, 30), "the desk outlived its bot"
+        assert await _ended(again, 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.communicate()
+    await bot.start()
