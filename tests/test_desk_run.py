@@ -188,6 +188,12 @@ async def test_a_desk_process_that_dies_is_started_again_and_one_left_alone_stop
         assert (await _get(f"http://127.0.0.1:{port}/")).status_code == 401
         [again] = _children(process.pid)
         assert again != desk
+        # Told to stop by someone else (a service manager stopping one process of the
+        # service): it stops in order, and the bot, still running, starts it again.
+        os.kill(again, signal.SIGTERM)
+        assert await _ended(again, 10)
+        assert (await _get(f"http://127.0.0.1:{port}/")).status_code == 401
+        [again] = _children(process.pid)
         # The bot is killed without a chance to stop the desk: the desk sees its stdin
         # close, and stops too, giving the port back.
         process.kill()

@@ -1,4 +1,5 @@
-"""The desk's aiohttp application, and the server `dieuphoi run` starts with the bot.
+"""The desk's aiohttp application, and its server: in the process `dieuphoi run` starts
+beside the bot's (web/process.py), or in the bot's own (tests, the sandbox).
 
 Its own server, not the webhook's: the webhook listens where Telegram can reach it
 (WEBHOOK_LISTEN, 0.0.0.0:8443 by default) and trusts only its secret header, while the desk

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -107,9 +108,11 @@ class DeskProcess:
                 pause = FIRST_PAUSE
             log.error("the desk process ended (exit %s); starting it again in %g s", code, pause)
             self._process = None
-            while self._process is None and not self._stopping:
+            while self._process is None:
                 await asyncio.sleep(pause)
                 pause = min(LONGEST_PAUSE, pause * 2)
+                if self._stopping:  # the bot is stopping too (a service manager's stop)
+                    return
                 try:
                     self._process = await self._spawn()
                 except (ConfigError, RuntimeError, OSError) as error:
@@ -151,7 +154,9 @@ def _wake(channels: Iterable[str]) -> None:
 
 def _say(*words: str) -> None:
     # The file descriptor itself: sys.stdout is wrapped (secrets redacted) and buffered.
-    os.write(1, (" ".join(words) + "\n").encode())
+    # Nobody reading: the bot is gone, and this process is about to stop (its stdin closed).
+    with contextlib.suppress(BrokenPipeError):
+        os.write(1, (" ".join(words) + "\n").encode())
 
 
 async def _serve(settings: Settings, bot_username: str) -> int:
@@ -178,7 +183,7 @@ async def _serve(settings: Settings, bot_username: str) -> int:
         forward_wakes(lambda channels: _say(WAKE, *channels))
         settle()
         _say(READY)
-        await _until_stdin_closes()
+        await _until_told_to_stop()
         log.info("desk process stopping")
         return 0
     finally:
@@ -186,12 +191,24 @@ async def _serve(settings: Settings, bot_username: str) -> int:
         await deps.engine.dispose()
 
 
-async def _until_stdin_closes() -> None:
-    reader = asyncio.StreamReader()
+async def _until_told_to_stop() -> None:
+    """Until stdin closes (the bot stops it, or is gone) or a signal says stop (a service
+    manager stopping every process of the service, say)."""
     loop = asyncio.get_running_loop()
+    told = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, told.set)
+    reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while await reader.read(1024):
-        pass
+
+    async def read_to_end() -> None:
+        while await reader.read(1024):
+            pass
+        told.set()
+
+    reading = asyncio.create_task(read_to_end())
+    await told.wait()
+    reading.cancel()
 
 
 def main(argv: list[str] | None = None) -> int:
