@@ -492,6 +492,14 @@ async def test_an_admin_on_a_phone_opens_every_admin_page_without_sideways_scrol
     await page.locator("#reissue").click()
     await expect(page).to_have_url(re.compile(r"/members/links/[A-Za-z0-9_-]+$"))
     links = page.url.removeprefix(desk_url)
+    # The new link is copied with its button (selecting a long link by hand on a phone is
+    # fiddly), and the button says so.
+    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=desk_url)
+    link = await page.locator("input.link").first.input_value()
+    assert link.startswith("https://t.me/") and "?start=" in link, link
+    await page.get_by_role("button", name="Sao chép", exact=True).click()
+    await expect(page.get_by_role("button", name="Đã sao chép")).to_be_visible()
+    assert await page.evaluate("navigator.clipboard.readText()") == link
 
     widths: dict[str, int] = {}
 

@@ -54,6 +54,31 @@
     post("web_app_ready");
   }
 
+  // A copy button beside each invitation link: on a phone, selecting a long link by hand
+  // is fiddly. Where the clipboard is closed (some Telegram apps), the link is selected.
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) { return; }
+    var label = button.textContent;
+    function copied() {
+      button.textContent = button.getAttribute("data-copied");
+      window.setTimeout(function () { button.textContent = label; }, 2000);
+    }
+    function selectIt() {
+      field.focus();
+      field.select();
+      try { if (document.execCommand("copy")) { copied(); } } catch (ignored) { /* selected */ }
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(copied, selectIt);
+      } else {
+        selectIt();
+      }
+    });
+  });
+
   // Signing in: the Mini App's first page posts the initData, then goes where it is told.
   var initData = fragment.get("tgWebAppData");
   if (!initData || document.body.getAttribute("data-sign-in") !== "telegram") {
