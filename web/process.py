@@ -13,7 +13,8 @@ The two processes share the database and nothing else. The desk process:
   <reason>` when it cannot (the bot stops with that one line), and `wake <channel>` after
   a commit that added work, so the bot's loops start on it at once (bot/wake.py; on
   PostgreSQL NOTIFY does so too, on SQLite nothing else would within OUTBOX_POLL_SECONDS);
-- stops when its stdin closes: when the bot stops it, or dies without a word.
+- stops when its stdin closes (the bot stops it, or died without a word) or on SIGTERM
+  or SIGINT, finishing the requests under way.
 
 A desk process that dies while the bot runs is started again, after a pause that grows.
 """
