@@ -68,7 +68,10 @@ class DeskProcess:
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "web.process", "--bot-username", self.bot_username,
+            # -P: the working directory is not put on the path (as it is for `python -m`,
+            # not for the `dieuphoi` command), so a folder there named `web` or `bot` is
+            # never imported in place of the package's.
+            sys.executable, "-P", "-m", "web.process", "--bot-username", self.bot_username,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             # Its log lines go where the bot's go. Its own session: a Ctrl-C in a terminal
             # reaches the bot alone, which then stops the desk in order.
@@ -89,7 +92,11 @@ class DeskProcess:
             await _end(process)
             raise
         await _end(process)
-        raise RuntimeError(f"the desk process ended at start (exit {process.returncode})")
+        raise ConfigError(
+            "WEB_URL",
+            f"the desk's process ended as it started (exit {process.returncode}; its log "
+            "lines above say why); unset WEB_URL to run the bot without the desk",
+        )
 
     async def _supervise(self) -> None:
         pause = FIRST_PAUSE
@@ -116,7 +123,7 @@ class DeskProcess:
                     return
                 try:
                     self._process = await self._spawn()
-                except (ConfigError, RuntimeError, OSError) as error:
+                except (ConfigError, OSError) as error:
                     log.error("the desk process could not start: %s", error)
 
     async def stop(self) -> None:
