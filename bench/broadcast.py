@@ -58,7 +58,6 @@ from telegram.request import HTTPXRequest
 from bench.common import (
     bench_database,
     children_cpu_seconds,
-    cpu_seconds,
     header,
     parser,
     registered_person,
@@ -82,6 +81,7 @@ from jobs.sender import MAX_IN_FLIGHT
 from tests.cli import cli_env
 from tests.desk import free_port
 from tests.fakebotapi import FakeBotApi, FakeUser
+from tests.proc_stat import cpu_seconds
 
 MEMBERS = 1000
 GROUPS = 6

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
-import os
 import platform
 import shutil
 import tempfile
@@ -23,29 +23,18 @@ from bot.migrate import upgrade
 from bot.models import CouncilMembership, Member, TelegramUser
 from bot.services.people import name_key
 from tests.fakebotapi import FakeBotApi, FakeUser
+from tests.proc_stat import children, cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def children_cpu_seconds(pid: int) -> float:
     """CPU time so far of the running processes whose parent is `pid` (`dieuphoi run`'s:
     the desk's process, web/process.py)."""
     total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # ended meanwhile
-        if int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for child in children(pid):
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+            total += cpu_seconds(child)
     return total
 
 

@@ -47,7 +47,6 @@ from sqlalchemy import func, insert, select
 from bench.common import (
     bench_database,
     children_cpu_seconds,
-    cpu_seconds,
     header,
     parser,
     percentile,
@@ -72,6 +71,7 @@ from bot.services.reference import seed_reference_data
 from tests.cli import cli_env
 from tests.desk import free_port
 from tests.fakebotapi import FakeBotApi, FakeUser, RateLimiter, RateLimits
+from tests.proc_stat import cpu_seconds
 
 USERS = 200
 RATE = 200.0  # presses per second

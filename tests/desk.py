@@ -22,6 +22,8 @@ from tests.people import registered
 HOSTILE = 'Báo cáo <b>tháng</b> <script>alert("x")</script> & "trích"'
 NOTE = "Đã gửi <img src=x onerror=alert(1)> bản cứng"
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+# A form's idempotency key (bot/services/form_keys.py): the same form sent twice is one.
+FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
 
 
 def free_port() -> int:

@@ -18,12 +18,10 @@ from bot.callbacks import AnnouncementPress
 from bot.config import Settings
 from bot.models import Announcement, AnnouncementState, AuditLog, Outbox
 from tests.chat import linked_group, press
-from tests.desk import HOSTILE, Browser, desk_settings, init_data
+from tests.desk import CSRF, FORM_KEY, HOSTILE, Browser, desk_settings, init_data
 from tests.people import enrol, registered
 from tests.rosters import person
 
-FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 REFRESH = '<meta http-equiv="refresh" content="3">'
 TEXT = f"Kính gửi các thành viên Hội đồng:\n{HOSTILE}\nTrân trọng."
 

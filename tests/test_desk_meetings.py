@@ -16,11 +16,9 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.models import AuditLog, Meeting, MeetingResponse, Outbox, OutboxState, RsvpAnswer
 from tests.chat import linked_group, local
-from tests.desk import HOSTILE, Browser, desk_settings, init_data
+from tests.desk import CSRF, FORM_KEY, HOSTILE, Browser, desk_settings, init_data
 from tests.people import enrol, person, registered
 
-FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 DELEGATE = "Lê Thị Hoa, Phó Vụ trưởng <Vụ Đầu tư>"
 LITERAL = "Báo cáo &lt;b&gt;tháng&lt;/b&gt; &lt;script&gt;"
 

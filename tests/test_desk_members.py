@@ -18,12 +18,11 @@ from bot.config import Settings
 from bot.db import transaction
 from bot.models import AuditLog, CouncilMembership, DeskHandoff, InviteToken, Member, TelegramUser
 from bot.services import admins, desk
-from tests.desk import Browser, desk_settings, init_data
+from tests.desk import CSRF, Browser, desk_settings, init_data
 from tests.people import enrol, registered
 from tests.rosters import csv_bytes, person, xlsx_bytes
 
 LINK = re.compile(r'value="https://t\.me/dieuphoi_test_bot\?start=([A-Za-z0-9_-]+)"')
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 HOSTILE_NAME = "Lê <b>Văn</b> <script>alert(1)</script> Độc"
 
 

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import socket
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.cli import run_cli, start_cli
-from tests.desk import Browser, free_port, init_data
+from tests.desk import CSRF, FORM_KEY, Browser, free_port, init_data
 from tests.people import registered
-
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
-FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
+from tests.proc_stat import children, ended
+from tests.processes import until
 
 
 async def _get(url: str, **headers: str) -> httpx.Response:
@@ -90,42 +87,15 @@ async def test_a_desk_url_in_clear_to_another_machine_stops_start_up(tmp_path, c
     assert len(result.err.strip().splitlines()) == 1
 
 
-def _stat(pid: int) -> list[str] | None:
-    """A process's state, parent, … (/proc/<pid>/stat after its name); None once gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()  # pid (comm) state ppid …: comm may hold ")"
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid`."""
-    return [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and (stat := _stat(int(entry.name))) and int(stat[1]) == pid
-    ]
-
-
-async def _ended(pid: int, seconds: float) -> bool:
-    """Whether `pid` ended (gone, or a zombie nobody has reaped yet) within `seconds`."""
-    for _ in range(int(seconds * 10)):
-        stat = _stat(pid)
-        if stat is None or stat[0] in ("Z", "X"):
+def _listened_on(port: int) -> bool:
+    """Whether a socket listens on `port` (SO_REUSEADDR, as a server binds: connections
+    closed a moment ago do not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
             return True
-        await asyncio.sleep(0.1)
-    return False
-
-
-async def _port_free(port: int, seconds: float) -> bool:
-    for _ in range(int(seconds * 10)):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-                return True
-            except OSError:
-                await asyncio.sleep(0.1)
     return False
 
 
@@ -181,25 +151,25 @@ async def test_a_desk_process_that_dies_is_started_again_and_one_left_alone_stop
     process = await start_cli("run", env=env, cwd=tmp_path)
     try:
         assert (await _get(f"http://127.0.0.1:{port}/")).status_code == 401
-        [desk] = _children(process.pid)
+        [desk] = children(process.pid)
         os.kill(desk, signal.SIGKILL)
         await asyncio.sleep(0.5)
         # Started again after a pause of a second; meanwhile the bot goes on.
         assert (await _get(f"http://127.0.0.1:{port}/")).status_code == 401
-        [again] = _children(process.pid)
+        [again] = children(process.pid)
         assert again != desk
         # Told to stop by someone else (a service manager stopping one process of the
         # service): it stops in order, and the bot, still running, starts it again.
         os.kill(again, signal.SIGTERM)
-        assert await _ended(again, 10)
+        await until(lambda: ended(again), 10)
         assert (await _get(f"http://127.0.0.1:{port}/")).status_code == 401
-        [again] = _children(process.pid)
+        [again] = children(process.pid)
         # The bot is killed without a chance to stop the desk: the desk sees its stdin
         # close, and stops too, giving the port back.
         process.kill()
         await process.wait()
-        assert await _port_free(port, 30), "the desk outlived its bot"
-        assert await _ended(again, 10)
+        await until(lambda: not _listened_on(port), 30)  # the desk did not outlive its bot
+        await until(lambda: ended(again), 10)
     finally:
         if process.returncode is None:
             process.kill()

@@ -14,10 +14,8 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.models import AuditLog, Outbox, OutboxState, Task
-from tests.desk import HOSTILE, Browser, council_at_work, desk_settings, init_data
+from tests.desk import FORM_KEY, HOSTILE, Browser, council_at_work, desk_settings, init_data
 from tests.people import registered
-
-FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
 
 
 @pytest.fixture
